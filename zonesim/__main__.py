@@ -1,0 +1,3 @@
+from zonesim.cli import main
+
+raise SystemExit(main())

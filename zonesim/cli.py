@@ -1,0 +1,150 @@
+"""The ``zonesim`` command (DESIGN.md §8).
+
+Exit codes: 0 nothing found (or matrix matches), 1 violation found (or mismatch), 2 bad
+input or usage (one line, no traceback), 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from zonesim import clicmds
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints usage + message on two lines; bad input gets one line here.
+        raise UsageError(f"{self.prog}: {message} (see {self.prog.split()[0]} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="zonesim", description="Deterministic race explorer for the Linux page allocator."
+    )
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    def policy_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--policy", default="v5.15", help="preset (see `zonesim policies`)")
+        sp.add_argument(
+            "--with",
+            dest="add",
+            action="append",
+            default=[],
+            metavar="SWITCH",
+            help="add a switch to the preset",
+        )
+        sp.add_argument(
+            "--without",
+            dest="remove",
+            action="append",
+            default=[],
+            metavar="SWITCH",
+            help="remove a switch from the preset",
+        )
+
+    s = sub.add_parser("show", help="print /proc views of a fresh zone or a scenario's start")
+    s.add_argument("scenario", nargs="?", help="scenario file (state after [[setup]])")
+    s.add_argument("--pages", type=int, help="zone size in pages (without a scenario)")
+    s.add_argument("--start-pfn", type=int, default=0)
+    s.add_argument("--pageblock-order", type=int, default=None)
+    s.add_argument("--max-order", type=int, default=11)
+    s.add_argument("--cpus", type=int, default=2)
+    s.add_argument(
+        "--format", choices=("buddyinfo", "pagetypeinfo", "zoneinfo", "map"), default="buddyinfo"
+    )
+    policy_args(s)
+
+    r = sub.add_parser("run", help="one execution with a readable trace")
+    r.add_argument("scenario")
+    policy_args(r)
+    r.add_argument("--strategy", choices=("random", "pct", "dfs"), default="pct")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--schedule", help="replay this schedule string instead of a strategy")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--log", type=Path, help="write the JSON-lines log here")
+
+    e = sub.add_parser("explore", help="many executions; shrunk failures become artifacts")
+    e.add_argument("scenario")
+    policy_args(e)
+    e.add_argument("--strategy", choices=("random", "pct", "dfs", "hypothesis"), default="pct")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--executions", type=int, default=1000)
+    e.add_argument("--time", type=float, default=None, metavar="SECONDS")
+    e.add_argument("--depth", type=int, default=3, help="pct bug depth d")
+    e.add_argument("--preemption-bound", type=int, default=2, help="dfs bound")
+    e.add_argument("--keep-going", action="store_true", help="one finding per invariant")
+    e.add_argument("--max-steps", type=int, default=None)
+    e.add_argument("--artifacts", type=Path, default=Path("logs"))
+    e.add_argument("--json", action="store_true")
+    e.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+
+    rp = sub.add_parser("replay", help="replay a failure artifact")
+    rp.add_argument("artifact", type=Path)
+    rp.add_argument("--json", action="store_true")
+
+    sh = sub.add_parser("shrink", help="shrink an artifact's schedule further (rewrites it)")
+    sh.add_argument("artifact", type=Path)
+    sh.add_argument("--attempts", type=int, default=1000)
+    sh.add_argument("--json", action="store_true")
+
+    lg = sub.add_parser("log", help="filter a log (artifact or JSON lines)")
+    lg.add_argument("file", type=Path)
+    lg.add_argument("--cpu", action="append", default=[])
+    lg.add_argument("--pfn", help="START or START-END (inclusive, hex or decimal)")
+    lg.add_argument("--event", action="append", default=[])
+    lg.add_argument("--steps", help="A-B (inclusive)")
+
+    sub.add_parser("scenarios", help="list bundled scenarios").add_argument(
+        "dir", nargs="?", type=Path, default=Path("scenarios")
+    )
+    sub.add_parser("policies", help="list presets and switches")
+    sub.add_parser("schema", help="print the scenario JSON Schema")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return clicmds.dispatch(args)
+    except UsageError as exc:
+        _err(str(exc))
+        return 2
+    except clicmds.BadInput as exc:
+        _err(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:  # a bug of zonesim, not of the input: say so, with the traceback
+        import traceback
+
+        traceback.print_exc()
+        _err("zonesim: internal error (exit 3); please report it with the command above")
+        return 3
+
+
+def _err(msg: str) -> None:
+    print(msg.replace("\n", " "), file=sys.stderr)
+
+
+def print_json(doc: Any) -> None:
+    print(json.dumps(doc, sort_keys=True))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,492 @@
+"""What each ``zonesim`` subcommand does (the cli layer; argument parsing is in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from zonesim.engine import Engine, cpu_names, layout_for
+from zonesim.explore import (
+    ARTIFACT_FORMAT,
+    StrategyConfig,
+    atomic_write_text,
+    explore,
+    replay_command,
+    shrink_outcome,
+)
+from zonesim.model.boot import ZoneLayout, build_zone
+from zonesim.model.geometry import Geometry
+from zonesim.model.snapshot import snapshot
+from zonesim.obs import proc
+from zonesim.obs.logging import write_json_lines, write_log
+from zonesim.obs.report import failure_report
+from zonesim.policy import PRESETS, SWITCHES, Policy, PolicyError, make_policy
+from zonesim.scenario import PolicySpec, Scenario, ScenarioError, json_schema, load_scenario
+from zonesim.sched import ReplayMismatch, ReplayStrategy, ScheduleFormatError, decode, preemptions
+
+
+class BadInput(Exception):
+    """One line naming the file / option, the key path and what was expected."""
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    handler = _COMMANDS[args.cmd]
+    try:
+        return handler(args)
+    except ScenarioError as exc:
+        raise BadInput(str(exc)) from None
+    except PolicyError as exc:
+        raise BadInput(f"--policy: {exc}") from None
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    return make_policy(args.policy, tuple(args.add), tuple(args.remove))
+
+
+def _known_policy(spec: PolicySpec) -> str | None:
+    try:
+        make_policy(spec.preset, spec.add, spec.remove)
+    except PolicyError as exc:
+        return str(exc)
+    return None
+
+
+def load(path: str | Path) -> Scenario:
+    return load_scenario(path, known_policies=_known_policy)
+
+
+def _positive(name: str, v: int | None) -> None:
+    if v is not None and v < 1:
+        raise BadInput(f"{name}: expected a positive integer, got {v}")
+
+
+# -- show ----------------------------------------------------------------------------
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    policy = _policy(args)
+    if args.scenario:
+        engine = Engine(load(args.scenario), policy)
+        zone, _ = engine.base_state()
+    else:
+        if args.pages is None:
+            raise BadInput("zonesim show: expected a SCENARIO or --pages N")
+        po = (
+            args.pageblock_order if args.pageblock_order is not None else min(9, args.max_order - 1)
+        )
+        try:
+            g = Geometry(args.start_pfn, args.pages, args.max_order, po, args.cpus)
+        except ValueError as exc:
+            raise BadInput(f"zonesim show: {exc}") from None
+        zone = build_zone(ZoneLayout(g, flags=policy.model_flags()))
+    s = snapshot(zone)
+    render = {
+        "buddyinfo": proc.buddyinfo,
+        "pagetypeinfo": proc.pagetypeinfo,
+        "zoneinfo": proc.zoneinfo,
+        "map": proc.pageblock_map,
+    }[args.format]
+    sys.stdout.write(render(s))
+    return 0
+
+
+# -- run -----------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = load(args.scenario)
+    policy = _policy(args)
+    engine = Engine(scenario, policy)
+    if args.schedule:
+        fp, values = _decode(args.schedule, "--schedule")
+        _check_fingerprint(fp, engine, "--schedule")
+        strategy: Any = ReplayStrategy(values)
+    else:
+        strategy = StrategyConfig(args.strategy, args.seed).make()
+        strategy.begin_execution()
+    try:
+        outcome = engine.run(strategy, tracing=True)
+    except ReplayMismatch as exc:
+        print(f"replay diverged: {exc}", file=sys.stderr)
+        return 1
+    from zonesim.sched import encode
+
+    schedule = encode(outcome.choices, engine.fingerprint)
+    if args.log:
+        with open(args.log, "w", encoding="utf-8") as f:
+            write_json_lines(outcome.events, f)
+    v = outcome.violation
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "scenario": scenario.name,
+                    "policy": policy.name,
+                    "strategy": args.strategy,
+                    "seed": args.seed,
+                    "steps": outcome.steps,
+                    "trace_hash": outcome.trace_hash,
+                    "schedule": schedule,
+                    "violation": None
+                    if v is None
+                    else {"invariant": v.invariant, "message": v.message},
+                },
+                sort_keys=True,
+            )
+        )
+    else:
+        write_log(outcome.events)
+        if v is None:
+            print(f"ok: {outcome.steps} steps, no violation; trace_hash {outcome.trace_hash}")
+        else:
+            print(f"VIOLATION {v}")
+        print(f"schedule {schedule}")
+    return 0 if v is None else 1
+
+
+# -- explore -------------------------------------------------------------------------
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    scenario = load(args.scenario)
+    policy = _policy(args)
+    _positive("--executions", args.executions)
+    _positive("--max-steps", args.max_steps)
+    max_steps = args.max_steps or scenario.explore.max_steps or 100_000
+    engine = Engine(scenario, policy, max_steps=max_steps)
+    cfg = StrategyConfig(args.strategy, args.seed, args.depth, args.preemption_bound)
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = _progress_bar if show_progress else None
+    report = explore(
+        engine,
+        cfg,
+        executions=args.executions,
+        seconds=args.time,
+        keep_going=args.keep_going,
+        artifacts=args.artifacts,
+        scenario_path=args.scenario,
+        progress=progress,
+    )
+    if show_progress:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json(), sort_keys=True))
+    else:
+        print(
+            f"{'scenario':<28} {'policy':<16} {'strategy':<10} {'seed':>5} {'execs':>7} "
+            f"{'steps':>9}  verdict"
+        )
+        verdict = (
+            "pass"
+            if not report.violations
+            else "violation: " + ", ".join(v.invariant for v in report.violations)
+        )
+        if report.exhausted:
+            verdict += " (bounded space exhausted)"
+        print(
+            f"{report.scenario:<28} {report.policy:<16} {report.strategy:<10} "
+            f"{report.seed:>5} {report.executions:>7} {report.steps:>9}  {verdict}"
+        )
+        print(f"trace_hash {report.trace_hash}  ({report.seconds:.1f} s)")
+        for f in report.violations:
+            print()
+            print(
+                failure_report(
+                    invariant=f.invariant,
+                    message=f.message,
+                    scenario=args.scenario,
+                    policy=report.policy,
+                    strategy=report.strategy,
+                    seed=report.seed,
+                    schedule=f.schedule,
+                    replay=replay_command(f.artifact or "?"),
+                    records=f.events,
+                    cpus=cpu_names(scenario),
+                    preemptions=f.preemptions,
+                )
+            )
+    return 1 if report.violations else 0
+
+
+def _progress_bar(n: int, total: int, found: int) -> None:
+    width = 30
+    done = int(width * n / total) if total else 0
+    sys.stderr.write(
+        f"\r[{'#' * done}{'.' * (width - done)}] {n}/{total} executions, {found} violation(s)"
+    )
+    sys.stderr.flush()
+
+
+# -- artifacts: replay, shrink -------------------------------------------------------
+
+
+def read_artifact(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such artifact file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read artifact: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(
+            f"{path}: expected a JSON artifact, got invalid JSON at line "
+            f"{exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(doc, dict):
+        raise BadInput(f"{path}: expected a JSON object, got {type(doc).__name__}")
+    if doc.get("format") != ARTIFACT_FORMAT:
+        raise BadInput(f"{path}: format: expected {ARTIFACT_FORMAT!r}, got {doc.get('format')!r}")
+    for key, typ in (
+        ("scenario", str),
+        ("policy", str),
+        ("schedule", str),
+        ("strategy", str),
+        ("seed", int),
+        ("violation", dict),
+    ):
+        if not isinstance(doc.get(key), typ):
+            raise BadInput(f"{path}: {key}: expected a {typ.__name__}, got {doc.get(key)!r}")
+    if not isinstance(doc["violation"].get("invariant"), str):
+        raise BadInput(f"{path}: violation.invariant: expected a string")
+    return doc
+
+
+def _decode(schedule: str, where: str) -> tuple[str, list[str | int]]:
+    try:
+        return decode(schedule)
+    except ScheduleFormatError as exc:
+        raise BadInput(f"{where}: {exc}") from None
+
+
+def _check_fingerprint(fp: str, engine: Engine, where: str) -> None:
+    if fp != engine.fingerprint:
+        raise BadInput(
+            f"{where}: schedule fingerprint {fp} does not match scenario + policy + model "
+            f"({engine.fingerprint}): the scenario file, the policy or zonesim changed"
+        )
+
+
+def _artifact_engine(path: Path, doc: dict[str, Any]) -> Engine:
+    from zonesim.policy import parse_policy
+
+    try:
+        policy = parse_policy(doc["policy"])
+    except PolicyError as exc:
+        raise BadInput(f"{path}: policy: {exc}") from None
+    return Engine(load(doc["scenario"]), policy)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    doc = read_artifact(args.artifact)
+    engine = _artifact_engine(args.artifact, doc)
+    fp, values = _decode(doc["schedule"], f"{args.artifact}: schedule")
+    _check_fingerprint(fp, engine, f"{args.artifact}: schedule")
+    want = doc["violation"]["invariant"]
+    try:
+        outcome = engine.run(ReplayStrategy(values), tracing=True)
+    except ReplayMismatch as exc:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "reproduced": False,
+                        "invariant": None,
+                        "trace_hash": None,
+                        "diverged": str(exc),
+                    },
+                    sort_keys=True,
+                )
+            )
+        else:
+            print(f"replay diverged: {exc}")
+        return 1
+    v = outcome.violation
+    reproduced = v is not None and v.invariant == want
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "reproduced": reproduced,
+                    "invariant": v.invariant if v else None,
+                    "trace_hash": outcome.trace_hash,
+                },
+                sort_keys=True,
+            )
+        )
+    else:
+        if v is not None:
+            print(
+                failure_report(
+                    invariant=v.invariant,
+                    message=v.message,
+                    scenario=doc["scenario"],
+                    policy=doc["policy"],
+                    strategy=doc["strategy"],
+                    seed=doc["seed"],
+                    schedule=doc["schedule"],
+                    replay=replay_command(str(args.artifact)),
+                    records=outcome.events,
+                    cpus=cpu_names(engine.scenario),
+                    preemptions=preemptions(outcome.choices),
+                )
+            )
+        print(
+            ("reproduced " if reproduced else "NOT reproduced: expected ")
+            + want
+            + f"; trace_hash {outcome.trace_hash}"
+        )
+    return 1 if reproduced else 0
+
+
+def cmd_shrink(args: argparse.Namespace) -> int:
+    from zonesim.sched import encode
+
+    doc = read_artifact(args.artifact)
+    engine = _artifact_engine(args.artifact, doc)
+    fp, values = _decode(doc["schedule"], f"{args.artifact}: schedule")
+    _check_fingerprint(fp, engine, f"{args.artifact}: schedule")
+    outcome = engine.run(ReplayStrategy(values))
+    if outcome.violation is None or outcome.violation.invariant != doc["violation"]["invariant"]:
+        raise BadInput(
+            f"{args.artifact}: schedule: expected it to reproduce "
+            f"{doc['violation']['invariant']}; it does not (run `zonesim replay`)"
+        )
+    before = (preemptions(outcome.choices), len(outcome.choices))
+    small = shrink_outcome(engine, outcome, args.attempts)
+    traced = engine.run(ReplayStrategy(small.choices), tracing=True)
+    after = (preemptions(traced.choices), len(traced.choices))
+    doc["schedule"] = encode(traced.choices, engine.fingerprint)
+    doc["trace_hash"] = traced.trace_hash
+    doc["log"] = traced.events
+    atomic_write_text(args.artifact, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "before": {"preemptions": before[0], "decisions": before[1]},
+                    "after": {"preemptions": after[0], "decisions": after[1]},
+                    "schedule": doc["schedule"],
+                },
+                sort_keys=True,
+            )
+        )
+    else:
+        print(
+            f"shrunk {before[0]} preemptions / {before[1]} decisions -> "
+            f"{after[0]} / {after[1]}; {args.artifact} rewritten"
+        )
+    return 1
+
+
+# -- log -----------------------------------------------------------------------------
+
+
+def _int(text: str, where: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise BadInput(f"{where}: expected an integer (decimal or 0x hex), got {text!r}") from None
+
+
+def _span(text: str | None, where: str) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    a, sep, b = text.partition("-")
+    lo = _int(a, where)
+    hi = _int(b, where) if sep else lo
+    if hi < lo:
+        raise BadInput(f"{where}: expected START-END with START <= END, got {text!r}")
+    return lo, hi
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read log: {exc.strerror}") from None
+    records: list[dict[str, Any]]
+    stripped = text.lstrip()
+    if stripped.startswith("{") and '"format"' in stripped[:200]:
+        records = read_artifact(path).get("log", [])
+    else:
+        records = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                raise BadInput(f"{path}:{n}: expected one JSON object per line") from None
+            if not isinstance(rec, dict):
+                raise BadInput(f"{path}:{n}: expected a JSON object, got {type(rec).__name__}")
+            records.append(rec)
+    pfns = _span(args.pfn, "--pfn")
+    steps = _span(args.steps, "--steps")
+
+    def keep(r: dict[str, Any]) -> bool:
+        if args.cpu and r.get("cpu") not in args.cpu:
+            return False
+        if args.event and r.get("event") not in args.event:
+            return False
+        if steps and not (isinstance(r.get("step"), int) and steps[0] <= r["step"] <= steps[1]):
+            return False
+        if pfns:
+            vals = [v for k, v in r.items() if "pfn" in k and isinstance(v, int)]
+            if not any(pfns[0] <= v <= pfns[1] for v in vals):
+                return False
+        return True
+
+    write_log([r for r in records if keep(r)])
+    return 0
+
+
+# -- listings ------------------------------------------------------------------------
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    root: Path = args.dir
+    if not root.is_dir():
+        raise BadInput(f"{root}: expected a directory of scenarios")
+    for f in sorted(root.rglob("*.toml")):
+        s = load(f)
+        print(f"{f!s:<52} {s.summary}")
+    return 0
+
+
+def cmd_policies(args: argparse.Namespace) -> int:
+    print("Presets:")
+    for name, (what, switches) in PRESETS.items():
+        print(f"  {name:<10} {what}")
+        print(f"  {'':<10} switches: {' '.join(sorted(switches)) or '(none)'}")
+    print("\nSwitches:")
+    for s in SWITCHES:
+        print(f"  {s.id:<14} {s.version:<9} {s.title}")
+        print(f"  {'':<14} {'':<9} {s.behaviour}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return 0
+
+
+_COMMANDS = {
+    "show": cmd_show,
+    "run": cmd_run,
+    "explore": cmd_explore,
+    "replay": cmd_replay,
+    "shrink": cmd_shrink,
+    "log": cmd_log,
+    "scenarios": cmd_scenarios,
+    "policies": cmd_policies,
+    "schema": cmd_schema,
+}
+
+_ = (layout_for,)

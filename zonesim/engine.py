@@ -1,0 +1,257 @@
+"""One execution: scenario + policy + model + ops + scheduler + checks.
+
+The zone is booted and the scenario's ``[[setup]]`` run once per engine (setup is
+sequential and deterministic); every execution starts from a copy of that state, so an
+exploration pays for boot once. Checks: the ``step`` invariants at every switch point,
+the ``quiescent`` ones after every top-level op, all of them when every CPU is done.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+import trio.testing
+
+from zonesim.check.registry import (
+    Cadence,
+    InvariantViolation,
+    Violation,
+    check_zone,
+    registry,
+)
+from zonesim.interp import Env, Interp
+from zonesim.model.alloc import prep_new_page, take_free_block_at
+from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
+from zonesim.model.errors import ModelFault
+from zonesim.model.geometry import Geometry
+from zonesim.model.zone import Zone
+from zonesim.obs.logging import ListSink, bind_cpu, make_logger
+from zonesim.ops import Kernel
+from zonesim.policy import Policy
+from zonesim.scenario import Alloc, Scenario, ScenarioError, scenario_fingerprint
+from zonesim.sched import (
+    Choice,
+    Deadlock,
+    ForeignAwait,
+    LivelockSuspected,
+    ReplayStrategy,
+    SchedError,
+    Scheduler,
+    SleepInAtomic,
+    Strategy,
+)
+
+MODEL_VERSION = "zonesim-model/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one execution found."""
+
+    violation: Violation | None
+    choices: tuple[Choice, ...]
+    steps: int
+    trace_hash: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    error: Exception | None = None  # a non-violation failure (ReplayMismatch, ...)
+
+
+def layout_for(scenario: Scenario, policy: Policy) -> ZoneLayout:
+    z = scenario.zone
+    g = Geometry(z.start_pfn, z.pages, z.max_order, z.pageblock_order, z.cpus, z.thp)
+    return ZoneLayout(
+        geometry=g,
+        pageblock_types=tuple(
+            (PfnRange(p.range.start, p.range.end), p.migratetype) for p in z.pageblocks
+        ),
+        holes=tuple(PfnRange(r.start, r.end) for r in z.holes),
+        reserved=tuple(PfnRange(r.start, r.end) for r in z.reserved),
+        cma=tuple(PfnRange(c.range.start, c.range.end) for c in scenario.cma),
+        movable_zone=z.movable_zone,
+        pcp_high=z.pcp_high,
+        pcp_batch=z.pcp_batch,
+        flags=policy.model_flags(),
+    )
+
+
+def cpu_names(scenario: Scenario) -> list[str]:
+    return [f"cpu{i}" for i in range(scenario.zone.cpus)]
+
+
+class Engine:
+    def __init__(self, scenario: Scenario, policy: Policy, *, max_steps: int = 100_000) -> None:
+        self.scenario = scenario
+        self.policy = policy
+        self.max_steps = max_steps
+        fp = hashlib.sha256(
+            f"{scenario_fingerprint(scenario)}|{policy.name}|{MODEL_VERSION}".encode()
+        ).hexdigest()[:16]
+        self.fingerprint = fp
+        self._base: tuple[Zone, Env] | None = None
+        self._step_invariants = [i for i in registry().values() if i.cadence == "step"]
+
+    # -- boot + setup, once ------------------------------------------------------------
+
+    def base_state(self) -> tuple[Zone, Env]:
+        if self._base is None:
+            zone = build_zone(layout_for(self.scenario, self.policy))
+            env = Env()
+            self._run_setup(zone, env)
+            self._base = (zone, env)
+        return self._base
+
+    def _run_setup(self, zone: Zone, env: Env) -> None:
+        """Setup runs on cpu0 with nobody preempting it; placed allocations are carved."""
+        placed = [op for op in self.scenario.setup if isinstance(op, Alloc) and op.pfn is not None]
+        for op in placed:
+            assert op.pfn is not None
+            for n in range(op.count):
+                pfn = op.pfn + n * (1 << op.order)
+                if pfn & ((1 << op.order) - 1):
+                    raise ScenarioError(
+                        self.scenario.file,
+                        op.path + ".pfn",
+                        f"expected a pfn aligned to 2^{op.order}, got {pfn:#x}",
+                    )
+                try:
+                    take_free_block_at(zone, pfn, op.order)
+                except (ValueError, ModelFault) as exc:
+                    raise ScenarioError(
+                        self.scenario.file,
+                        op.path + ".pfn",
+                        f"expected free memory at the placed pfn: {exc}",
+                    ) from None
+                a = prep_new_page(
+                    zone,
+                    pfn,
+                    op.order,
+                    op.migratetype,
+                    compound=op.compound,
+                    movable=op.movable,
+                    cpu=0,
+                )
+                if op.as_name is not None:
+                    name = op.as_name if op.count == 1 else f"{op.as_name}[{n}]"
+                    env.names[name] = [a.token]
+        rest = tuple(op for op in self.scenario.setup if op not in placed)
+        if not rest:
+            return
+        k = self._kernel(zone, None, tracing=False)
+        interp = Interp(k, 0, env)
+
+        async def setup_body() -> None:
+            await interp.run_ops(rest)
+
+        sched = Scheduler(ReplayStrategy(()), max_steps=self.max_steps)
+        k.queue_work = sched.queue_work
+        for i, name in enumerate(cpu_names(self.scenario)):
+            sched.add_cpu(name, setup_body if i == 0 else _idle)
+        try:
+            trio.run(sched.run, clock=trio.testing.MockClock())
+        except InvariantViolation as exc:
+            raise ScenarioError(
+                self.scenario.file, "setup", f"expected a setup that runs cleanly: {exc}"
+            ) from None
+        env.names.update(interp.env.names)
+
+    def _kernel(
+        self, zone: Zone, hook: Callable[[str, int], None] | None, *, tracing: bool
+    ) -> Kernel:
+        def no_queue(cpu: str, label: str, fn: Callable[[], Awaitable[None]]) -> Any:
+            raise AssertionError("queue_work before the scheduler exists")
+
+        return Kernel(
+            zone,
+            self.policy,
+            cpu_names=cpu_names(self.scenario),
+            queue_work=no_queue,
+            step_hook=hook,
+            tracing=tracing,
+        )
+
+    # -- one execution -----------------------------------------------------------------
+
+    def run(self, strategy: Strategy, *, tracing: bool = False) -> Outcome:
+        base_zone, base_env = self.base_state()
+        zone = copy.deepcopy(base_zone)
+        h = hashlib.blake2b(digest_size=16)
+        h.update(self.fingerprint.encode())
+        step_invariants = self._step_invariants
+
+        def hook(label: str, cpu: int) -> None:
+            h.update(
+                f"{k.step}|{cpu}|{label}|{zone.NR_FREE_PAGES}|{zone.NR_FREE_CMA_PAGES}|"
+                f"{zone.nr_isolate_pageblock}|{sum(p.count for p in zone.pcp)}\n".encode()
+            )
+            for inv in step_invariants:
+                for v in inv.fn(zone):
+                    raise InvariantViolation(v)
+
+        k = self._kernel(zone, hook, tracing=tracing)
+        sink = ListSink()
+        if tracing:
+            k.log = make_logger(sink)
+        sched = Scheduler(strategy, max_steps=self.max_steps)
+        k.queue_work = sched.queue_work
+        names = cpu_names(self.scenario)
+        programs = {i: p.ops for i, p in enumerate(self.scenario.cpus)}
+        for i, name in enumerate(names):
+            sched.add_cpu(
+                name, self._cpu_body(k, i, name, programs.get(i, ()), base_env.copy(), tracing)
+            )
+        violation: Violation | None = None
+        error: Exception | None = None
+        try:
+            trio.run(sched.run, clock=trio.testing.MockClock())
+            found = check_zone(zone, "end")
+            if found:
+                violation = found[0]
+        except InvariantViolation as exc:
+            violation = exc.violation
+        except ModelFault as exc:
+            violation = Violation(exc.invariant, str(exc), pfn=exc.pfn)
+        except Deadlock as exc:
+            violation = Violation("deadlock", str(exc))
+        except LivelockSuspected as exc:
+            violation = Violation("livelock_suspected", str(exc))
+        except (ForeignAwait, SleepInAtomic) as exc:
+            violation = Violation("scheduler", str(exc))
+        except SchedError as exc:
+            error = exc
+        choices = sched.choices
+        for c in choices:
+            h.update(f"{c.kind}:{c.value}\n".encode())
+        if violation is not None:
+            h.update(f"violation:{violation.invariant}".encode())
+        return Outcome(violation, tuple(choices), sched.steps, h.hexdigest(), sink.records, error)
+
+    def _cpu_body(
+        self, k: Kernel, cpu: int, name: str, ops: tuple[Any, ...], env: Env, tracing: bool
+    ) -> Callable[[], Awaitable[None]]:
+        zone = k.zone
+
+        async def body() -> None:
+            if tracing:
+                bind_cpu(name)
+            interp = Interp(k, cpu, env)
+            for op in ops:
+                await interp.run_op(op)
+                if k.transient == 0:
+                    quiescent_check(zone, "quiescent")
+
+        return body
+
+
+def quiescent_check(zone: Zone, cadence: Cadence) -> None:
+    found = check_zone(zone, cadence, skip=("page_conservation",))
+    if found:
+        raise InvariantViolation(found[0])
+
+
+async def _idle() -> None:
+    return None

@@ -1,0 +1,294 @@
+"""Many executions of one scenario under one policy: strategies, budgets, shrinking and
+failure artifacts (DESIGN.md §7, §8)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zonesim.engine import Engine, Outcome
+from zonesim.sched import (
+    Choice,
+    DFSStrategy,
+    Failure,
+    PCTStrategy,
+    RandomStrategy,
+    ReplayStrategy,
+    Strategy,
+    encode,
+    hypothesis_search,
+    preemptions,
+    shrink,
+)
+
+STRATEGIES = ("random", "pct", "dfs", "hypothesis")
+ARTIFACT_FORMAT = "zonesim-artifact/1"
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyConfig:
+    name: str = "pct"
+    seed: int = 0
+    depth: int = 3  # pct
+    preemption_bound: int = 2  # dfs
+
+    def make(self) -> Strategy:
+        if self.name == "random":
+            return RandomStrategy(self.seed)
+        if self.name == "pct":
+            return PCTStrategy(self.seed, depth=self.depth)
+        if self.name == "dfs":
+            return DFSStrategy(self.preemption_bound)
+        raise ValueError(
+            f"strategy {self.name!r} has no oracle object; expected one of {STRATEGIES}"
+        )
+
+
+@dataclass(slots=True)
+class Found:
+    """One violation found by an exploration, shrunk, with its artifact."""
+
+    invariant: str
+    message: str
+    execution: int
+    schedule: str
+    original_schedule: str
+    preemptions: int
+    decisions: int
+    artifact: str | None
+    trace_hash: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "invariant": self.invariant,
+            "message": self.message,
+            "execution": self.execution,
+            "schedule": self.schedule,
+            "preemptions": self.preemptions,
+            "decisions": self.decisions,
+            "artifact": self.artifact,
+        }
+
+
+@dataclass(slots=True)
+class ExploreReport:
+    scenario: str
+    policy: str
+    strategy: str
+    seed: int
+    executions: int = 0
+    steps: int = 0
+    trace_hash: str = ""
+    exhausted: bool | None = None  # dfs: the bounded space was explored completely
+    violations: list[Found] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "scenario": self.scenario,
+            "policy": self.policy,
+            "strategy": self.strategy,
+            "seed": self.seed,
+            "executions": self.executions,
+            "steps": self.steps,
+            "trace_hash": self.trace_hash,
+            "violations": [v.to_json() for v in self.violations],
+        }
+        if self.exhausted is not None:
+            d["exhausted"] = self.exhausted
+        return d
+
+
+Progress = Callable[[int, int, int], None]  # (executions, budget or 0, violations)
+
+
+def explore(
+    engine: Engine,
+    cfg: StrategyConfig,
+    *,
+    executions: int = 1000,
+    seconds: float | None = None,
+    keep_going: bool = False,
+    shrink_attempts: int = 300,
+    artifacts: Path | None = Path("logs"),
+    scenario_path: str = "",
+    progress: Progress | None = None,
+) -> ExploreReport:
+    """Run up to ``executions`` executions (or ``seconds``, whichever ends first).
+
+    Stops at the first violation unless ``keep_going`` (then one finding per invariant).
+    ``trace_hash`` hashes every execution's own trace hash in order, so two runs with the
+    same seed agree on it exactly when they made the same decisions and saw the same
+    states."""
+    report = ExploreReport(engine.scenario.name, engine.policy.name, cfg.name, cfg.seed)
+    started = time.monotonic()
+    h = hashlib.blake2b(digest_size=16)
+    seen: set[str] = set()
+
+    def record(n: int, outcome: Outcome) -> bool:
+        """Account one execution; True = stop."""
+        report.executions = n
+        report.steps += outcome.steps
+        h.update(outcome.trace_hash.encode())
+        if outcome.violation is not None and outcome.violation.invariant not in seen:
+            seen.add(outcome.violation.invariant)
+            report.violations.append(
+                _finding(engine, cfg, n, outcome, shrink_attempts, artifacts, scenario_path)
+            )
+            if not keep_going:
+                return True
+        if progress is not None:
+            progress(n, executions, len(report.violations))
+        return seconds is not None and time.monotonic() - started > seconds
+
+    if cfg.name == "hypothesis":
+        _explore_hypothesis(engine, cfg, executions, record)
+    else:
+        strategy = cfg.make()
+        n = 0
+        while n < executions and strategy.begin_execution():
+            n += 1
+            outcome = engine.run(strategy)
+            strategy.end_execution(outcome.violation is not None)
+            if outcome.error is not None:
+                raise outcome.error
+            if record(n, outcome):
+                break
+        if isinstance(strategy, DFSStrategy):
+            report.exhausted = strategy.exhausted
+    report.trace_hash = h.hexdigest()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _explore_hypothesis(
+    engine: Engine, cfg: StrategyConfig, executions: int, record: Callable[[int, Outcome], bool]
+) -> None:
+    count = 0
+    last: list[Outcome] = []
+
+    def run_one(strategy: Strategy) -> Failure | None:
+        nonlocal count
+        count += 1
+        outcome = engine.run(strategy)
+        if outcome.violation is not None:
+            last[:] = [outcome]
+            return Failure(
+                _ViolationError(outcome.violation.invariant), outcome.choices, outcome.steps
+            )
+        record(count, outcome)
+        return None
+
+    choices = hypothesis_search(run_one, max_examples=executions, seed=cfg.seed)
+    if choices is not None:
+        outcome = engine.run(ReplayStrategy(choices))
+        record(count, outcome)
+
+
+class _ViolationError(Exception):
+    """Hypothesis tells failures apart by exception type and site; one site per invariant
+    is approximated by the message (the invariant name)."""
+
+
+def shrink_outcome(engine: Engine, outcome: Outcome, attempts: int) -> Outcome:
+    """Shrink a failing execution's schedule; the result fails with the same invariant."""
+    assert outcome.violation is not None
+    want = outcome.violation.invariant
+    cache: dict[str, Outcome] = {}
+
+    def still_fails(cand: list[Choice]) -> list[Choice] | None:
+        o = engine.run(ReplayStrategy(cand, strict=False))
+        if o.violation is not None and o.violation.invariant == want:
+            cache[encode(o.choices, engine.fingerprint)] = o
+            return list(o.choices)
+        return None
+
+    best = shrink(outcome.choices, still_fails, max_attempts=attempts)
+    return cache.get(encode(best, engine.fingerprint), outcome)
+
+
+def _finding(
+    engine: Engine,
+    cfg: StrategyConfig,
+    n: int,
+    outcome: Outcome,
+    attempts: int,
+    artifacts: Path | None,
+    scenario_path: str,
+) -> Found:
+    assert outcome.violation is not None
+    small = shrink_outcome(engine, outcome, attempts)
+    traced = engine.run(ReplayStrategy(small.choices), tracing=True)
+    v = traced.violation or small.violation
+    assert v is not None
+    schedule = encode(traced.choices, engine.fingerprint)
+    found = Found(
+        invariant=v.invariant,
+        message=v.message if not v.expected and not v.actual else str(v).split(": ", 1)[1],
+        execution=n,
+        schedule=schedule,
+        original_schedule=encode(outcome.choices, engine.fingerprint),
+        preemptions=preemptions(traced.choices),
+        decisions=len(traced.choices),
+        artifact=None,
+        trace_hash=traced.trace_hash,
+        events=traced.events,
+    )
+    if artifacts is not None:
+        found.artifact = str(write_artifact(artifacts, engine, cfg, found, scenario_path))
+    return found
+
+
+def replay_command(path: str) -> str:
+    return f"zonesim replay {shlex.quote(path)}"
+
+
+def write_artifact(
+    directory: Path, engine: Engine, cfg: StrategyConfig, found: Found, scenario_path: str
+) -> Path:
+    """Write the failure atomically (temp file in the same directory, then rename)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9.+-]+", "_", engine.policy.name)
+    name = f"{engine.scenario.name}--{slug}--{cfg.name}-s{cfg.seed}--{found.invariant}.json"
+    path = directory / name
+    doc = {
+        "format": ARTIFACT_FORMAT,
+        "scenario": scenario_path or engine.scenario.file,
+        "scenario_name": engine.scenario.name,
+        "policy": engine.policy.name,
+        "strategy": cfg.name,
+        "seed": cfg.seed,
+        "execution": found.execution,
+        "fingerprint": engine.fingerprint,
+        "schedule": found.schedule,
+        "original_schedule": found.original_schedule,
+        "violation": {"invariant": found.invariant, "message": found.message},
+        "trace_hash": found.trace_hash,
+        "replay": replay_command(str(path)),
+        "log": found.events,
+    }
+    atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

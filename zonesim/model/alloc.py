@@ -1,0 +1,197 @@
+"""Handing pages out and taking them back: prep_new_page, free_pages_prepare, the
+zone->lock half of rmqueue(), the watermark check, and placing an allocation at a pfn.
+
+An ``Allocation`` is the model's record of what the kernel keeps in the head page
+(order, compound, LRU/movable) plus the owner CPU and a data token that migration must
+carry to the new pfn. Every page of an allocation carries the allocation id in
+``owner`` so the conservation check and has_unmovable_pages() find the head in O(1),
+as compound_head() does.
+"""
+
+from __future__ import annotations
+
+from zonesim.model.buddy import (
+    ALLOC_CMA,
+    ALLOC_HARDER,
+    CMA,
+    HIGHATOMIC,
+    ISOLATE,
+    __mod_zone_freepage_state,
+    __rmqueue,
+    __rmqueue_smallest,
+    add_to_free_list,
+    del_page_from_free_list,
+    free_list_mt,
+    set_buddy_order,
+)
+from zonesim.model.errors import KernelBug
+from zonesim.model.memmap import NIL, PG_buddy, PG_head, PG_lru, PG_tail
+from zonesim.model.types import MigrateType
+from zonesim.model.zone import Allocation, Zone
+
+WMARK_MIN = "min"
+WMARK_LOW = "low"
+WMARK_HIGH = "high"
+
+
+def __zone_watermark_ok(
+    zone: Zone, order: int, mark: int, alloc_flags: int, free_pages: int
+) -> bool:
+    """__zone_watermark_ok(): enough free pages above ``mark`` and a big-enough block.
+
+    Reserves: highatomic unless ALLOC_HARDER, CMA unless ALLOC_CMA (the free CMA pages
+    cannot serve the request)."""
+    free_pages -= (1 << order) - 1
+    if not alloc_flags & ALLOC_HARDER:
+        free_pages -= zone.nr_reserved_highatomic
+    if not alloc_flags & ALLOC_CMA:
+        free_pages -= zone.NR_FREE_CMA_PAGES
+    if free_pages <= mark:
+        return False
+    if order == 0:
+        return True
+    for o in range(order, zone.max_order):
+        if zone.nr_free[o] == 0:
+            continue
+        for mt in range(3):  # MIGRATE_PCPTYPES
+            if not zone.free_list_empty(o, mt):
+                return True
+        if alloc_flags & ALLOC_CMA and not zone.free_list_empty(o, CMA):
+            return True
+        if alloc_flags & ALLOC_HARDER and not zone.free_list_empty(o, HIGHATOMIC):
+            return True
+    return False
+
+
+def zone_watermark_ok(zone: Zone, order: int, mark: int, alloc_flags: int) -> bool:
+    return __zone_watermark_ok(zone, order, mark, alloc_flags, zone.NR_FREE_PAGES)
+
+
+def rmqueue_buddy(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
+    """The zone->lock half of rmqueue() for orders that bypass the pcp lists."""
+    pfn = None
+    if order > 0 and alloc_flags & ALLOC_HARDER:
+        pfn = __rmqueue_smallest(zone, order, HIGHATOMIC)
+    if pfn is None:
+        pfn = __rmqueue(zone, order, mt, alloc_flags)
+    if pfn is None:
+        return None
+    # __mod_zone_freepage_state(zone, -(1 << order), get_pcppage_migratetype(page))
+    __mod_zone_freepage_state(zone, -(1 << order), zone.memmap.cached_mt[zone.idx(pfn)])
+    return pfn
+
+
+def prep_new_page(
+    zone: Zone,
+    pfn: int,
+    order: int,
+    mt: MigrateType,
+    *,
+    compound: bool,
+    movable: bool,
+    cpu: int,
+    token: int | None = None,
+) -> Allocation:
+    """post_alloc_hook() + prep_compound_page(): refcount 1 on the head, tails marked,
+    PageLRU for a movable allocation (it would be added to an LRU list)."""
+    m = zone.memmap
+    head = zone.idx(pfn)
+    aid = zone.new_alloc_id()
+    in_cma = zone.get_pageblock_migratetype(pfn) == CMA or m.cached_mt[head] == CMA
+    a = Allocation(
+        aid,
+        pfn,
+        order,
+        mt,
+        compound=compound,
+        movable=movable,
+        cpu=cpu,
+        token=zone.new_token() if token is None else token,
+        cma=in_cma,
+    )
+    n = 1 << order
+    for i in range(head, head + n):
+        if m.owner[i] != NIL or m.flags[i] & PG_buddy or m.list_id[i] != NIL:
+            raise KernelBug(
+                f"prep_new_page: pfn {i + zone.start_pfn:#x} of a new order-{order} page is "
+                f"still in use (owner {m.owner[i]}, list {m.list_id[i]})",
+                pfn=i + zone.start_pfn,
+            )
+        m.owner[i] = aid
+    m.refcount[head] = 1
+    if compound:
+        m.flags[head] |= PG_head
+        m.order[head] = order
+        for i in range(head + 1, head + n):
+            m.flags[i] |= PG_tail
+    if movable:
+        m.flags[head] |= PG_lru
+    zone.allocations[aid] = a
+    zone.by_token[a.token] = aid
+    return a
+
+
+def free_pages_prepare(zone: Zone, a: Allocation) -> None:
+    """free_pages_prepare(): drop the allocation; its pages become refcount-0 memory that
+    the caller is about to give to a pcp list or the buddy."""
+    m = zone.memmap
+    head = zone.idx(a.pfn)
+    mask = ~(PG_head | PG_tail | PG_lru)
+    for i in range(head, head + (1 << a.order)):
+        if m.owner[i] != a.id:
+            raise KernelBug(
+                f"free_pages_prepare: pfn {i + zone.start_pfn:#x} is not part of allocation "
+                f"{a.id} (owner {m.owner[i]})",
+                pfn=i + zone.start_pfn,
+            )
+        m.owner[i] = NIL
+        m.flags[i] &= mask
+    m.refcount[head] = 0
+    m.order[head] = 0
+    del zone.allocations[a.id]
+    if zone.by_token.get(a.token) == a.id:
+        del zone.by_token[a.token]
+
+
+def find_free_block(zone: Zone, pfn: int) -> tuple[int, int] | None:
+    """The free block (head pfn, order) whose span holds ``pfn``, or None."""
+    m = zone.memmap
+    for order in range(zone.max_order):
+        head = pfn & ~((1 << order) - 1)
+        if not zone.has_memmap(head):
+            return None
+        i = head - zone.start_pfn
+        if m.flags[i] & PG_buddy and m.order[i] >= order and head + (1 << m.order[i]) > pfn:
+            return head, m.order[i]
+    return None
+
+
+def take_free_block_at(zone: Zone, pfn: int, order: int) -> int:
+    """Carve the free 2^order block at ``pfn`` out of the buddy, splitting its enclosing
+    free block the way take_page_off_buddy()/break_down_buddy_pages() do.
+
+    Returns the list migratetype the block was counted under. Raises ValueError if the
+    range is not one free span."""
+    found = find_free_block(zone, pfn)
+    if found is None:
+        raise ValueError(f"pfn {pfn:#x} is not free")
+    head, high = found
+    if head + (1 << high) < pfn + (1 << order) or high < order:
+        raise ValueError(f"pfns {pfn:#x}..{pfn + (1 << order) - 1:#x} are not one free block")
+    mt = free_list_mt(zone, head)
+    del_page_from_free_list(zone, head, high)
+    page = head
+    size = 1 << high
+    while high > order:
+        high -= 1
+        size >>= 1
+        if pfn >= page + size:
+            buddy, page = page, page + size
+        else:
+            buddy = page + size
+        add_to_free_list(zone, buddy, high, mt)
+        set_buddy_order(zone, buddy, high)
+    if mt != ISOLATE:
+        __mod_zone_freepage_state(zone, -(1 << order), mt)
+    zone.memmap.cached_mt[zone.idx(pfn)] = mt
+    return mt

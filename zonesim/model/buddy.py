@@ -1,0 +1,354 @@
+"""The buddy allocator's lock-held primitives, v5.15 mm/page_alloc.c.
+
+Every function here runs "under zone->lock": the ops layer calls them inside a modelled
+spinlock or IRQ-off section, so nothing else touches the zone meanwhile. Names, argument
+order and the order of side effects follow the kernel, so a reader with mm/page_alloc.c
+open finds each step. Departures:
+
+- ``NR_FREE_PAGES``/``NR_FREE_CMA_PAGES`` are exact: the kernel folds per-CPU deltas
+  lazily, a delay no path here depends on.
+- Guard pages, page reporting, shuffling, KASAN and compaction capture are left out.
+- ``page_is_buddy`` returns False for a pfn outside the zone (the kernel's zone-id check),
+  while an unvalidated pageblock read outside the zone raises ``MemmapAccess`` (the
+  kernel oopses there: the bug 787af64d05cd fixed).
+"""
+
+from __future__ import annotations
+
+from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable
+from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
+from zonesim.model.zone import Zone
+
+UNMOVABLE = int(MigrateType.UNMOVABLE)
+MOVABLE = int(MigrateType.MOVABLE)
+RECLAIMABLE = int(MigrateType.RECLAIMABLE)
+HIGHATOMIC = int(MigrateType.HIGHATOMIC)
+CMA = int(MigrateType.CMA)
+ISOLATE = int(MigrateType.ISOLATE)
+
+# fpi_t
+FPI_NONE = 0
+FPI_TO_TAIL = 1 << 1
+
+# alloc_flags (mm/internal.h) the model uses
+ALLOC_HARDER = 0x10
+ALLOC_CMA = 0x80
+ALLOC_NOFRAGMENT = 0x100
+
+# fallbacks[] (5.15): CMA, HIGHATOMIC and ISOLATE never fall back.
+FALLBACKS: dict[int, tuple[int, ...]] = {
+    UNMOVABLE: (RECLAIMABLE, MOVABLE),
+    MOVABLE: (RECLAIMABLE, UNMOVABLE),
+    RECLAIMABLE: (UNMOVABLE, MOVABLE),
+}
+
+
+def migratetype_is_mergeable(mt: int) -> bool:
+    """migratetype_is_mergeable() (1dd214b8f21c): only the pcp types merge with others."""
+    return mt < MIGRATE_PCPTYPES
+
+
+def __mod_zone_freepage_state(zone: Zone, nr: int, mt: int) -> None:
+    """NR_FREE_PAGES += nr, and NR_FREE_CMA_PAGES too when ``mt`` is CMA."""
+    zone.NR_FREE_PAGES += nr
+    if mt == CMA:
+        zone.NR_FREE_CMA_PAGES += nr
+
+
+# -- PageBuddy and the free lists (2.1) ------------------------------------------------
+
+
+def PageBuddy(zone: Zone, pfn: int) -> bool:
+    return bool(zone.memmap.flags[zone.idx(pfn)] & PG_buddy)
+
+
+def buddy_order(zone: Zone, pfn: int) -> int:
+    return zone.memmap.order[zone.idx(pfn)]
+
+
+def set_buddy_order(zone: Zone, pfn: int, order: int) -> None:
+    i = zone.idx(pfn)
+    zone.memmap.order[i] = order
+    zone.memmap.flags[i] |= PG_buddy
+
+
+def page_is_buddy(zone: Zone, buddy_pfn: int, order: int) -> bool:
+    """page_is_buddy(): free head of the same order in the same zone. No type check."""
+    if not zone.has_memmap(buddy_pfn):
+        return False
+    i = buddy_pfn - zone.start_pfn
+    m = zone.memmap
+    return bool(m.flags[i] & PG_buddy) and m.order[i] == order
+
+
+def add_to_free_list(zone: Zone, pfn: int, order: int, mt: int) -> None:
+    zone.memmap.list_add(zone.idx(pfn), zone.free_list_id(order, mt))
+    zone.nr_free[order] += 1
+
+
+def add_to_free_list_tail(zone: Zone, pfn: int, order: int, mt: int) -> None:
+    zone.memmap.list_add_tail(zone.idx(pfn), zone.free_list_id(order, mt))
+    zone.nr_free[order] += 1
+
+
+def move_to_free_list(zone: Zone, pfn: int, order: int, mt: int) -> None:
+    """list_move_tail() to free_list[mt]; nr_free and the vm counters stay as they are."""
+    i = zone.idx(pfn)
+    zone.memmap.list_del(i)
+    zone.memmap.list_add_tail(i, zone.free_list_id(order, mt))
+
+
+def del_page_from_free_list(zone: Zone, pfn: int, order: int) -> None:
+    """list_del + __ClearPageBuddy + set_page_private(0); nr_free--; no vm counter change."""
+    i = zone.idx(pfn)
+    m = zone.memmap
+    m.list_del(i)
+    m.flags[i] &= ~PG_buddy
+    m.order[i] = 0
+    zone.nr_free[order] -= 1
+
+
+def free_list_mt(zone: Zone, pfn: int) -> int:
+    """Which free_list[mt] holds the free head at ``pfn`` (the model's view of page->lru)."""
+    lid = zone.memmap.list_id[zone.idx(pfn)]
+    if lid == NIL or lid >= zone.nr_free_lists:
+        return -1
+    return lid % 6
+
+
+# -- __free_one_page (2.2) -------------------------------------------------------------
+
+
+def buddy_merge_likely(zone: Zone, pfn: int, buddy_pfn: int, order: int) -> bool:
+    """buddy_merge_likely(): the next-higher buddy is free, so queue at the tail."""
+    if order >= zone.max_order - 2:
+        return False
+    combined_pfn = buddy_pfn & pfn
+    higher_buddy = combined_pfn ^ (1 << (order + 1))
+    return page_is_buddy(zone, higher_buddy, order + 1)
+
+
+def __free_one_page(zone: Zone, pfn: int, order: int, mt: int, fpi: int) -> tuple[int, int]:
+    """Free 2^order pages at ``pfn`` onto free_list[mt], merging with free buddies.
+
+    Returns the (pfn, order) of the block as finally queued. Counting is by the CALLER's
+    ``mt`` and happens before merging, exactly as in 5.15; the merged block goes on the
+    caller's list whatever the types of the buddies it swallowed.
+    """
+    flags = zone.flags
+    max_order = min(zone.max_order - 1, zone.pageblock_order)
+    if mt != ISOLATE:
+        __mod_zone_freepage_state(zone, 1 << order, mt)
+    if not flags.isolate_merge_check and not flags.mergeable_merge_check:
+        # Before d9dddbf55667 the buddy merged up to MAX_ORDER-1 without looking at types.
+        max_order = zone.max_order - 1
+    buddy_pfn = pfn ^ (1 << order)
+    while True:  # continue_merging:
+        while order < max_order:
+            buddy_pfn = pfn ^ (1 << order)
+            if not page_is_buddy(zone, buddy_pfn, order):
+                return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+            del_page_from_free_list(zone, buddy_pfn, order)
+            pfn = buddy_pfn & pfn
+            order += 1
+        if order < zone.max_order - 1:
+            # order == pageblock_order < MAX_ORDER-1: one level at a time, type-checked.
+            buddy_pfn = pfn ^ (1 << order)
+            if flags.mergeable_merge_check:
+                if flags.validate_buddy_before_mt and not page_is_buddy(zone, buddy_pfn, order):
+                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                buddy_mt = zone.get_pageblock_migratetype(buddy_pfn)
+                if mt != buddy_mt and (
+                    not migratetype_is_mergeable(mt) or not migratetype_is_mergeable(buddy_mt)
+                ):
+                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+            elif flags.isolate_merge_check and zone.has_isolate_pageblock():
+                if flags.validate_buddy_before_mt and not page_is_buddy(zone, buddy_pfn, order):
+                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                buddy_mt = zone.get_pageblock_migratetype(buddy_pfn)  # 5.15: pfn not validated
+                if mt != buddy_mt and (mt == ISOLATE or buddy_mt == ISOLATE):
+                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+            max_order = order + 1
+            continue
+        return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+
+
+def _done_merging(
+    zone: Zone, pfn: int, buddy_pfn: int, order: int, mt: int, fpi: int
+) -> tuple[int, int]:
+    set_buddy_order(zone, pfn, order)
+    if fpi & FPI_TO_TAIL or buddy_merge_likely(zone, pfn, buddy_pfn, order):
+        add_to_free_list_tail(zone, pfn, order, mt)
+    else:
+        add_to_free_list(zone, pfn, order, mt)
+    return pfn, order
+
+
+# -- allocation from the free lists (2.4) ----------------------------------------------
+
+
+def expand(zone: Zone, pfn: int, low: int, high: int, mt: int) -> None:
+    """expand(): hand the upper halves back to free_list[mt] at orders high-1 .. low.
+
+    The LIST type is used for every half, whatever the pageblock of that half is."""
+    size = 1 << high
+    while high > low:
+        high -= 1
+        size >>= 1
+        add_to_free_list(zone, pfn + size, high, mt)
+        set_buddy_order(zone, pfn + size, high)
+
+
+def __rmqueue_smallest(zone: Zone, order: int, mt: int) -> int | None:
+    """Take the smallest free block of type ``mt`` that fits, split off the rest."""
+    for current_order in range(order, zone.max_order):
+        pfn = zone.free_list_first(current_order, mt)
+        if pfn is None:
+            continue
+        del_page_from_free_list(zone, pfn, current_order)
+        expand(zone, pfn, order, current_order, mt)
+        zone.memmap.cached_mt[zone.idx(pfn)] = mt  # set_pcppage_migratetype
+        return pfn
+    return None
+
+
+def __rmqueue_cma_fallback(zone: Zone, order: int) -> int | None:
+    return __rmqueue_smallest(zone, order, CMA)
+
+
+def can_steal_fallback(zone: Zone, order: int, start_mt: int) -> bool:
+    """can_steal_fallback(): claim the whole pageblock for large or unmovable requests."""
+    if order >= zone.pageblock_order:
+        return True
+    return order >= zone.pageblock_order // 2 or start_mt in (RECLAIMABLE, UNMOVABLE)
+
+
+def find_suitable_fallback(
+    zone: Zone, order: int, mt: int, only_stealable: bool
+) -> tuple[int, bool]:
+    """find_suitable_fallback() -> (fallback mt or -1, can_steal)."""
+    if zone.nr_free[order] == 0:
+        return -1, False
+    can_steal = False
+    for f in FALLBACKS.get(mt, ()):
+        if zone.free_list_empty(order, f):
+            continue
+        if can_steal_fallback(zone, order, mt):
+            can_steal = True
+        if not only_stealable or can_steal:
+            return f, can_steal
+    return -1, can_steal
+
+
+def __rmqueue_fallback(zone: Zone, order: int, start_mt: int, alloc_flags: int) -> bool:
+    """__rmqueue_fallback(): steal from another type, largest block first."""
+    min_order = zone.pageblock_order if alloc_flags & ALLOC_NOFRAGMENT else order
+    current_order = -1
+    fallback_mt = -1
+    can_steal = False
+    for current_order in range(zone.max_order - 1, min_order - 1, -1):
+        fallback_mt, can_steal = find_suitable_fallback(zone, current_order, start_mt, False)
+        if fallback_mt == -1:
+            continue
+        if not can_steal and start_mt == MOVABLE and current_order > order:
+            # find_smallest: do not break a large block for a movable request
+            for current_order in range(order, zone.max_order):
+                fallback_mt, can_steal = find_suitable_fallback(
+                    zone, current_order, start_mt, False
+                )
+                if fallback_mt != -1:
+                    break
+            if fallback_mt == -1:
+                return False  # VM_BUG_ON(current_order == MAX_ORDER) in the kernel
+        break
+    else:
+        return False
+    pfn = zone.free_list_first(current_order, fallback_mt)
+    assert pfn is not None
+    steal_suitable_fallback(zone, pfn, alloc_flags, start_mt, can_steal)
+    return True
+
+
+def steal_suitable_fallback(
+    zone: Zone, pfn: int, alloc_flags: int, start_type: int, whole_block: bool
+) -> None:
+    """steal_suitable_fallback(): take the pageblock if enough of it is free or alike."""
+    current_order = buddy_order(zone, pfn)
+    old_block_type = zone.get_pageblock_migratetype(pfn)
+    if old_block_type != HIGHATOMIC:
+        if current_order >= zone.pageblock_order:
+            change_pageblock_range(zone, pfn, current_order, start_type)
+        elif whole_block:
+            # boost_watermark() is not modelled: it only wakes kswapd.
+            free_pages, movable_pages = move_freepages_block(zone, pfn, start_type)
+            if start_type == MOVABLE:
+                alike_pages = movable_pages
+            elif old_block_type == MOVABLE:
+                alike_pages = zone.geometry.pageblock_nr_pages - (free_pages + movable_pages)
+            else:
+                alike_pages = 0
+            if free_pages:
+                if free_pages + alike_pages >= (1 << (zone.pageblock_order - 1)):
+                    zone.set_pageblock_migratetype(pfn, MigrateType(start_type))
+                return
+    move_to_free_list(zone, pfn, current_order, start_type)  # single_page:
+
+
+def __rmqueue(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
+    """__rmqueue(): CMA balancing, then own type, then CMA, then steal and retry."""
+    if alloc_flags & ALLOC_CMA and zone.NR_FREE_CMA_PAGES > zone.NR_FREE_PAGES // 2:
+        pfn = __rmqueue_cma_fallback(zone, order)
+        if pfn is not None:
+            return pfn
+    while True:
+        pfn = __rmqueue_smallest(zone, order, mt)
+        if pfn is None:
+            if alloc_flags & ALLOC_CMA:
+                pfn = __rmqueue_cma_fallback(zone, order)
+            if pfn is None and __rmqueue_fallback(zone, order, mt, alloc_flags):
+                continue
+        return pfn
+
+
+# -- moving free pages between lists (2.4) ---------------------------------------------
+
+
+def move_freepages(zone: Zone, start: int, end: int, mt: int) -> tuple[int, int]:
+    """move_freepages() over [start, end] inclusive -> (pages moved, movable pages seen).
+    Counts a whole block even if it runs past ``end``; cannot see a block whose head lies
+    before ``start``."""
+    m = zone.memmap
+    moved = 0
+    num_movable = 0
+    pfn = start
+    while pfn <= end:
+        i = zone.idx(pfn)
+        if not m.flags[i] & PG_buddy:
+            if m.flags[i] & (PG_lru | PG_movable):
+                num_movable += 1
+            pfn += 1
+            continue
+        order = m.order[i]
+        move_to_free_list(zone, pfn, order, mt)
+        pfn += 1 << order
+        moved += 1 << order
+    return moved, num_movable
+
+
+def move_freepages_block(zone: Zone, pfn: int, mt: int) -> tuple[int, int]:
+    """move_freepages_block(): the pageblock holding ``pfn``, clipped at the zone start;
+    a block that runs past the zone end moves nothing."""
+    start = pfn & ~(zone.geometry.pageblock_nr_pages - 1)
+    end = start + zone.geometry.pageblock_nr_pages - 1
+    if not zone.geometry.spans(start):
+        start = pfn
+    if not zone.geometry.spans(end):
+        return 0, 0
+    return move_freepages(zone, start, end, mt)
+
+
+def change_pageblock_range(zone: Zone, pfn: int, start_order: int, mt: int) -> None:
+    """change_pageblock_range(): retype every pageblock a >= pageblock_order block covers."""
+    nr = 1 << (start_order - zone.pageblock_order)
+    for k in range(nr):
+        zone.set_pageblock_migratetype(pfn + k * zone.geometry.pageblock_nr_pages, MigrateType(mt))

@@ -1,0 +1,34 @@
+"""Faults the model raises where the kernel would oops or BUG().
+
+These are not Python bugs of the simulator: they are outcomes of the modelled design
+(a pfn read outside the memmap, a VM_BUG_ON that fires), and the engine reports them as
+violations. ``SimulatorBug`` is the "cannot happen" class for the model's own mistakes.
+"""
+
+from __future__ import annotations
+
+
+class ModelFault(Exception):
+    """A state the kernel would crash on; ``invariant`` names the check for reports."""
+
+    invariant = "kernel_bug"
+
+    def __init__(self, message: str, *, pfn: int | None = None) -> None:
+        super().__init__(message)
+        self.pfn = pfn
+
+
+class MemmapAccess(ModelFault):
+    """A pfn or pageblock outside the zone's memmap was touched (the kernel would oops)."""
+
+    invariant = "memmap_access"
+
+
+class KernelBug(ModelFault):
+    """A VM_BUG_ON / BUG_ON of the modelled kernel fired."""
+
+    invariant = "kernel_bug"
+
+
+class SimulatorBug(Exception):
+    """The model itself is inconsistent: a bug of zonesim, not of the modelled design."""

@@ -1,0 +1,125 @@
+"""The memmap: per-page state in pfn-indexed arrays, and intrusive lists over them.
+
+The kernel keeps a 64-byte ``struct page`` per pfn and threads free and pcp pages on
+``page->lru``. The model keeps one typed array per field (20 bytes a page in all) and
+threads lists through ``prev``/``next`` arrays, so adding at head or tail and deleting
+are O(1) and list order is deterministic, exactly like ``list_add``/``list_add_tail``/
+``list_del``. Indexes are relative to the zone's first pfn; ``NIL`` (-1) ends a list.
+
+Every list of the zone (``free_area[order].free_list[mt]`` and each CPU's pcp lists)
+is one id in the same table: a page is on at most one list, recorded in ``list_id``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+
+NIL = -1
+
+# page->flags bits the model needs (include/linux/page-flags.h names).
+PG_buddy = 1 << 0  # PageBuddy: head of a free block in the buddy; order in ``order``
+PG_head = 1 << 1  # PageHead: first page of a compound allocation
+PG_tail = 1 << 2  # PageTail
+PG_lru = 1 << 3  # PageLRU: on an LRU list, migratable
+PG_movable = 1 << 4  # __PageMovable: non-LRU movable (balloon, zsmalloc)
+PG_offline = 1 << 5  # PageOffline: logically offline (virtio-mem fake offline)
+PG_reserved = 1 << 6  # PageReserved: never handed to the buddy
+PG_nomap = 1 << 7  # no memmap at all (a hole): any access is a kernel oops
+PG_hwpoison = 1 << 8  # PageHWPoison
+PG_offline_section = 1 << 9  # section offlined by offline_pages (memmap stays, pages gone)
+
+
+class Memmap:
+    """Per-page arrays for ``nr`` pages. Twenty bytes a page; no Python object per page."""
+
+    __slots__ = (
+        "cached_mt",
+        "flags",
+        "list_id",
+        "lists_head",
+        "lists_len",
+        "lists_tail",
+        "next",
+        "nr",
+        "order",
+        "owner",
+        "prev",
+        "refcount",
+    )
+
+    def __init__(self, nr: int, nr_lists: int) -> None:
+        self.nr = nr
+        self.flags = array("H", bytes(2 * nr))
+        # page_private(): buddy order of a free head; compound order of a PageHead page;
+        # order of a page sitting on a pcp list (the kernel packs it into page->index).
+        self.order = array("b", bytes(nr))
+        # page->index while on a pcp list / after __rmqueue_smallest: the cached migratetype
+        self.cached_mt = array("b", bytes(nr))
+        self.refcount = array("h", bytes(2 * nr))
+        self.owner = array("i", [NIL]) * nr  # allocation id owning the page, or NIL
+        self.prev = array("i", [NIL]) * nr
+        self.next = array("i", [NIL]) * nr
+        self.list_id = array("h", [NIL]) * nr
+        self.lists_head = [NIL] * nr_lists
+        self.lists_tail = [NIL] * nr_lists
+        self.lists_len = [0] * nr_lists
+
+    # -- intrusive lists (include/linux/list.h) --------------------------------------
+
+    def list_add(self, i: int, lid: int) -> None:
+        """list_add(): insert page ``i`` at the head of list ``lid``."""
+        first = self.lists_head[lid]
+        self.prev[i] = NIL
+        self.next[i] = first
+        if first == NIL:
+            self.lists_tail[lid] = i
+        else:
+            self.prev[first] = i
+        self.lists_head[lid] = i
+        self.list_id[i] = lid
+        self.lists_len[lid] += 1
+
+    def list_add_tail(self, i: int, lid: int) -> None:
+        """list_add_tail(): insert page ``i`` at the tail of list ``lid``."""
+        last = self.lists_tail[lid]
+        self.next[i] = NIL
+        self.prev[i] = last
+        if last == NIL:
+            self.lists_head[lid] = i
+        else:
+            self.next[last] = i
+        self.lists_tail[lid] = i
+        self.list_id[i] = lid
+        self.lists_len[lid] += 1
+
+    def list_del(self, i: int) -> None:
+        """list_del(): unlink page ``i`` from whatever list holds it."""
+        lid = self.list_id[i]
+        if lid == NIL:
+            raise ValueError(f"page index {i} is on no list")
+        p, n = self.prev[i], self.next[i]
+        if p == NIL:
+            self.lists_head[lid] = n
+        else:
+            self.next[p] = n
+        if n == NIL:
+            self.lists_tail[lid] = p
+        else:
+            self.prev[n] = p
+        self.prev[i] = NIL
+        self.next[i] = NIL
+        self.list_id[i] = NIL
+        self.lists_len[lid] -= 1
+
+    def list_iter(self, lid: int) -> Iterator[int]:
+        """Page indexes of list ``lid`` from head to tail."""
+        i = self.lists_head[lid]
+        while i != NIL:
+            yield i
+            i = self.next[i]
+
+    @staticmethod
+    def bytes_per_page() -> int:
+        """Bytes of array storage per simulated page (the memory budget is 32)."""
+        return 2 + 1 + 1 + 2 + 4 + 4 + 4 + 2

@@ -1,0 +1,76 @@
+"""Failure reports a kernel developer reads: steps as lines, and a CPU-column diagram in
+the style of commit messages ("CPU0 / CPU1" races)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_SKIP = ("event", "step", "cpu")
+
+
+def format_event(rec: Mapping[str, Any]) -> str:
+    """``alloc_pages(order=0, mt=MOVABLE) -> pfn 0x200`` style, from one log record."""
+    args = []
+    result = None
+    for k, v in sorted(rec.items()):
+        if k in _SKIP:
+            continue
+        if k == "result":
+            result = v
+            continue
+        if isinstance(v, int) and not isinstance(v, bool) and "pfn" in k:
+            v = f"{v:#x}"
+        args.append(f"{k}={v}")
+    text = f"{rec.get('event', '?')}({', '.join(args)})"
+    if result is not None:
+        text += f" -> {result}"
+    return text
+
+
+def step_lines(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [f"[{r.get('step', 0):5}] {r.get('cpu', '?')}: {format_event(r)}" for r in records]
+
+
+def cpu_columns(
+    records: Sequence[Mapping[str, Any]], cpus: Sequence[str], width: int = 44
+) -> list[str]:
+    """One column per CPU, time flowing down; each record on its CPU's column."""
+    col = {c: i for i, c in enumerate(cpus)}
+    head = "".join(f"{c.upper():<{width}}" for c in cpus).rstrip()
+    rule = "".join(f"{'-' * (width - 4):<{width}}" for _ in cpus).rstrip()
+    lines = [head, rule]
+    for r in records:
+        i = col.get(str(r.get("cpu")), 0)
+        text = format_event(r)
+        if len(text) > width - 2:
+            text = text[: width - 5] + "..."
+        lines.append((" " * (width * i) + text).rstrip())
+    return lines
+
+
+def failure_report(
+    *,
+    invariant: str,
+    message: str,
+    scenario: str,
+    policy: str,
+    strategy: str,
+    seed: int,
+    schedule: str,
+    replay: str,
+    records: Sequence[Mapping[str, Any]],
+    cpus: Sequence[str],
+    preemptions: int | None = None,
+) -> str:
+    out = [
+        f"VIOLATION {invariant}: {message}",
+        f"  scenario {scenario}, policy {policy}, strategy {strategy}, seed {seed}",
+    ]
+    if preemptions is not None:
+        out.append(f"  shrunk to {preemptions} preemption(s)")
+    out += [f"  schedule {schedule}", f"  replay   {replay}", "", "Steps:"]
+    out += ["  " + s for s in step_lines(records)]
+    out += ["", "Interleaving:"]
+    out += ["  " + s for s in cpu_columns(records, cpus)]
+    return "\n".join(out) + "\n"

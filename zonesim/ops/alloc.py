@@ -1,0 +1,80 @@
+"""Allocation: __alloc_pages -> get_page_from_freelist -> rmqueue (v5.15 mm/page_alloc.c).
+
+The slow path (reclaim, compaction, OOM) is not modelled: a request that the fast path
+cannot serve above the min watermark returns NULL, as __GFP_NORETRY would.
+"""
+
+from __future__ import annotations
+
+from zonesim.model.alloc import prep_new_page, rmqueue_buddy, zone_watermark_ok
+from zonesim.model.buddy import ALLOC_CMA, ALLOC_HARDER
+from zonesim.model.pcp import __rmqueue_pcplist
+from zonesim.model.types import MigrateType
+from zonesim.model.zone import Allocation
+from zonesim.ops.kernel import Kernel
+from zonesim.sched import irq_off
+
+MOVABLE = MigrateType.MOVABLE
+
+
+def gfp_alloc_flags(mt: MigrateType, *, cma: bool, harder: bool = False) -> int:
+    """gfp_to_alloc_flags_cma(): movable requests may use CMA unless pinned long-term."""
+    flags = 0
+    if mt == MOVABLE and cma:
+        flags |= ALLOC_CMA
+    if harder:
+        flags |= ALLOC_HARDER
+    return flags
+
+
+async def rmqueue(k: Kernel, cpu: int, order: int, mt: int, alloc_flags: int) -> int | None:
+    """rmqueue(): the pcp list for pcp orders (not for movable requests without ALLOC_CMA,
+    since the MOVABLE pcp list may hold CMA pages), zone->lock otherwise."""
+    zone = k.zone
+    if zone.geometry.pcp_allowed_order(order) and (alloc_flags & ALLOC_CMA or mt != MOVABLE):
+        with irq_off():  # local_lock_irqsave(&pagesets.lock)
+            return __rmqueue_pcplist(zone, cpu, order, mt, alloc_flags)
+    await k.sp("rmqueue:before_zone_lock", cpu)
+    async with k.zone_lock:  # spin_lock_irqsave(&zone->lock)
+        return rmqueue_buddy(zone, order, mt, alloc_flags)
+
+
+async def alloc_pages(
+    k: Kernel,
+    cpu: int,
+    order: int,
+    mt: MigrateType,
+    *,
+    compound: bool = False,
+    movable: bool | None = None,
+    cma: bool = True,
+    token: int | None = None,
+    harder: bool = False,
+) -> Allocation | None:
+    """__alloc_pages(): watermark check, rmqueue, prep_new_page. NULL on failure."""
+    zone = k.zone
+    alloc_flags = gfp_alloc_flags(mt, cma=cma, harder=harder)
+    # zone_watermark_fast() reads the counters locklessly; another CPU may run right after.
+    if not zone_watermark_ok(zone, order, zone.watermarks.min, alloc_flags):
+        k.trace("alloc_pages", cpu, order=order, mt=mt.name, result="NULL (watermark)")
+        return None
+    await k.sp("get_page_from_freelist:after_watermark", cpu)
+    pfn = await rmqueue(k, cpu, order, int(mt), alloc_flags)
+    if pfn is None:
+        k.trace("alloc_pages", cpu, order=order, mt=mt.name, result="NULL")
+        return None
+    is_movable = mt == MOVABLE if movable is None else movable
+    a = prep_new_page(
+        zone, pfn, order, mt, compound=compound, movable=is_movable, cpu=cpu, token=token
+    )
+    k.trace(
+        "alloc_pages",
+        cpu,
+        order=order,
+        mt=mt.name,
+        pfn=pfn,
+        from_mt=MigrateType(zone.memmap.cached_mt[zone.idx(pfn)]).name,
+        result="ok",
+        alloc=a.id,
+    )
+    return a

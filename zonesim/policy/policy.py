@@ -1,0 +1,78 @@
+"""A policy: a preset plus switches added (+) or removed (-), e.g. "v5.19 -86d28b070927"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zonesim.model.flags import ModelFlags
+from zonesim.policy.presets import PRESETS
+from zonesim.policy.switches import BY_ID
+
+
+class PolicyError(ValueError):
+    """An unknown preset or switch; the message says which and lists the known ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    preset: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def switches(self) -> frozenset[str]:
+        base = PRESETS[self.preset][1]
+        return (base | frozenset(self.added)) - frozenset(self.removed)
+
+    def has(self, switch: str) -> bool:
+        """Is this kernel change in the modelled kernel? (Unknown ids are a bug.)"""
+        if switch not in BY_ID:
+            raise KeyError(f"unknown switch {switch!r}")
+        return switch in self.switches
+
+    @property
+    def name(self) -> str:
+        """Canonical spelling: preset, then +added and -removed in sorted order."""
+        parts = [self.preset]
+        parts += [f"+{s}" for s in sorted(self.added)]
+        parts += [f"-{s}" for s in sorted(self.removed)]
+        return " ".join(parts)
+
+    def model_flags(self) -> ModelFlags:
+        return ModelFlags(
+            isolate_merge_check=self.has("d9dddbf55667"),
+            mergeable_merge_check=self.has("1dd214b8f21c"),
+            validate_buddy_before_mt=self.has("787af64d05cd"),
+            bulk_free_reread_mt=self.has("51bb1a4093cc"),
+            free_one_page_reread_mt=self.has("ad53f92eb416"),
+        )
+
+
+def make_policy(preset: str, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> Policy:
+    """Check names and build the policy; a switch both added and removed is an error."""
+    if preset not in PRESETS:
+        raise PolicyError(f"unknown policy {preset!r}; expected one of: {', '.join(PRESETS)}")
+    for s in (*add, *remove):
+        if s not in BY_ID:
+            raise PolicyError(f"unknown switch {s!r}; `zonesim policies` lists them")
+    both = sorted(set(add) & set(remove))
+    if both:
+        raise PolicyError(f"switch {both[0]} is both added and removed")
+    base = PRESETS[preset][1]
+    # Normalise: adding what the preset has or removing what it lacks changes nothing.
+    added = tuple(sorted(s for s in set(add) if s not in base))
+    removed = tuple(sorted(s for s in set(remove) if s in base))
+    return Policy(preset, added, removed)
+
+
+def parse_policy(spec: str) -> Policy:
+    """Parse "v5.19 -86d28b070927 +1dd214b8f21c"."""
+    tokens = spec.split()
+    if not tokens:
+        raise PolicyError("empty policy; expected a preset name such as v5.15")
+    add = tuple(t[1:] for t in tokens[1:] if t.startswith("+"))
+    remove = tuple(t[1:] for t in tokens[1:] if t.startswith("-"))
+    bad = [t for t in tokens[1:] if t[:1] not in "+-" or len(t) < 2]
+    if bad:
+        raise PolicyError(f"bad policy token {bad[0]!r}; expected +SWITCH or -SWITCH")
+    return make_policy(tokens[0], add, remove)

@@ -1,0 +1,189 @@
+"""Modelled kernel locks and atomic sections: spinlock, mutex, irq-off, preempt-off.
+
+``async with lock:`` acquires; the acquisition is a switch point *before* the lock is taken
+(label ``spin_lock:<name>`` / ``mutex_lock:<name>``), release is not (the path's next switch
+point is where preemption can happen again).  A CPU holding a spinlock or inside an
+``irq_off()`` / ``preempt_disable()`` section is atomic: its switch points offer no preemption
+and its queued work waits, but other CPUs still run between two such sections.
+
+Waiters are served FIFO by wait order (direct handoff on release), so lock order is a
+scheduling decision only through the switch point before acquisition; spinning waiters cannot
+run their queued work, sleeping (mutex) waiters can.  Sleeping in atomic context raises
+``SleepInAtomic`` (``might_sleep()``).  A lock belongs to one execution; using it under another
+scheduler resets it (locks left held by a failed execution do not leak into the next).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from types import TracebackType
+from typing import ClassVar
+
+from zonesim.sched.cpu import Cpu, Wait, current_cpu_state
+from zonesim.sched.errors import Deadlock, SchedError, SleepInAtomic, WaitFor
+from zonesim.sched.scheduler import Scheduler, switch_point
+
+
+class _Lock:
+    """Common part of ``SpinLock`` and ``Mutex``: holder, FIFO waiters, handoff."""
+
+    kind: ClassVar[str]
+    sleeping: ClassVar[bool]
+    __slots__ = ("_label", "_owner_sched", "_waiters", "holder", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.holder: str | None = None
+        self._waiters: deque[tuple[Cpu, Wait]] = deque()
+        self._label = f"{'spin' if self.kind == 'spinlock' else self.kind}_lock:{name}"
+        self._owner_sched: Scheduler | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} held by {self.holder}>"
+
+    def blame(self) -> str:
+        return f"{self.kind} {self.name} held by {self.holder}"
+
+    def _bind(self, cpu: Cpu) -> None:
+        if self._owner_sched is not cpu.sched:
+            self._owner_sched = cpu.sched
+            self.holder = None
+            self._waiters.clear()
+
+    def _take(self, cpu: Cpu) -> None:
+        self.holder = cpu.name
+        cpu.held.append(self.name)
+        if not self.sleeping:
+            cpu.atomic += 1  # spin_lock() disables preemption
+
+    async def acquire(self) -> None:
+        """Take the lock, waiting (not runnable) while another CPU holds it."""
+        cpu = current_cpu_state()
+        self._bind(cpu)
+        if self.sleeping and cpu.atomic:
+            raise SleepInAtomic(cpu.name, self._label, cpu.context(), cpu.sched.steps)
+        await switch_point(self._label)
+        if self.holder is None:
+            self._take(cpu)
+            return
+        if self.holder == cpu.name:
+            raise Deadlock((WaitFor(cpu.name, self.blame() + " (itself)"),), cpu.sched.steps)
+        wait = Wait(self, sleeping=self.sleeping)
+        self._waiters.append((cpu, wait))
+        await cpu.sched.block(cpu, wait, self._label)
+        # release() handed the lock over: self.holder == cpu.name
+
+    def trylock(self) -> bool:
+        """``spin_trylock`` / ``mutex_trylock``: take the lock if free; never waits or switches."""
+        cpu = current_cpu_state()
+        self._bind(cpu)
+        if self.holder is not None:
+            return False
+        self._take(cpu)
+        return True
+
+    def release(self) -> None:
+        """Release; the longest waiter (if any) becomes the holder and runnable."""
+        cpu = current_cpu_state()
+        if self.holder != cpu.name:
+            raise SchedError(f"{cpu.name} released {self.kind} {self.name} held by {self.holder}")
+        self.holder = None
+        cpu.held.remove(self.name)
+        if not self.sleeping:
+            cpu.atomic -= 1
+        if self._waiters:
+            nxt, wait = self._waiters.popleft()
+            self._take(nxt)
+            wait.done = True
+            cpu.sched._runnable_cache.clear()
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class SpinLock(_Lock):
+    """``spinlock_t`` (``zone->lock``, ``cma->lock``): holding it makes the CPU atomic."""
+
+    kind = "spinlock"
+    sleeping = False
+    __slots__ = ()
+
+
+class Mutex(_Lock):
+    """``struct mutex`` (``cma_mutex``, ``pcpu_drain_mutex``): holder stays preemptible."""
+
+    kind = "mutex"
+    sleeping = True
+    __slots__ = ()
+
+
+class _Section:
+    """An atomic section, usable as ``with`` or ``async with``, nestable per CPU."""
+
+    __slots__ = ("_cpu", "_irq")
+
+    def __init__(self, irq: bool) -> None:
+        self._irq = irq
+        self._cpu: Cpu | None = None
+
+    def __enter__(self) -> None:
+        cpu = current_cpu_state()
+        self._cpu = cpu
+        cpu.atomic += 1
+        if self._irq:
+            cpu.irq_off += 1
+        else:
+            cpu.preempt_off += 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        cpu = self._cpu
+        assert cpu is not None, "section exited before it was entered"
+        cpu.atomic -= 1
+        if self._irq:
+            cpu.irq_off -= 1
+        else:
+            cpu.preempt_off -= 1
+
+    async def __aenter__(self) -> None:
+        self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def irq_off() -> _Section:
+    """``local_irq_save()`` ... ``local_irq_restore()`` (also the 5.15 pcp ``local_lock``)."""
+    return _Section(irq=True)
+
+
+def preempt_disable() -> _Section:
+    """``preempt_disable()`` ... ``preempt_enable()``."""
+    return _Section(irq=False)
+
+
+def in_atomic() -> bool:
+    """True when the running CPU cannot be preempted (spinlock held, irqs or preemption off)."""
+    return current_cpu_state().atomic > 0
+
+
+def irqs_disabled() -> bool:
+    """True when the running CPU is inside an ``irq_off()`` section."""
+    return current_cpu_state().irq_off > 0

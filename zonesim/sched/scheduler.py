@@ -1,0 +1,306 @@
+"""The deterministic scheduler: simulated CPUs as trio tasks, one baton, strategy-chosen switches.
+
+Baton passing (loom's ``Execution``, shuttle's ``ExecutionState``): every CPU task except the
+one holding the baton is parked in ``trio.lowlevel.wait_task_rescheduled``, so trio's run
+queue holds at most one CPU task and its (deliberately shuffled) order never decides anything.
+Handing the baton = ``reschedule(next)`` then parking self.  Parks are cancellable, which is how
+an execution is torn down (normal end, failure, foreign await).
+
+Steps: every scheduler entry (a ``switch_point``, a block, an idle CPU looking for work) is one
+step; ``max_steps`` bounds them (``LivelockSuspected``).  A decision is recorded only when more
+than one CPU could run; at a ``switch_point`` of an atomic CPU (spinlock held, irqs or
+preemption off) nothing is decided.
+
+Exceptions raised by a CPU body (or a work item) leave ``run()`` unchanged, carrying the step
+as ``exc.sched_step`` and a note; see ``errors.py`` for the scheduler's own failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+import trio.testing
+
+from zonesim.sched.choice import Choice, Recorder
+from zonesim.sched.cpu import CURRENT, Cpu, Wait, current_cpu_state
+from zonesim.sched.errors import Deadlock, ForeignAwait, LivelockSuspected, SchedError, WaitFor
+from zonesim.sched.strategy import Strategy
+from zonesim.sched.work import Work
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """A finished execution: every recorded decision and the number of scheduler steps."""
+
+    choices: tuple[Choice, ...]
+    steps: int
+
+
+def _abort(_: Any) -> trio.lowlevel.Abort:
+    # A parked CPU has no resources to release; cancellation may always proceed.
+    return trio.lowlevel.Abort.SUCCEEDED
+
+
+class Scheduler:
+    """Runs registered CPUs under one strategy for exactly one execution (one ``trio.run``)."""
+
+    def __init__(self, strategy: Strategy, *, max_steps: int = 100_000) -> None:
+        self._recorder = Recorder(strategy)
+        self._max_steps = max_steps
+        self._cpus: list[Cpu] = []
+        self._by_name: dict[str, Cpu] = {}
+        self._step = 0
+        self._current: Cpu | None = None
+        # runnable tuples keyed by the CPU put first (None = registration order); cleared by
+        # every state change, so the hot path reuses one tuple between changes.
+        self._runnable_cache: dict[str | None, tuple[str, ...]] = {}
+        self._failure: Exception | None = None
+        self._scope: trio.CancelScope | None = None
+        self._started = False
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def add_cpu(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        """Register a CPU; names are ``[A-Za-z0-9_-]+``, unique, and order = registration."""
+        if self._started:
+            raise SchedError(f"add_cpu({name!r}) after run() started")
+        if not name or not set(name) <= _NAME_CHARS or name[0] in "-0123456789":
+            raise SchedError(
+                f"cpu name {name!r} is invalid: expected a letter or '_' then [A-Za-z0-9_-]"
+            )
+        if name in self._by_name:
+            raise SchedError(f"cpu {name!r} registered twice")
+        cpu = Cpu(self, name, body)
+        self._cpus.append(cpu)
+        self._by_name[name] = cpu
+
+    # -- introspection -------------------------------------------------------------------
+
+    @property
+    def choices(self) -> tuple[Choice, ...]:
+        """Every decision taken so far in this execution, in order."""
+        return tuple(self._recorder.choices)
+
+    @property
+    def steps(self) -> int:
+        """Scheduler steps taken so far."""
+        return self._step
+
+    @property
+    def cpu_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self._cpus)
+
+    # -- services for CPU code -----------------------------------------------------------
+
+    def choose(self, n: int, label: str) -> int:
+        """A data choice among ``n`` options (0 = the simple thing); recorded if n > 1."""
+        if n < 1:
+            raise SchedError(f"choose({n=}, {label!r}): need at least one option")
+        if n == 1:
+            return 0
+        return self._recorder.pick_option(self._step, n, label)
+
+    def queue_work(self, cpu: str, label: str, fn: Callable[[], Awaitable[None]]) -> Work:
+        """``queue_work_on(cpu, ...)``: ``fn`` will run on ``cpu``'s own task.
+
+        It runs at that CPU's next preemptible switch point, while that CPU sleeps (mutex,
+        flush), or once it finished its body; never inside its atomic sections.
+        """
+        target = self._by_name.get(cpu)
+        if target is None:
+            raise SchedError(f"queue_work on unknown cpu {cpu!r}; cpus: {self.cpu_names}")
+        work = Work(cpu, label, fn)
+        target.pending.append(work)
+        self._runnable_cache.clear()
+        return work
+
+    # -- the execution -------------------------------------------------------------------
+
+    async def run(self) -> ExecutionResult:
+        """Run every CPU to completion under the strategy; call once, inside ``trio.run``.
+
+        Raises the first failure: a CPU body's own exception (unchanged, ``.sched_step`` set)
+        or a ``SchedError``.
+        """
+        if self._started:
+            raise SchedError("Scheduler.run() called twice: build one Scheduler per execution")
+        self._started = True
+        if self._cpus:
+            async with trio.open_nursery() as nursery:
+                self._scope = nursery.cancel_scope
+                for cpu in self._cpus:
+                    await nursery.start(self._cpu_main, cpu)
+                nursery.start_soon(self._watchdog)
+                self._begin()
+        if self._failure is not None:
+            raise self._failure
+        return ExecutionResult(tuple(self._recorder.choices), self._step)
+
+    def _begin(self) -> None:
+        runnable = self._runnable(None)
+        idx = 0
+        if len(runnable) > 1:
+            idx = self._recorder.pick_cpu(self._step, runnable, None, "start")
+        self._hand_to(self._by_name[runnable[idx]])
+
+    async def _cpu_main(self, cpu: Cpu, task_status: trio.TaskStatus[None]) -> None:
+        CURRENT.set(cpu)
+        cpu.task = trio.lowlevel.current_task()
+        task_status.started()
+        try:
+            await trio.lowlevel.wait_task_rescheduled(_abort)
+            await cpu.body()
+            await self._finish(cpu)
+        except Exception as exc:  # Cancelled is a BaseException: teardown passes through
+            self._fail(exc)
+
+    async def _watchdog(self) -> None:
+        # All tasks blocked while a CPU holds the baton can only mean that CPU awaits
+        # something foreign: baton handoffs always leave one task runnable.
+        await trio.testing.wait_all_tasks_blocked()
+        cpu = self._current
+        self._fail(ForeignAwait(cpu.name if cpu is not None else "<no cpu>", self._step))
+
+    def _fail(self, exc: Exception) -> None:
+        if self._failure is None:
+            cpu = self._current
+            exc.sched_step = self._step  # type: ignore[attr-defined]
+            exc.add_note(
+                f"zonesim.sched: raised at step {self._step} on "
+                f"{cpu.name if cpu is not None else '<no cpu>'}"
+            )
+            self._failure = exc
+        assert self._scope is not None
+        self._scope.cancel()
+
+    # -- baton ---------------------------------------------------------------------------
+
+    def _hand_to(self, nxt: Cpu) -> None:
+        self._current = nxt
+        assert nxt.task is not None
+        trio.lowlevel.reschedule(nxt.task)
+
+    async def _switch_to(self, cpu: Cpu, nxt: Cpu) -> None:
+        """Give the baton to ``nxt`` and park ``cpu`` until someone hands it back."""
+        self._current = nxt
+        trio.lowlevel.reschedule(nxt.task)  # type: ignore[arg-type]
+        await trio.lowlevel.wait_task_rescheduled(_abort)
+
+    def _runnable(self, first: Cpu | None) -> tuple[str, ...]:
+        key = first.name if first is not None else None
+        cached = self._runnable_cache.get(key)
+        if cached is not None:
+            return cached
+        names = [first.name] if first is not None else []
+        names.extend(c.name for c in self._cpus if c is not first and c.eligible())
+        result = tuple(names)
+        self._runnable_cache[key] = result
+        return result
+
+    def _tick(self) -> None:
+        self._step += 1
+        if self._step > self._max_steps:
+            raise LivelockSuspected(self._step, self._max_steps)
+
+    async def _give_away(self, cpu: Cpu, label: str) -> None:
+        """``cpu`` cannot continue its own code: pick who runs next (maybe ``cpu`` for work)."""
+        self._tick()
+        runnable = self._runnable(None)
+        if not runnable:
+            raise self._deadlock()
+        idx = 0
+        if len(runnable) > 1:
+            idx = self._recorder.pick_cpu(self._step, runnable, None, label)
+        nxt = self._by_name[runnable[idx]]
+        if nxt is not cpu:
+            await self._switch_to(cpu, nxt)
+
+    async def block(self, cpu: Cpu, wait: Wait, label: str) -> None:
+        """Park the running ``cpu`` until ``wait.done``; run its queued work if it sleeps."""
+        cpu.blocked = wait
+        self._runnable_cache.clear()
+        while True:
+            await self._give_away(cpu, label)
+            if wait.done:
+                break
+            await self.run_pending(cpu)
+            if wait.done:
+                break
+        cpu.blocked = None
+        self._runnable_cache.clear()
+
+    async def run_pending(self, cpu: Cpu) -> None:
+        """Run ``cpu``'s queued work items, in queue order, on its own task."""
+        while cpu.pending:
+            work = cpu.pending.popleft()
+            saved, cpu.blocked = cpu.blocked, None
+            cpu.in_work += 1
+            self._runnable_cache.clear()
+            try:
+                await work.fn()
+            finally:
+                cpu.in_work -= 1
+                cpu.blocked = saved
+            work.complete()
+            self._runnable_cache.clear()
+
+    async def _finish(self, cpu: Cpu) -> None:
+        """The body returned: become an idle worker until the whole execution is over."""
+        cpu.finished = True
+        self._runnable_cache.clear()
+        while True:
+            if cpu.pending:
+                await self.run_pending(cpu)
+                continue
+            if all(c.finished and not c.in_work and not c.pending for c in self._cpus):
+                self._current = None
+                assert self._scope is not None
+                self._scope.cancel()  # tears down the idle CPUs still parked
+                return
+            await self._give_away(cpu, "idle")
+
+    def _deadlock(self) -> Deadlock:
+        waits = tuple(
+            WaitFor(c.name, c.blocked.on.blame())
+            for c in self._cpus
+            if c.blocked is not None and not c.blocked.done
+        )
+        return Deadlock(waits, self._step)
+
+
+async def switch_point(label: str) -> None:
+    """The only place a kernel path may be preempted (a modelled preemption point).
+
+    If the running CPU is atomic or alone, returns at once; otherwise the strategy picks who
+    runs.  Picking the running CPU returns without any trio checkpoint (the hot path).
+    """
+    cpu = CURRENT.get(None)
+    if cpu is None:
+        current_cpu_state()  # raises the explanatory SchedError
+        return
+    sched = cpu.sched
+    sched._step += 1
+    if sched._step > sched._max_steps:
+        raise LivelockSuspected(sched._step, sched._max_steps)
+    if cpu.atomic:
+        return
+    runnable = sched._runnable_cache.get(cpu.name)
+    if runnable is None:
+        runnable = sched._runnable(cpu)
+    if len(runnable) > 1:
+        idx = sched._recorder.pick_cpu(sched._step, runnable, cpu.name, label)
+        if idx:
+            await sched._switch_to(cpu, sched._by_name[runnable[idx]])
+    if cpu.pending and not cpu.in_work:
+        await sched.run_pending(cpu)
+
+
+def choose(n: int, label: str) -> int:
+    """``Scheduler.choose`` of the running CPU's scheduler."""
+    return current_cpu_state().sched.choose(n, label)
+
