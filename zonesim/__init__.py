@@ -2,8 +2,9 @@
 
 The public API, curated here (implementation lives in the layer modules):
 
-    from zonesim import Engine, load_scenario, parse_policy, StrategyConfig, explore
-    report = explore(Engine(load_scenario("s.toml"), parse_policy("v5.15")), StrategyConfig("pct", 7))
+    from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
+    engine = Engine(load_scenario("s.toml"), parse_policy("v5.15"))
+    report = explore(engine, StrategyConfig("pct", seed=7), executions=200)
 """
 
 from zonesim.check.registry import InvariantViolation, Violation, check_zone

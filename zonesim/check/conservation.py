@@ -45,6 +45,17 @@ def page_conservation(zone: Zone) -> Iterator[Violation]:
             claim(i, 1 << m.order[i])  # a pcp page: its order travels with it
         if m.owner[i] != NIL:
             holder[i] += 1
+    for i in range(n):
+        if m.flags[i] & PG_buddy and (m.list_id[i] == NIL or m.list_id[i] >= zone.nr_free_lists):
+            pfn = i + zone.start_pfn
+            yield Violation(
+                "page_conservation",
+                f"PageBuddy pfn {pfn:#x} (order {m.order[i]}) is on no free list: "
+                "nobody can allocate it",
+                pfn,
+                m.order[i],
+            )
+            return
     for a in zone.allocations.values():
         if a.id != m.owner[a.pfn - zone.start_pfn]:
             yield Violation(

@@ -11,7 +11,7 @@ from zonesim.check.registry import Violation, invariant
 from zonesim.model.buddy import migratetype_is_mergeable
 from zonesim.model.memmap import NIL, PG_buddy
 from zonesim.model.types import MigrateType
-from zonesim.model.zone import Zone
+from zonesim.model.zone import PB_ISOLATE_BIT, Zone
 
 ISOLATE = MigrateType.ISOLATE
 CMA = MigrateType.CMA
@@ -123,7 +123,11 @@ def _free_heads_overlapping(zone: Zone, lo: int, hi: int) -> list[int]:
     "step",
 )
 def nr_isolate_census(zone: Zone) -> Iterator[Violation]:
-    n = sum(1 for _ in isolated_pageblocks(zone)) - zone.offline_isolated_pageblocks
+    if zone.flags.isolate_bit:
+        n = sum(1 for v in zone.pageblock if v & PB_ISOLATE_BIT)
+    else:
+        n = zone.pageblock.count(int(ISOLATE))
+    n -= zone.offline_isolated_pageblocks
     if n != zone.nr_isolate_pageblock:
         yield Violation(
             "I6_nr_isolate_pageblock",

@@ -10,6 +10,8 @@ as compound_head() does.
 
 from __future__ import annotations
 
+from array import array
+
 from zonesim.model.buddy import (
     ALLOC_CMA,
     ALLOC_HARDER,
@@ -110,19 +112,18 @@ def prep_new_page(
         cma=in_cma,
     )
     n = 1 << order
-    for i in range(head, head + n):
-        if m.owner[i] != NIL or m.flags[i] & PG_buddy or m.list_id[i] != NIL:
-            raise KernelBug(
-                f"prep_new_page: pfn {i + zone.start_pfn:#x} of a new order-{order} page is "
-                f"still in use (owner {m.owner[i]}, list {m.list_id[i]})",
-                pfn=i + zone.start_pfn,
-            )
-        m.owner[i] = aid
+    if m.owner[head : head + n].count(NIL) != n or m.list_id[head] != NIL:
+        raise KernelBug(
+            f"prep_new_page: a page of the new order-{order} block at pfn {pfn:#x} is still "
+            "in use",
+            pfn=pfn,
+        )
+    m.owner[head : head + n] = array("i", [aid]) * n
     m.refcount[head] = 1
     if compound:
         m.flags[head] |= PG_head
         m.order[head] = order
-        for i in range(head + 1, head + n):
+        for i in range(head + 1, head + n):  # prep_compound_tail() is per page too
             m.flags[i] |= PG_tail
     if movable:
         m.flags[head] |= PG_lru
@@ -136,16 +137,18 @@ def free_pages_prepare(zone: Zone, a: Allocation) -> None:
     the caller is about to give to a pcp list or the buddy."""
     m = zone.memmap
     head = zone.idx(a.pfn)
-    mask = ~(PG_head | PG_tail | PG_lru)
-    for i in range(head, head + (1 << a.order)):
-        if m.owner[i] != a.id:
-            raise KernelBug(
-                f"free_pages_prepare: pfn {i + zone.start_pfn:#x} is not part of allocation "
-                f"{a.id} (owner {m.owner[i]})",
-                pfn=i + zone.start_pfn,
-            )
-        m.owner[i] = NIL
-        m.flags[i] &= mask
+    n = 1 << a.order
+    if m.owner[head : head + n].count(a.id) != n:
+        raise KernelBug(
+            f"free_pages_prepare: allocation {a.id} at pfn {a.pfn:#x} no longer owns all of "
+            f"its {n} pages",
+            pfn=a.pfn,
+        )
+    m.owner[head : head + n] = array("i", [NIL]) * n
+    if a.compound or m.flags[head] & (PG_head | PG_lru):
+        mask = ~(PG_head | PG_tail | PG_lru)
+        for i in range(head, head + (n if a.compound else 1)):
+            m.flags[i] &= mask
     m.refcount[head] = 0
     m.order[head] = 0
     del zone.allocations[a.id]
