@@ -3,7 +3,7 @@ at 65,536 vs 1,048,576 pages, zone build time, and the CLI's peak memory.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/model.py            # ~1 minute
+    .venv/bin/python benchmarks/model.py            # ~1 minute (about 60-80 s)
     .venv/bin/python benchmarks/model.py --quick    # ~15 seconds
 
 Nothing is asserted: the machines are shared and noisy, so the script prints figures,
@@ -84,7 +84,8 @@ import resource, sys
 from zonesim.model.boot import ZoneLayout, build_zone
 from zonesim.model.geometry import Geometry
 zone = build_zone(ZoneLayout(Geometry({start}, int(sys.argv[1]))))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, hwm[0].split()[1] if hwm else 0)
 """
 
 _CHILD_CLI = """
@@ -120,12 +121,16 @@ def bench_memory(repeats: int) -> None:
     del zone
     gc.collect()
 
+    # A fork()ed child inherits the parent's RSS high-water mark into its own ru_maxrss
+    # (Linux keeps it across exec), so the child that builds the zone is started by a small
+    # fresh wrapper interpreter, which reads RUSAGE_CHILDREN after waiting for it.
     code = _CHILD_BUILD.format(start=START_PFN)
-    small = child_peak_kib(code, [str(SMALL)], repeats)
-    large = child_peak_kib(code, [str(LARGE)], repeats)
+    py = sys.executable
+    small = child_peak_kib(_CHILD_CLI, [py, "-c", code, str(SMALL)], repeats)
+    large = child_peak_kib(_CHILD_CLI, [py, "-c", code, str(LARGE)], repeats)
     per_rss = (large - small) * 1024 / (LARGE - SMALL)
-    print(f"  peak RSS, build_zone in a fresh process: {SMALL:,} pages {small:,} KiB, "
-          f"{LARGE:,} pages {large:,} KiB")
+    print(f"  peak RSS (ru_maxrss), build_zone in a fresh process: {SMALL:,} pages "
+          f"{small:,} KiB, {LARGE:,} pages {large:,} KiB")
     print(f"  (peak1M - peak64K) / added pages = {per_rss:.2f} B/page  (budget {BUDGET})"
           f"  [{marker(per_rss <= BUDGET)}]")
 
@@ -175,7 +180,7 @@ def fragment(zone: Zone, seed: int) -> None:
     rng = random.Random(seed)
     target = zone.NR_FREE_PAGES // 2
     live: list[Allocation] = []
-    while zone.NR_FREE_PAGES > target:
+    while target < zone.NR_FREE_PAGES:
         order = rng.choice((0, 0, 0, 1, 2, 3))
         mt = rng.choice(TYPES)
         pfn = rmqueue_buddy(zone, order, int(mt), 0)
@@ -189,9 +194,9 @@ def fragment(zone: Zone, seed: int) -> None:
         __free_one_page(zone, pfn, order, mt, FPI_NONE)
 
 
-def plan(n: int, seed: int) -> list[tuple[int, MigrateType]]:
+def plan(n: int, seed: int, orders: tuple[int, ...] = ORDERS) -> list[tuple[int, MigrateType]]:
     rng = random.Random(seed)
-    return [(rng.choice(ORDERS), rng.choice(TYPES)) for _ in range(n)]
+    return [(rng.choice(orders), rng.choice(TYPES)) for _ in range(n)]
 
 
 def buddy_pairs(zone: Zone, steps: list[tuple[int, MigrateType]]) -> int:
@@ -207,7 +212,7 @@ def buddy_pairs(zone: Zone, steps: list[tuple[int, MigrateType]]) -> int:
                 failed += 1
             else:
                 ring.append(
-                    prep_new_page(zone, pfn, order, mt, compound=order > 0, movable=False, cpu=0)
+                    prep_new_page(zone, pfn, order, mt, compound=order == 9, movable=False, cpu=0)
                 )
         else:
             failed += 1
@@ -240,7 +245,7 @@ def pcp_pairs(zone: Zone, steps: list[tuple[int, MigrateType]]) -> int:
                 failed += 1
             else:
                 ring.append(
-                    prep_new_page(zone, pfn, order, mt, compound=order > 0, movable=False, cpu=0)
+                    prep_new_page(zone, pfn, order, mt, compound=order == 9, movable=False, cpu=0)
                 )
         else:
             failed += 1
@@ -262,9 +267,13 @@ def _pcp_free(zone: Zone, m: Memmap, a: Allocation) -> None:
 
 
 def time_pairs(
-    zone: Zone, fn: Callable[[Zone, list[tuple[int, MigrateType]]], int], n: int, repeats: int
+    zone: Zone,
+    fn: Callable[[Zone, list[tuple[int, MigrateType]]], int],
+    n: int,
+    repeats: int,
+    orders: tuple[int, ...] = ORDERS,
 ) -> PairStats:
-    steps = plan(n, seed=7)
+    steps = plan(n, seed=7, orders=orders)
     fn(zone, steps[: n // 10])  # warm-up
     failed = 0
     best = float("inf")
@@ -279,6 +288,7 @@ def time_pairs(
 def bench_pairs(n: int, repeats: int) -> None:
     print(f"== time per alloc/free pair (orders {ORDERS}, {n:,} pairs, best of {repeats}) ==")
     results: dict[str, dict[int, PairStats]] = {"buddy": {}, "pcp": {}}
+    per_order: dict[tuple[str, int, int], float] = {}
     for pages in (SMALL, LARGE):
         zone = build_zone(layout(pages))
         t = time.perf_counter()
@@ -289,6 +299,10 @@ def bench_pairs(n: int, repeats: int) -> None:
               f"longest free list {longest:,} blocks, nr_free {zone.nr_free[:4]}")
         results["buddy"][pages] = time_pairs(zone, buddy_pairs, n, repeats)
         results["pcp"][pages] = time_pairs(zone, pcp_pairs, n, repeats)
+        for order in ORDERS:
+            for path, fn in (("buddy", buddy_pairs), ("pcp", pcp_pairs)):
+                st = time_pairs(zone, fn, max(n // 5, 500), repeats, (order,))
+                per_order[path, order, pages] = st.ns_per_pair
         del zone
         gc.collect()
     for path, by in results.items():
@@ -298,13 +312,20 @@ def bench_pairs(n: int, repeats: int) -> None:
               f"{large.ns_per_pair:,.0f} ns/pair at 1M; ratio 1M/64K {ratio:.2f} "
               f"(goal <= {RATIO_GOAL})  [{marker(ratio <= RATIO_GOAL)}]"
               f"  failed allocs {s.failed}/{large.failed}")
+    print("  per order (ns/pair at 64K / 1M, ratio):")
+    for path in ("buddy", "pcp"):
+        cells = []
+        for order in ORDERS:
+            a, b = per_order[path, order, SMALL], per_order[path, order, LARGE]
+            cells.append(f"o{order} {a:,.0f}/{b:,.0f} {b / a:.2f}")
+        print(f"    {path:5}: " + "; ".join(cells))
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="fewer pairs and repeats (~15 s)")
     args = p.parse_args(argv)
-    pairs, repeats, rss_repeats = (4_000, 3, 1) if args.quick else (30_000, 5, 3)
+    pairs, repeats, rss_repeats = (4_000, 3, 1) if args.quick else (15_000, 5, 3)
     print(f"zonesim model benchmark: python {sys.version.split()[0]}, "
           f"{'quick' if args.quick else 'full'} run")
     t0 = time.perf_counter()

@@ -92,6 +92,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="progress bar on stderr (default: when stderr is a terminal)",
     )
 
+    mx = sub.add_parser(
+        "matrix",
+        help="every scenario x every preset: verdicts, checked against [expect]",
+        description="Explore every scenario under every policy (the presets, plus the designs "
+        "with switches that a scenario's [expect] names) with a fixed budget per cell: a "
+        "bounded DFS, then PCT for what is left. Prints a table (verdict, invariant, "
+        "executions to the first failure), and for each violation the shrunk interleaving "
+        "as CPU columns and the exact replay command. A matrix reports: it exits 0 even "
+        "when cells find violations; with --check it exits 1 when any cell differs from "
+        "its scenario's [expect].",
+    )
+    mx.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="SCENARIO",
+        help="scenario files or directories (searched recursively for *.toml); "
+        "default: scenarios/seed/",
+    )
+    mx.add_argument(
+        "--policy",
+        dest="policies",
+        action="append",
+        default=[],
+        metavar="P",
+        help='only this column (repeatable); a preset, optionally with switches: "v5.19 '
+        '-86d28b070927"',
+    )
+    mx.add_argument(
+        "--executions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="execution budget per cell (default: the scenario's [explore] executions, "
+        "else 2000); half for the DFS, the rest for PCT",
+    )
+    mx.add_argument(
+        "--seconds",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="safety cap per cell in seconds (default 10; 0 = none); a cell it ends is "
+        "marked ~ and its counts depend on the machine",
+    )
+    mx.add_argument("--seed", type=int, default=0, help="PCT seed")
+    mx.add_argument(
+        "--check", action="store_true", help="compare with [expect]; exit 1 on a mismatch"
+    )
+    mx.add_argument("--json", action="store_true")
+    mx.add_argument("--artifacts", type=Path, default=Path("logs"))
+    mx.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one line per cell on stderr (default: when stderr is a terminal)",
+    )
+
     rp = sub.add_parser("replay", help="replay a failure artifact")
     rp.add_argument("artifact", type=Path)
     rp.add_argument("--json", action="store_true")

@@ -223,6 +223,51 @@ def _progress_bar(n: int, total: int, found: int) -> None:
     sys.stderr.flush()
 
 
+# -- matrix --------------------------------------------------------------------------
+
+
+DEFAULT_MATRIX_SCENARIOS = "scenarios/seed"
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from zonesim import matrix
+    from zonesim.policy import parse_policy
+
+    _positive("--executions", args.executions)
+    if args.seconds < 0:
+        raise BadInput(f"--seconds: expected a number >= 0 (0 = no cap), got {args.seconds:g}")
+    policies: list[Policy] = []
+    for spec in args.policies:
+        try:
+            policies.append(parse_policy(spec))
+        except PolicyError as exc:
+            raise BadInput(f"--policy {spec!r}: {exc}") from None
+    try:
+        files = matrix.find_scenarios(args.scenarios or [DEFAULT_MATRIX_SCENARIOS])
+        entries = [(str(f), load(f)) for f in files]
+        columns = matrix.columns_for([s for _, s in entries], policies)
+        budget = matrix.Budget(args.executions, args.seconds, args.seed)
+        show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+
+        def progress(n: int, total: int, scenario: str, policy: str) -> None:
+            print(f"[{n}/{total}] {scenario} x {policy}", file=sys.stderr, flush=True)
+
+        result = matrix.run_matrix(
+            entries,
+            columns,
+            budget,
+            artifacts=args.artifacts,
+            progress=progress if show_progress else None,
+        )
+    except matrix.MatrixInputError as exc:
+        raise BadInput(f"zonesim matrix: {exc}") from None
+    if args.json:
+        print(json.dumps(result.to_json(), sort_keys=True))
+    else:
+        sys.stdout.write(matrix.render_text(result, check=args.check))
+    return 1 if args.check and result.mismatches() else 0
+
+
 # -- artifacts: replay, shrink -------------------------------------------------------
 
 
@@ -481,6 +526,7 @@ _COMMANDS = {
     "show": cmd_show,
     "run": cmd_run,
     "explore": cmd_explore,
+    "matrix": cmd_matrix,
     "replay": cmd_replay,
     "shrink": cmd_shrink,
     "log": cmd_log,

@@ -17,6 +17,7 @@ from typing import Any
 import trio
 import trio.testing
 
+from zonesim.check.events import EVENT_INVARIANTS
 from zonesim.check.registry import (
     Cadence,
     InvariantViolation,
@@ -49,6 +50,11 @@ from zonesim.sched import (
 MODEL_VERSION = "zonesim-model/1"
 
 
+class NotApplicable(Exception):
+    """The modelled kernel refuses the scenario's layout outright (e.g. v5.15 rejects a CMA
+    area that is not MAX_ORDER-1 aligned): the verdict is ``n/a``, not a violation."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one execution found."""
@@ -72,11 +78,31 @@ def layout_for(scenario: Scenario, policy: Policy) -> ZoneLayout:
         holes=tuple(PfnRange(r.start, r.end) for r in z.holes),
         reserved=tuple(PfnRange(r.start, r.end) for r in z.reserved),
         cma=tuple(PfnRange(c.range.start, c.range.end) for c in scenario.cma),
+        cma_names=tuple(c.name for c in scenario.cma),
+        cma_order_per_bit=tuple(c.order_per_bit for c in scenario.cma),
         movable_zone=z.movable_zone,
         pcp_high=z.pcp_high,
         pcp_batch=z.pcp_batch,
         flags=policy.model_flags(),
     )
+
+
+def check_applicable(scenario: Scenario, policy: Policy) -> None:
+    """Refuse what the modelled kernel refuses at boot: a CMA area must be aligned to
+    max(MAX_ORDER-1, pageblock) pages in 5.15 (cma_init_reserved_mem), to a pageblock with
+    11ac3e87ce09 / rfc1/cma-align (CMA_MIN_ALIGNMENT_PAGES)."""
+    z = scenario.zone
+    pb = 1 << z.pageblock_order
+    if policy.has("11ac3e87ce09") or policy.has("rfc1/cma-align"):
+        align, why = pb, "pageblock_nr_pages (CMA_MIN_ALIGNMENT_PAGES)"
+    else:
+        align, why = max(1 << (z.max_order - 1), pb), "max(MAX_ORDER_NR_PAGES, pageblock_nr_pages)"
+    for c in scenario.cma:
+        if c.range.start % align or c.range.end % align:
+            raise NotApplicable(
+                f"CMA area {c.name} [{c.range.start:#x}, {c.range.end:#x}) is not aligned to "
+                f"{why} = {align} pages: {policy.name} refuses it (cma_init_reserved_mem: -EINVAL)"
+            )
 
 
 def cpu_names(scenario: Scenario) -> list[str]:
@@ -85,6 +111,7 @@ def cpu_names(scenario: Scenario) -> list[str]:
 
 class Engine:
     def __init__(self, scenario: Scenario, policy: Policy, *, max_steps: int = 100_000) -> None:
+        check_applicable(scenario, policy)
         self.scenario = scenario
         self.policy = policy
         self.max_steps = max_steps
@@ -193,6 +220,8 @@ class Engine:
                     raise InvariantViolation(v)
 
         k = self._kernel(zone, hook, tracing=tracing)
+        k._checkpoint = lambda label: quiescent_check(zone, "quiescent")
+        k._event_check = lambda name, start, end: event_check(zone, name, start, end)
         sink = ListSink()
         if tracing:
             k.log = make_logger(sink)
@@ -245,6 +274,11 @@ class Engine:
                     quiescent_check(zone, "quiescent")
 
         return body
+
+
+def event_check(zone: Zone, name: str, start: int, end: int) -> None:
+    for v in EVENT_INVARIANTS[name].fn(zone, start, end):
+        raise InvariantViolation(v)
 
 
 def quiescent_check(zone: Zone, cadence: Cadence) -> None:

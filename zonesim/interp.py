@@ -19,15 +19,38 @@ from zonesim.ops import (
     free_pages,
     zone_pcp_update,
 )
+from zonesim.ops.cma import cma_alloc, cma_release
+from zonesim.ops.contig import alloc_contig_range, free_contig_range
+from zonesim.ops.errno import EINVAL, ENOENT, errname
+from zonesim.ops.hotplug import offline_pages, online_pages
+from zonesim.ops.isolation import (
+    MEMORY_OFFLINE,
+    REPORT_FAILURE,
+    start_isolate_page_range,
+    undo_isolate_page_range,
+)
+from zonesim.ops.migrate import migrate_page
+from zonesim.ops.virtio_mem import virtio_mem_plug, virtio_mem_unplug
 from zonesim.scenario import (
     Alloc,
+    AllocContigRange,
     Choose,
+    CmaAlloc,
+    CmaRelease,
     DrainAllPages,
     DrainLocalPages,
     Free,
+    FreeContigRange,
+    Isolate,
+    Migrate,
+    OfflinePages,
+    OnlinePages,
     Op,
     PcpUpdate,
     Repeat,
+    Unisolate,
+    VirtioMemPlug,
+    VirtioMemUnplug,
     format_op,
 )
 from zonesim.sched import choose
@@ -96,6 +119,68 @@ class Interp:
                     await self.run_ops(op.ops)
                     self.env = saved  # names inside a repeat are local to one iteration
                 return "ok"
+            case Isolate():
+                flags = (MEMORY_OFFLINE if "MEMORY_OFFLINE" in op.flags else 0) | (
+                    REPORT_FAILURE if "REPORT_FAILURE" in op.flags else 0
+                )
+                pb = k.zone.geometry.pageblock_nr_pages
+                if (op.start % pb or op.end % pb) and not k.policy.has("6e263fff1de4"):
+                    return errname(EINVAL)  # before 6e263fff1de4: BUG_ON(unaligned range)
+                ret = await start_isolate_page_range(
+                    k, cpu, op.start, op.end, int(op.migratetype), flags
+                )
+                if not ret:
+                    k.checkpoint("isolate")
+                return errname(ret)
+            case Unisolate():
+                await undo_isolate_page_range(k, cpu, op.start, op.end, int(op.migratetype))
+                k.checkpoint("unisolate")
+                return "ok"
+            case AllocContigRange():
+                ret, got = await alloc_contig_range(
+                    k, cpu, op.start, op.end, int(op.migratetype)
+                )
+                self._bind(op.as_name, got)
+                return errname(ret)
+            case FreeContigRange():
+                return await self._free_contig(op)
+            case CmaAlloc():
+                ret, got = await cma_alloc(k, cpu, k.zone.cma_areas[op.cma], op.count, op.align)
+                self._bind(op.as_name, got)
+                return errname(ret)
+            case CmaRelease():
+                for a in self._take(op.ref):
+                    owner = [c for c in k.zone.cma_areas.values() if c.contains(a.pfn)]
+                    if not owner or not await cma_release(k, cpu, owner[0], a):
+                        return "fail"
+                return "ok"
+            case Migrate():
+                result = "ok"
+                for a in self._take(op.ref, keep=True):
+                    ret = await migrate_page(k, cpu, a)
+                    result = errname(ret) if ret else result
+                if op.as_name is not None and op.ref in self.env.names:
+                    self.env.names[op.as_name] = list(self.env.names[op.ref])
+                return result
+            case VirtioMemUnplug():
+                ret, got = await virtio_mem_unplug(k, cpu, op.start, op.count)
+                self._bind(op.as_name, got)
+                return errname(ret)
+            case VirtioMemPlug():
+                allocs = (
+                    self._take(op.ref)
+                    if op.ref is not None
+                    else self._covering(op.start or 0, op.count or 0)
+                )
+                if not allocs:
+                    return errname(ENOENT)
+                for a in allocs:
+                    await virtio_mem_plug(k, cpu, a)
+                return "ok"
+            case OfflinePages():
+                return errname(await offline_pages(k, cpu, op.start, op.count))
+            case OnlinePages():
+                return errname(await online_pages(k, cpu, op.start, op.count))
             case Choose():
                 weights = [o.weight for o in op.options]
                 pick = choose(sum(weights), f"choose:{op.path}")
@@ -127,11 +212,35 @@ class Interp:
                 self.env.names[name] = [] if a is None else [a.token]
         return result
 
-    def _take(self, ref: str) -> list[Allocation]:
-        """The live allocations a name stands for; the name is consumed."""
+    def _bind(self, name: str | None, a: Allocation | None) -> None:
+        if name is not None:
+            self.env.names[name] = [] if a is None else [a.token]
+
+    def _covering(self, start: int, count: int) -> list[Allocation]:
+        """Contiguous allocations lying within [start, start+count)."""
+        zone = self.k.zone
+        return [
+            a
+            for a in zone.allocations.values()
+            if a.contig and start <= a.pfn and a.pfn + a.nr <= start + count
+        ]
+
+    async def _free_contig(self, op: FreeContigRange) -> str:
+        if op.ref is not None:
+            for a in self._take(op.ref):
+                await free_contig_range(self.k, self.cpu, a, a.pfn, a.nr)
+            return "ok"
+        start, count = op.start or 0, op.count or 0
+        for a in self._covering(start, count):
+            await free_contig_range(self.k, self.cpu, a, a.pfn, a.nr)
+        return "ok"
+
+    def _take(self, ref: str, keep: bool = False) -> list[Allocation]:
+        """The live allocations a name stands for; the name is consumed unless ``keep``."""
         zone = self.k.zone
         out = []
-        for t in self.env.names.pop(ref, []):
+        tokens = self.env.names.get(ref, []) if keep else self.env.names.pop(ref, [])
+        for t in tokens:
             aid = zone.by_token.get(t)
             if aid is not None:
                 out.append(zone.allocations[aid])

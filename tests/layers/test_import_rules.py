@@ -30,7 +30,7 @@ EXCEPTIONS = {
     # The Hypothesis-driven strategy is a Hypothesis client by definition (DESIGN.md §7).
     ("sched/hypothesis_strategy.py", "hypothesis"),
 }
-ENGINE_MODULES = {"engine.py", "explore.py", "interp.py"}
+ENGINE_MODULES = {"engine.py", "explore.py", "interp.py", "matrix.py"}
 CLI_MODULES = {"cli.py", "clicmds.py", "__main__.py"}
 # model must not even use the stdlib's random: the model has no randomness (DESIGN.md §1)
 FORBIDDEN_STDLIB = {"model": {"random", "time"}, "check": {"random", "time"},
@@ -64,7 +64,7 @@ def zonesim_target(mod: str) -> str:
     parts = mod.split(".")[1:]
     if not parts:
         return "zonesim"
-    if parts[0] in ("engine", "explore", "interp"):
+    if parts[0] in ("engine", "explore", "interp", "matrix"):
         return "engine"
     if parts[0] in ("cli", "clicmds"):
         return "cli"

@@ -60,7 +60,7 @@ def page_conservation(zone: Zone) -> Iterator[Violation]:
         if a.id != m.owner[a.pfn - zone.start_pfn]:
             yield Violation(
                 "page_conservation",
-                f"allocation {a.id} (order {a.order}) no longer owns its head pfn {a.pfn:#x}",
+                f"allocation {a.id} ({a.nr} pages) no longer owns its first pfn {a.pfn:#x}",
                 a.pfn,
                 a.order,
                 "owner",

@@ -27,7 +27,7 @@ from zonesim.model.buddy import (
     set_buddy_order,
 )
 from zonesim.model.errors import KernelBug
-from zonesim.model.memmap import NIL, PG_buddy, PG_head, PG_lru, PG_tail
+from zonesim.model.memmap import NIL, PG_buddy, PG_head, PG_lru, PG_offline, PG_tail
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation, Zone
 
@@ -114,8 +114,7 @@ def prep_new_page(
     n = 1 << order
     if m.owner[head : head + n].count(NIL) != n or m.list_id[head] != NIL:
         raise KernelBug(
-            f"prep_new_page: a page of the new order-{order} block at pfn {pfn:#x} is still "
-            "in use",
+            f"prep_new_page: a page of the new order-{order} block at pfn {pfn:#x} is still in use",
             pfn=pfn,
         )
     m.owner[head : head + n] = array("i", [aid]) * n
@@ -137,7 +136,7 @@ def free_pages_prepare(zone: Zone, a: Allocation) -> None:
     the caller is about to give to a pcp list or the buddy."""
     m = zone.memmap
     head = zone.idx(a.pfn)
-    n = 1 << a.order
+    n = a.nr
     if m.owner[head : head + n].count(a.id) != n:
         raise KernelBug(
             f"free_pages_prepare: allocation {a.id} at pfn {a.pfn:#x} no longer owns all of "
@@ -145,10 +144,12 @@ def free_pages_prepare(zone: Zone, a: Allocation) -> None:
             pfn=a.pfn,
         )
     m.owner[head : head + n] = array("i", [NIL]) * n
-    if a.compound or m.flags[head] & (PG_head | PG_lru):
-        mask = ~(PG_head | PG_tail | PG_lru)
-        for i in range(head, head + (n if a.compound else 1)):
+    if a.compound or a.contig or m.flags[head] & (PG_head | PG_lru | PG_offline):
+        mask = ~(PG_head | PG_tail | PG_lru | PG_offline)
+        for i in range(head, head + (n if a.compound or a.contig else 1)):
             m.flags[i] &= mask
+    if a.contig:
+        m.refcount[head : head + n] = array("h", bytes(2 * n))
     m.refcount[head] = 0
     m.order[head] = 0
     del zone.allocations[a.id]
@@ -198,3 +199,47 @@ def take_free_block_at(zone: Zone, pfn: int, order: int) -> int:
         __mod_zone_freepage_state(zone, -(1 << order), mt)
     zone.memmap.cached_mt[zone.idx(pfn)] = mt
     return mt
+
+
+def make_contig_allocation(zone: Zone, pfn: int, nr: int, mt: MigrateType, cpu: int) -> Allocation:
+    """split_map_pages() of isolate_freepages_range(): ``nr`` order-0 pages, refcount 1 each,
+    recorded as one allocation (alloc_contig_range's result). The pages must be off every
+    list and unowned."""
+    m = zone.memmap
+    head = zone.idx(pfn)
+    if m.owner[head : head + nr].count(NIL) != nr:
+        raise KernelBug(f"alloc_contig_range: a page of {pfn:#x}+{nr} is still owned", pfn=pfn)
+    aid = zone.new_alloc_id()
+    in_cma = zone.get_pageblock_migratetype(pfn) == CMA
+    a = Allocation(
+        aid,
+        pfn,
+        0,
+        mt,
+        compound=False,
+        movable=False,
+        cpu=cpu,
+        token=zone.new_token(),
+        cma=in_cma,
+        nr=nr,
+        contig=True,
+    )
+    m.owner[head : head + nr] = array("i", [aid]) * nr
+    m.refcount[head : head + nr] = array("h", [1]) * nr
+    zone.allocations[aid] = a
+    zone.by_token[a.token] = aid
+    return a
+
+
+def trim_contig_allocation(zone: Zone, a: Allocation, pfn: int, nr: int) -> None:
+    """Drop [pfn, pfn+nr) — at either end of ``a`` — from the allocation (its pages become
+    unowned refcount-0 memory the caller frees): alloc_contig_range freeing the excess."""
+    m = zone.memmap
+    if pfn == a.pfn:
+        a.pfn += nr
+    elif pfn + nr != a.pfn + a.nr:
+        raise KernelBug(f"trim of {pfn:#x}+{nr} is not at an end of {a!r}", pfn=pfn)
+    a.nr -= nr
+    i = zone.idx(pfn)
+    m.owner[i : i + nr] = array("i", [NIL]) * nr
+    m.refcount[i : i + nr] = array("h", bytes(2 * nr))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from zonesim.model.buddy import FPI_TO_TAIL, __free_one_page
+from zonesim.model.cma import CmaArea
 from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
 from zonesim.model.memmap import PG_nomap, PG_reserved
@@ -39,6 +40,8 @@ class ZoneLayout:
     holes: tuple[PfnRange, ...] = ()
     reserved: tuple[PfnRange, ...] = ()
     cma: tuple[PfnRange, ...] = ()
+    cma_names: tuple[str, ...] = ()  # default cma0, cma1, ...
+    cma_order_per_bit: tuple[int, ...] = ()  # default 0
     movable_zone: bool = False
     pcp_high: int | None = None
     pcp_batch: int | None = None
@@ -76,9 +79,12 @@ def build_zone(layout: ZoneLayout) -> Zone:
     # memmap_init(): every pageblock starts MOVABLE; the layout's types come on top.
     for r, mt in layout.pageblock_types:
         _set_types(zone, r, mt)
-    for r in layout.cma:
+    for n, r in enumerate(layout.cma):
         _set_types(zone, r, MigrateType.CMA)
         zone.cma_ranges.append((r.start, r.end))
+        name = layout.cma_names[n] if n < len(layout.cma_names) else f"cma{n}"
+        opb = layout.cma_order_per_bit[n] if n < len(layout.cma_order_per_bit) else 0
+        zone.cma_areas[name] = CmaArea(name, r.start, r.end - r.start, opb)
 
     # memblock_free_all(): everything but holes, reserved pages and the CMA areas, in
     # maximal aligned blocks.

@@ -15,6 +15,7 @@ open finds each step. Departures:
 
 from __future__ import annotations
 
+from zonesim.model.errors import KernelBug
 from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
 from zonesim.model.zone import Zone
@@ -102,6 +103,13 @@ def del_page_from_free_list(zone: Zone, pfn: int, order: int) -> None:
     """list_del + __ClearPageBuddy + set_page_private(0); nr_free--; no vm counter change."""
     i = zone.idx(pfn)
     m = zone.memmap
+    if m.list_id[i] == NIL or not m.flags[i] & PG_buddy or m.order[i] != order:
+        # CONFIG_DEBUG_LIST: "list_del corruption" -- the kernel would corrupt the lists
+        raise KernelBug(
+            f"del_page_from_free_list: pfn {pfn:#x} is not a free order-{order} block "
+            f"(PageBuddy={bool(m.flags[i] & PG_buddy)}, order {m.order[i]})",
+            pfn=pfn,
+        )
     m.list_del(i)
     m.flags[i] &= ~PG_buddy
     m.order[i] = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zonesim.model.cma import CmaArea
 from zonesim.model.errors import MemmapAccess
 from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
@@ -40,7 +41,19 @@ class Allocation:
     """One allocation handed out by the model: what ``struct page`` of its head tells,
     plus the scenario-level data token that migration must carry to the new pfn."""
 
-    __slots__ = ("cma", "compound", "cpu", "id", "movable", "mt", "order", "pfn", "token")
+    __slots__ = (
+        "cma",
+        "compound",
+        "contig",
+        "cpu",
+        "id",
+        "movable",
+        "mt",
+        "nr",
+        "order",
+        "pfn",
+        "token",
+    )
 
     def __init__(
         self,
@@ -54,6 +67,8 @@ class Allocation:
         cpu: int,
         token: int,
         cma: bool,
+        nr: int | None = None,
+        contig: bool = False,
     ) -> None:
         self.id = id
         self.pfn = pfn
@@ -64,6 +79,10 @@ class Allocation:
         self.cpu = cpu
         self.token = token
         self.cma = cma
+        # Pages covered. A buddy allocation has 2^order; a contiguous range from
+        # alloc_contig_range() is ``nr`` split order-0 pages, each with refcount 1.
+        self.nr = (1 << order) if nr is None else nr
+        self.contig = contig
 
     def __repr__(self) -> str:
         return (
@@ -126,6 +145,7 @@ class Zone:
         self.allocations: dict[int, Allocation] = {}
         self.by_token: dict[int, int] = {}  # data token -> allocation id (follows migration)
         self.cma_ranges: list[tuple[int, int]] = []  # [start, end) of each CMA area
+        self.cma_areas: dict[str, CmaArea] = {}
         # Pageblocks of sections offline_pages took away: still ISOLATE in the bitmap but no
         # longer counted in nr_isolate_pageblock (2.11), so the census subtracts them.
         self.offline_isolated_pageblocks = 0

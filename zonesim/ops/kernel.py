@@ -21,6 +21,8 @@ class WorkHandle(Protocol):
 
 QueueWork = Callable[[str, str, Callable[[], Awaitable[None]]], WorkHandle]
 StepHook = Callable[[str, int], None]
+CheckHook = Callable[[str], None]
+EventCheck = Callable[[str, int, int], None]
 
 
 class Kernel:
@@ -33,6 +35,8 @@ class Kernel:
         queue_work: QueueWork,
         step_hook: StepHook | None = None,
         tracing: bool = False,
+        checkpoint: CheckHook | None = None,
+        event_check: EventCheck | None = None,
     ) -> None:
         self.zone = zone
         self.policy = policy
@@ -50,6 +54,29 @@ class Kernel:
         self.pcpu_drain_mutex = Mutex("pcpu_drain_mutex")
         self.pcp_batch_high_lock = Mutex("pcp_batch_high_lock")
         self.mem_hotplug_lock = Mutex("mem_hotplug_lock")
+        self.cma_mutex = Mutex("cma_mutex")
+        self._cma_locks: dict[str, SpinLock] = {}
+        self._checkpoint = checkpoint
+        self._event_check = event_check
+
+    def cma_lock(self, name: str) -> SpinLock:
+        """The area's cma->lock."""
+        lock = self._cma_locks.get(name)
+        if lock is None:
+            lock = self._cma_locks[name] = SpinLock(f"cma->lock[{name}]")
+        return lock
+
+    def checkpoint(self, label: str) -> None:
+        """A point where the kernel relies on a sound zone: the engine runs the quiescent
+        invariants here (unless a path that tolerates transient states is running)."""
+        if self._checkpoint is not None and self.transient == 0:
+            self._checkpoint(label)
+
+    def event_check(self, name: str, start: int, end: int) -> None:
+        """An invariant about a pfn range at the moment the kernel relies on it (I5b when
+        test_pages_isolated succeeds, I7 when alloc_contig_range returns 0)."""
+        if self._event_check is not None:
+            self._event_check(name, start, end)
 
     async def sp(self, label: str, cpu: int) -> None:
         """A modelled preemption point of ``cpu`` (P1..P10 of kernel-reference §2.12)."""

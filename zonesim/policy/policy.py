@@ -45,6 +45,7 @@ class Policy:
             validate_buddy_before_mt=self.has("787af64d05cd"),
             bulk_free_reread_mt=self.has("51bb1a4093cc"),
             free_one_page_reread_mt=self.has("ad53f92eb416"),
+            isolate_bit=self.has("dh/a-isolate-bit"),
         )
 
 

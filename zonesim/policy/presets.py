@@ -4,8 +4,40 @@ bug come back."""
 
 from __future__ import annotations
 
-V5_15 = frozenset({"d9dddbf55667", "ad53f92eb416", "51bb1a4093cc"})
+V5_15 = frozenset({"d9dddbf55667", "ad53f92eb416", "51bb1a4093cc", "ec6e8c7e0314"})
+
+# Zi Yan's RFC v1 as posted: only the alignment changes.
+RFC_V1 = V5_15 | {"rfc1/cma-align", "rfc1/acr-align", "rfc1/vmem-sb"}
+
+# David Hildenbrand's a), b), c) on top of the RFC. c) brings back the MAX_ORDER-1
+# extension, limited to pageblocks of the range's own type, so it replaces the RFC's
+# pageblock alignment of alloc_contig_range.
+PROPOSAL = (RFC_V1 - {"rfc1/acr-align"}) | {
+    "dh/a-isolate-bit",
+    "dh/b-range-unmovable",
+    "dh/c-no-extend",
+}
+
+# The series as merged, its prerequisites and the 2022 fixes (kernel-reference §4.1-4.3).
+V5_19 = V5_15 | {
+    "1dd214b8f21c",
+    "787af64d05cd",
+    "844fbae63e46",
+    "b2c9e2fbba32",
+    "6e263fff1de4",
+    "11ac3e87ce09",
+    "448b8ec3bf11",
+    "60a60e32cf91",
+    "88ee134320b8",
+    "9b209e557d69",
+    "86d28b070927",
+    "547be963c99f",
+    "80e2b584f3ab",
+}
 
 PRESETS: dict[str, tuple[str, frozenset[str]]] = {
     "v5.15": ("the kernel of the founding thread (Nov 2021)", V5_15),
+    "rfc-v1": ("Zi Yan's RFC v1 as posted: pageblock alignment only", RFC_V1),
+    "proposal": ("David Hildenbrand's a) b) c) on top of rfc-v1", PROPOSAL),
+    "v5.19": ("the series as merged, with prerequisites and the 2022 fixes", V5_19),
 }

@@ -56,4 +56,137 @@ SWITCHES: tuple[Switch, ...] = (
     ),
 )
 
+SWITCHES += (
+    Switch(
+        "ec6e8c7e0314",
+        "mm, page_alloc: disable pcplists during memory offline",
+        "5.11",
+        "offline_pages runs zone_pcp_disable() (high=0, batch=1, forced drain of every CPU) "
+        "around isolation and migration; off: one drain_all_pages after isolation, frees in "
+        "the pcp window land on pcp lists of isolated pageblocks",
+    ),
+    # Zi Yan's RFC v1 (2021-11-15), the three patches as posted.
+    Switch(
+        "rfc1/cma-align",
+        "[RFC PATCH 1/3] mm: cma: use pageblock_order as the single alignment",
+        "rfc-v1",
+        "CMA areas need only pageblock alignment (5.15: max(MAX_ORDER-1, pageblock_order)), so "
+        "one MAX_ORDER-1 block may hold CMA and non-CMA pageblocks",
+    ),
+    Switch(
+        "rfc1/acr-align",
+        "[RFC PATCH 2/3] mm: page_alloc: use pageblock_order for alloc_contig_range alignment",
+        "rfc-v1",
+        "alloc_contig_range isolates the pageblocks of the range only (5.15: the range rounded "
+        "out to MAX_ORDER-1 blocks)",
+    ),
+    Switch(
+        "rfc1/vmem-sb",
+        "[RFC PATCH 3/3] drivers: virtio_mem: use pageblock size as the minimum virtio_mem size",
+        "rfc-v1",
+        "virtio-mem subblocks are one pageblock (5.15: max(MAX_ORDER-1, pageblock)); without it "
+        "unplugging one pageblock means unplugging its whole MAX_ORDER-1 subblock",
+    ),
+    # David Hildenbrand's proposal in the founding thread (Nov 2021).
+    Switch(
+        "dh/a-isolate-bit",
+        "proposal a) convert MIGRATE_ISOLATE into a separate pageblock flag",
+        "proposal",
+        "isolation sets a separate bit and keeps the migratetype; undo clears the bit and so "
+        "restores the original type instead of the caller's guess",
+    ),
+    Switch(
+        "dh/b-range-unmovable",
+        "proposal b) allow isolating pageblocks with unmovable pages",
+        "proposal",
+        "has_unmovable_pages checks only the range of interest (looking up compound heads), "
+        "not the whole pageblock of every extension block",
+    ),
+    Switch(
+        "dh/c-no-extend",
+        "proposal c) don't extend the range of interest over pageblocks of another type",
+        "proposal",
+        "alloc_contig_range still rounds out to MAX_ORDER-1 blocks but isolates an extension "
+        "pageblock only if its type equals that of the range's own pageblocks",
+    ),
+    # The series as merged for v5.19 and the 2022 fixes (kernel-reference §4.1-4.3).
+    Switch(
+        "844fbae63e46",
+        "mm: page_isolation: check specified range for unmovable pages",
+        "5.19",
+        "set_migratetype_isolate checks has_unmovable_pages only on the part of the pageblock "
+        "inside the requested range",
+    ),
+    Switch(
+        "b2c9e2fbba32",
+        "mm: make alloc_contig_range work at pageblock granularity",
+        "5.19",
+        "start_isolate_page_range isolates the range's pageblocks only, and at both boundary "
+        "pageblocks isolate_single_pageblock splits free pages (split_free_page) and migrates "
+        "in-use pages that straddle the boundary",
+    ),
+    Switch(
+        "6e263fff1de4",
+        "mm: page_isolation: enable arbitrary range page isolation.",
+        "5.19",
+        "start_isolate_page_range accepts an unaligned range and the undo covers the same "
+        "pageblocks; alloc_contig_range passes its range as is",
+    ),
+    Switch(
+        "11ac3e87ce09",
+        "mm: cma: use pageblock_order as the single alignment",
+        "5.19",
+        "CMA_MIN_ALIGNMENT_PAGES = pageblock_nr_pages: CMA areas need only pageblock alignment",
+    ),
+    Switch(
+        "448b8ec3bf11",
+        "drivers: virtio_mem: use pageblock size as the minimum virtio_mem size.",
+        "5.19",
+        "virtio-mem subblocks are one pageblock",
+    ),
+    Switch(
+        "60a60e32cf91",
+        'Revert "mm/cma.c: remove redundant cma_mutex lock"',
+        "5.18",
+        "cma_alloc serialises alloc_contig_range under cma_mutex; off (5.11-5.17): several CPUs "
+        "run alloc_contig_range on neighbouring windows at once",
+    ),
+    Switch(
+        "88ee134320b8",
+        "mm: fix a potential infinite loop in start_isolate_page_range()",
+        "5.19",
+        "isolate_single_pageblock isolates the boundary pageblock with set_migratetype_isolate "
+        "(unmovable check, free pages moved, nr_isolate_pageblock counted); off: it only "
+        "wrote the pageblock type",
+    ),
+    Switch(
+        "9b209e557d69",
+        "mm: page-isolation: skip isolated pageblock in start_isolate_page_range()",
+        "5.19",
+        "a range inside one pageblock is isolated once; off: the second boundary call finds "
+        "its own isolation and fails with -EBUSY (all small CMA allocations fail)",
+    ),
+    Switch(
+        "86d28b070927",
+        "mm: split free page with properly free memory accounting and without race",
+        "5.19",
+        "split_free_page re-checks the page under zone->lock and moves the free-page counters "
+        "to each piece's pageblock type; off: no re-check and no accounting",
+    ),
+    Switch(
+        "547be963c99f",
+        "mm: page_isolation: use compound_nr() correctly in isolate_single_pageblock()",
+        "5.19",
+        "a compound page ending exactly at the boundary is skipped; off: it is migrated "
+        "needlessly (and the isolation fails if no target page can be allocated)",
+    ),
+    Switch(
+        "80e2b584f3ab",
+        "mm/page_isolation: fix isolate_single_pageblock() isolation behavior",
+        "6.0",
+        "isolate_single_pageblock passes the caller's migratetype and flags, so a non-CMA "
+        "caller cannot isolate a CMA boundary pageblock",
+    ),
+)
+
 BY_ID: dict[str, Switch] = {s.id: s for s in SWITCHES}

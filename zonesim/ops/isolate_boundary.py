@@ -1,0 +1,171 @@
+"""v5.19 isolation at pageblock granularity: start_isolate_page_range() with
+isolate_single_pageblock() at both boundary pageblocks (b2c9e2fbba32, 6e263fff1de4) and
+the 2022 fixes as switches (kernel-reference §4.2, §4.3).
+
+Only the two boundary pageblocks can be straddled by a free block or an allocation that
+reaches into the neighbouring, non-isolated pageblocks. A straddling free block is split
+(split_free_page) so each piece goes to its own pageblock's list; a straddling movable
+compound page is migrated away first. The scan runs without zone->lock.
+"""
+
+from __future__ import annotations
+
+from zonesim.model.alloc import find_free_block
+from zonesim.model.buddy import ISOLATE
+from zonesim.model.isolate import split_free_page
+from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable
+from zonesim.model.types import MigrateType
+from zonesim.ops.errno import EBUSY
+from zonesim.ops.isolation import (
+    first_valid_pfn,
+    set_migratetype_isolate,
+    undo_isolate_page_range,
+    unset_migratetype_isolate,
+)
+from zonesim.ops.kernel import Kernel
+
+
+async def start_isolate_page_range_v519(
+    k: Kernel, cpu: int, start: int, end: int, mt: int, flags: int
+) -> int:
+    pb = k.zone.geometry.pageblock_nr_pages
+    isolate_start = start & ~(pb - 1)
+    isolate_end = (end + pb - 1) & ~(pb - 1)
+    ret = await isolate_single_pageblock(k, cpu, isolate_start, flags, False, False, mt)
+    if ret:
+        return ret
+    # 9b209e557d69: a range within one pageblock was isolated by the first call already.
+    skip = isolate_start == isolate_end - pb and k.policy.has("9b209e557d69")
+    ret = await isolate_single_pageblock(k, cpu, isolate_end, flags, True, skip, mt)
+    if ret:
+        async with k.zone_lock:
+            unset_migratetype_isolate(k, cpu, isolate_start, mt)
+        return ret
+    for pfn in range(isolate_start + pb, isolate_end - pb, pb):
+        page = first_valid_pfn(k, pfn, pb)
+        if page is None:
+            continue
+        async with k.zone_lock:
+            r = set_migratetype_isolate(k, cpu, page, mt, flags, start, end)
+        if r:
+            await undo_isolate_page_range(k, cpu, isolate_start, pfn, mt)
+            async with k.zone_lock:
+                unset_migratetype_isolate(k, cpu, isolate_end - pb, mt)
+            return EBUSY
+    return 0
+
+
+async def _isolate_block(k: Kernel, cpu: int, blk: int, mt: int, flags: int) -> int:
+    """The boundary pageblock's own isolation."""
+    zone = k.zone
+    pb = zone.geometry.pageblock_nr_pages
+    async with k.zone_lock:
+        if k.policy.has("88ee134320b8"):
+            return set_migratetype_isolate(k, cpu, blk, mt, flags, blk, blk + pb)
+        # b2c9e2fbba32 as first merged: only the pageblock type was written -- no unmovable
+        # check, no free pages moved, nr_isolate_pageblock not counted.
+        if zone.get_pageblock_migratetype(blk) == ISOLATE:
+            return EBUSY
+        zone.set_pageblock_migratetype(blk, MigrateType.ISOLATE)
+        k.trace("pageblock_isolated", cpu, pfn=blk, to_mt="ISOLATE", note="type only")
+        return 0
+
+
+async def isolate_single_pageblock(
+    k: Kernel, cpu: int, boundary: int, flags: int, before: bool, skip: bool, mt: int
+) -> int:
+    zone = k.zone
+    m = zone.memmap
+    pb = zone.geometry.pageblock_nr_pages
+    blk = boundary - pb if before else boundary
+    if not zone.has_memmap(blk):
+        return 0
+    scan_start = max(blk & ~(zone.geometry.max_order_nr_pages - 1), zone.start_pfn)
+    if not skip:
+        ret = await _isolate_block(k, cpu, blk, mt, flags)
+        if ret:
+            return EBUSY
+    # Nothing can straddle the boundary when the neighbour across it has no memmap.
+    other = boundary if before else boundary - 1
+    if not zone.has_memmap(other):
+        return 0
+    pfn = scan_start
+    while pfn < boundary:
+        if not zone.has_memmap(pfn):
+            pfn += 1
+            continue
+        i = pfn - zone.start_pfn
+        if m.flags[i] & PG_buddy:
+            order = m.order[i]
+            if pfn + (1 << order) > boundary:
+                await k.sp("isolate_single_pageblock:split", cpu)
+                async with k.zone_lock:
+                    r = split_free_page(
+                        zone, pfn, order, boundary - pfn, fixed=k.policy.has("86d28b070927")
+                    )
+                k.trace(
+                    "split_free_page",
+                    cpu,
+                    pfn=pfn,
+                    order=order,
+                    boundary=boundary,
+                    result="ok" if not r else "-ENOENT",
+                )
+                if r:
+                    continue  # the block changed under us: rescan from the same pfn
+            pfn += 1 << order
+            continue
+        aid = m.owner[i]
+        if aid != NIL and zone.allocations[aid].compound:
+            a = zone.allocations[aid]
+            head, nr = a.pfn, a.nr
+            # 547be963c99f: a page ending exactly at the boundary does not straddle it.
+            ends_before = (
+                head + nr <= boundary if k.policy.has("547be963c99f") else head + nr < boundary
+            )
+            if ends_before:
+                pfn = head + nr
+                continue
+            if m.flags[head - zone.start_pfn] & (PG_lru | PG_movable):
+                ret = await _migrate_straddler(k, cpu, head, nr, mt, flags)
+                if ret:
+                    return await _fail(k, cpu, blk, skip, mt)
+                found = find_free_block(zone, pfn)
+                if found is None:
+                    return await _fail(k, cpu, blk, skip, mt)
+                pfn = found[0]
+                continue
+            return await _fail(k, cpu, blk, skip, mt)
+        pfn += 1
+    return 0
+
+
+async def _migrate_straddler(k: Kernel, cpu: int, head: int, nr: int, mt: int, flags: int) -> int:
+    """Migrate a movable compound page that straddles the boundary, with its pageblock
+    isolated for the while so the freed page cannot be allocated again (88ee134320b8)."""
+    from zonesim.ops.migrate import __alloc_contig_migrate_range
+
+    zone = k.zone
+    isolated_here = False
+    saved = zone.get_pageblock_migratetype(head)
+    if k.policy.has("88ee134320b8") and saved != ISOLATE:
+        # 80e2b584f3ab: the caller's migratetype and flags, so a non-CMA caller cannot
+        # isolate a CMA pageblock here; before it, the page's own type was passed.
+        use_mt = mt if k.policy.has("80e2b584f3ab") else int(saved)
+        async with k.zone_lock:
+            r = set_migratetype_isolate(k, cpu, head, use_mt, flags, head, head + nr)
+        if r:
+            return EBUSY
+        isolated_here = True
+    ret = await __alloc_contig_migrate_range(k, cpu, head, head + nr)
+    if isolated_here:
+        async with k.zone_lock:
+            unset_migratetype_isolate(k, cpu, head, int(saved))
+    return ret
+
+
+async def _fail(k: Kernel, cpu: int, blk: int, skip: bool, mt: int) -> int:
+    if not skip:
+        async with k.zone_lock:
+            unset_migratetype_isolate(k, cpu, blk, mt)
+    return EBUSY
