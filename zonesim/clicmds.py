@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from zonesim.engine import Engine, cpu_names, layout_for
+from zonesim.engine import Engine, NotApplicable, cpu_names, layout_for
 from zonesim.explore import (
     ARTIFACT_FORMAT,
     StrategyConfig,
@@ -40,6 +40,15 @@ def dispatch(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
     except PolicyError as exc:
         raise BadInput(f"--policy: {exc}") from None
+    except NotApplicable as exc:
+        # Not bad input and not a violation: the modelled kernel refuses the layout.
+        if getattr(args, "json", False):
+            print(json.dumps({"scenario": getattr(args, "scenario", None),
+                              "policy": args.policy, "verdict": "n/a",
+                              "not_applicable": str(exc)}, sort_keys=True))
+        else:
+            print(f"n/a: {exc}")
+        return 0
 
 
 # -- helpers -------------------------------------------------------------------------

@@ -236,6 +236,8 @@ class Engine:
         violation: Violation | None = None
         error: Exception | None = None
         try:
+            # The state booted + set up must itself be one the design allows.
+            quiescent_check(zone, "quiescent")
             trio.run(sched.run, clock=trio.testing.MockClock())
             found = check_zone(zone, "end")
             if found:
@@ -270,8 +272,7 @@ class Engine:
             interp = Interp(k, cpu, env)
             for op in ops:
                 await interp.run_op(op)
-                if k.transient == 0:
-                    quiescent_check(zone, "quiescent")
+                quiescent_check(zone, "quiescent")
 
         return body
 

@@ -11,6 +11,7 @@ from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.buddy import ALLOC_CMA, free_list_mt
 from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
+from zonesim.model.pcp import __rmqueue_pcplist as rmqueue_pcplist
 from zonesim.model.pcp import (
     drain_pages_zone,
     free_pcppages_bulk,
@@ -18,7 +19,6 @@ from zonesim.model.pcp import (
     nr_pcp_free,
     rmqueue_bulk,
 )
-from zonesim.model.pcp import __rmqueue_pcplist as rmqueue_pcplist
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
 from zonesim.model.zone import PerCpuPages, Zone
 
@@ -100,7 +100,7 @@ def test_commit_adds_at_the_head_and_counts_base_pages() -> None:
     assert free_to_pcp(zone, 0, b) == []
     assert pcp_pfns(zone, 0, MOV, 0) == [b, a]
     assert zone.pcp[0].count == 2
-    assert zone.NR_FREE_PAGES == nr  # free to pcp adds nothing to NR_FREE_PAGES
+    assert nr == zone.NR_FREE_PAGES  # free to pcp adds nothing to NR_FREE_PAGES
     big = alloc(zone, 3)
     free_to_pcp(zone, 0, big, 3)
     assert zone.pcp[0].count == 10
@@ -118,7 +118,7 @@ def test_commit_spills_with_free_pcppages_bulk_when_count_reaches_high() -> None
     assert free_to_pcp(zone, 0, pfns[7]) == pfns[:2]
     assert zone.pcp[0].count == 6
     assert zone.pcp[0].free_factor == 1
-    assert zone.NR_FREE_PAGES == nr + 2
+    assert nr + 2 == zone.NR_FREE_PAGES
     assert free_to_pcp(zone, 0, pfns[8]) == []
     # count 8 again: batch << 1 = 4 < 6 -> free 4, factor 2
     assert free_to_pcp(zone, 0, pfns[9]) == pfns[2:6]
@@ -188,7 +188,7 @@ def test_bulk_free_of_a_page_whose_pageblock_was_isolated_goes_to_isolate() -> N
     zone.nr_isolate_pageblock = 1
     free_pcppages_bulk(zone, 1, 0)
     assert list_of(zone, pfn) == ISO
-    assert zone.NR_FREE_PAGES == nr  # not counted
+    assert nr == zone.NR_FREE_PAGES  # not counted
 
 
 def test_bulk_free_count_is_capped_by_pcp_count_and_round_robins() -> None:
@@ -249,7 +249,7 @@ def test_pcplist_refill_scales_batch_by_order(batch: int, order: int, taken: int
     pfn = rmqueue_pcplist(zone, 0, order, int(MOV), 0)
     assert pfn == 0
     assert zone.pcp[0].count == (taken - 1) << order
-    assert zone.NR_FREE_PAGES == 8192 - (taken << order)
+    assert 8192 - (taken << order) == zone.NR_FREE_PAGES
     assert len(pcp_pfns(zone, 0, MOV, order)) == taken - 1
 
 

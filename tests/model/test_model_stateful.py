@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -53,8 +53,8 @@ from zonesim.model.buddy import (
 from zonesim.model.buddy import __free_one_page as free_one_page_locked
 from zonesim.model.geometry import Geometry
 from zonesim.model.memmap import NIL
-from zonesim.model.pcp import drain_pages_zone, free_unref_page_commit
 from zonesim.model.pcp import __rmqueue_pcplist as rmqueue_pcplist
+from zonesim.model.pcp import drain_pages_zone, free_unref_page_commit
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
 from zonesim.model.zone import Allocation, Zone
 
@@ -67,7 +67,7 @@ PROFILES = {
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     ),
     "thorough": settings(
-        max_examples=2000, stateful_step_count=150, deadline=None,
+        max_examples=400, stateful_step_count=100, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     ),
 }
@@ -156,16 +156,20 @@ class ZoneMachine(RuleBasedStateMachine):
     @initialize(
         max_order=st.sampled_from([6, 7, 8]),
         pb=st.sampled_from([2, 3, 4, 5]),
-        start=st.sampled_from([0, 8, 16]),
+        start_block=st.booleans(),
         cma_block=st.one_of(st.none(), st.integers(0, 7)),
         types=st.lists(st.tuples(st.integers(0, 511), st.sampled_from([U, R, H])), max_size=6),
         pcp=st.sampled_from(PCP_SIZES),
         cpus=st.integers(1, 3),
     )
-    def boot(self, max_order: int, pb: int, start: int, cma_block: int | None,
+    def boot(self, max_order: int, pb: int, start_block: bool, cma_block: int | None,
              types: list[tuple[int, MigrateType]], pcp: tuple[int, int], cpus: int) -> None:
         pb = min(pb, max_order - 1)
         blk = 1 << (max_order - 1)
+        # MAX_ORDER-1 aligned zone edges: with an unaligned start, 5.15's unvalidated
+        # buddy pageblock read at the zone start reads outside the zone's memmap, which
+        # the model reports as MemmapAccess (tested in test_model_buddy).
+        start = blk if start_block else 0
         end = 1024
         g = Geometry(start, end - start, max_order=max_order, pageblock_order=pb, cpus=cpus)
         cma: tuple[PfnRange, ...] = ()
@@ -203,7 +207,10 @@ class ZoneMachine(RuleBasedStateMachine):
         else:
             pfn = rmqueue_buddy(zone, order, int(mt), flags)
         if pfn is None:
+            event("alloc: NULL")
             return
+        if zone.get_pageblock_migratetype(pfn) == ISO:
+            event("alloc: page of an isolated pageblock (from a pcp list)")
         a = prep_new_page(zone, pfn, order, mt, compound=compound, movable=mt == MOV, cpu=cpu)
         pfns = set(range(pfn, pfn + (1 << order)))
         assert pfn % (1 << order) == 0, f"order-{order} allocation at unaligned pfn {pfn}"
@@ -293,6 +300,7 @@ class ZoneMachine(RuleBasedStateMachine):
         for page in pages:
             set_migratetype_isolate(zone, page)
         self.isolated[block_start] = C if in_cma else MOV
+        event(f"isolate: {'CMA' if in_cma else 'normal'} block")
         if drain:  # alloc_contig_range: drain_all_pages(cc.zone)
             for cpu in range(len(zone.pcp)):
                 drain_pages_zone(zone, cpu)
@@ -352,3 +360,56 @@ class ZoneMachine(RuleBasedStateMachine):
 
 ZoneMachine.TestCase.settings = SETTINGS
 TestZoneModel = ZoneMachine.TestCase
+
+
+# -- the rare paths of the machine, pinned down once -----------------------------------
+
+
+def _small_zone() -> Zone:
+    return build_zone(ZoneLayout(
+        Geometry(0, 1024, max_order=7, pageblock_order=3, cpus=2), pcp_high=16, pcp_batch=4,
+    ))
+
+
+def test_undo_puts_back_a_free_pageblock_whose_buddy_is_already_restored() -> None:
+    zone = _small_zone()
+    pfn = rmqueue_buddy(zone, 0, int(MOV), 0)
+    assert pfn == 0
+    prep_new_page(zone, 0, 0, MOV, compound=False, movable=True, cpu=0)
+    for page in range(0, 64, 8):
+        set_migratetype_isolate(zone, page)
+    assert zone.NR_FREE_PAGES == 1024 - 64
+    assert check_zone(zone, "end") == []
+    # pageblock 0 (busy at pfn 0) goes back first; the order-3 block at 8, order-4 at 16
+    # and order-5 at 32 see a non-isolated buddy at 0 and take the putback path
+    for page in range(0, 64, 8):
+        unset_migratetype_isolate(zone, page, MOV)
+    assert zone.nr_isolate_pageblock == 0
+    assert zone.NR_FREE_PAGES == 1023
+    assert [zone.free_list_first(o, MOV) for o in (3, 4, 5)] == [8, 16, 32]
+    assert check_zone(zone, "end") == []
+
+
+def test_pcp_page_of_an_isolated_block_is_handed_out_and_freed_to_isolate() -> None:
+    # 5.15: nothing in rmqueue_pcplist() checks the pageblock; the free goes to the
+    # ISOLATE list through free_one_page()
+    zone = _small_zone()
+    pfn = rmqueue_pcplist(zone, 0, 0, int(U), 0)  # batch 4 -> three stay on the pcp list
+    assert pfn == 0 and zone.pcp[0].count == 3
+    prep_new_page(zone, 0, 0, U, compound=False, movable=False, cpu=0)
+    for page in range(0, 64, 8):
+        set_migratetype_isolate(zone, page)
+    hot = rmqueue_pcplist(zone, 0, 0, int(U), 0)
+    assert hot is not None and zone.get_pageblock_migratetype(hot) == ISO
+    a = prep_new_page(zone, hot, 0, U, compound=False, movable=False, cpu=0)
+    free_pages_prepare(zone, a)
+    free_unref_page(zone, 0, hot, 0)
+    assert zone.pcp[0].count == 2  # the freed page did not go back to the pcp list
+    assert check_zone(zone, "end") == []
+    drain_pages_zone(zone, 0)  # re-reads the pageblock: ISOLATE
+    nr_isolated_free = sum(
+        len(zone.free_list_pfns(o, ISO)) << o for o in range(zone.max_order)
+    )
+    assert nr_isolated_free == 63  # everything but the allocated pfn 0
+    assert zone.NR_FREE_PAGES == 1024 - 64
+    assert check_zone(zone, "end") == []

@@ -74,7 +74,25 @@ def registry() -> dict[str, Invariant]:
     """All registered invariants by name (registration order is definition order)."""
     from zonesim.check import conservation, freelists, pageblocks  # noqa: F401  (registers)
 
-    return dict(_REGISTRY)
+    # Report order: when one state breaks several invariants, the first named here is the
+    # one a reader sees -- the consequence (pages of an isolated range allocatable, memory
+    # lost) before the symptom (a list/pageblock mismatch).
+    ranked = sorted(_REGISTRY, key=lambda n: _PRIORITY.index(n) if n in _PRIORITY else 99)
+    return {n: _REGISTRY[n] for n in ranked}
+
+
+_PRIORITY = (
+    "I1_free_list_integrity",
+    "I2_nr_free_pages",
+    "I3_nr_free_cma_pages",
+    "I6_nr_isolate_pageblock",
+    "I5a_isolated_not_allocatable",
+    "cma_pageblocks",
+    "no_forbidden_merge",
+    "I4_list_matches_pageblock",
+    "I4i_isolate_list_stranded",
+    "page_conservation",
+)
 
 
 _ORDER: dict[Cadence, tuple[Cadence, ...]] = {

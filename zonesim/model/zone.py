@@ -146,6 +146,10 @@ class Zone:
         self.by_token: dict[int, int] = {}  # data token -> allocation id (follows migration)
         self.cma_ranges: list[tuple[int, int]] = []  # [start, end) of each CMA area
         self.cma_areas: dict[str, CmaArea] = {}
+        # [start, end) ranges some CPU is isolating or un-isolating pageblock by pageblock
+        # right now: the checker does not judge the transient states the kernel tolerates
+        # there (DESIGN.md §5). Maintained by zonesim.ops; empty between operations.
+        self.transient_ranges: list[tuple[int, int]] = []
         # Pageblocks of sections offline_pages took away: still ISOLATE in the bitmap but no
         # longer counted in nr_isolate_pageblock (2.11), so the census subtracts them.
         self.offline_isolated_pageblocks = 0

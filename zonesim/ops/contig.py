@@ -35,7 +35,7 @@ def isolation_range(k: Kernel, start: int, end: int) -> tuple[int, int]:
     """The pageblocks alloc_contig_range isolates for [start, end) under the policy."""
     g = k.zone.geometry
     pb = g.pageblock_nr_pages
-    if k.policy.has("b2c9e2fbba32") or k.policy.has("rfc1/acr-align"):
+    if k.policy.has("6e263fff1de4") or k.policy.has("rfc1/acr-align"):
         return start & ~(pb - 1), (end + pb - 1) & ~(pb - 1)
     align = max(g.max_order_nr_pages, pb)  # pfn_max_align_down / pfn_max_align_up
     lo, hi = start & ~(align - 1), (end + align - 1) & ~(align - 1)
@@ -71,8 +71,12 @@ async def alloc_contig_range(
         isolate_pfn=iso_lo,
         isolate_end=iso_hi,
     )
-    ret = await start_isolate_page_range(k, cpu, iso_lo, iso_hi, mt, 0)
+    ret = await start_isolate_page_range(k, cpu, iso_lo, iso_hi, mt, 0, roi=(start, end))
     if ret:
+        if k.policy.has("b2c9e2fbba32"):
+            # "goto done": the undo covers the whole range -- including pageblocks that
+            # another caller had isolated, which is how this one failed (research §3.4 e)
+            await undo_isolate_page_range(k, cpu, iso_lo, iso_hi, mt)
         k.trace("alloc_contig_range_done", cpu, pfn=start, result=errname(ret))
         return ret, None
     k.checkpoint("alloc_contig_range:isolated")
@@ -163,8 +167,9 @@ async def free_contig_range(k: Kernel, cpu: int, a: Allocation, pfn: int, nr: in
     an end of contiguous allocation ``a``. Each page goes through free_unref_page."""
     zone = k.zone
     trim_contig_allocation(zone, a, pfn, nr)
+    pb = zone.geometry.pageblock_nr_pages
     for p in range(pfn, pfn + nr):
-        await free_unref_page(k, cpu, p, 0)
+        await free_unref_page(k, cpu, p, 0, preemptible=p == pfn or p % pb == 0)
     if a.nr == 0:
         del zone.allocations[a.id]
         zone.by_token.pop(a.token, None)

@@ -28,12 +28,19 @@ async def free_pages(k: Kernel, cpu: int, a: Allocation) -> None:
         await __free_pages_ok(k, cpu, pfn, order, FPI_NONE)
 
 
-async def free_unref_page(k: Kernel, cpu: int, pfn: int, order: int) -> None:
+async def free_unref_page(
+    k: Kernel, cpu: int, pfn: int, order: int, *, preemptible: bool = True
+) -> None:
+    """``preemptible=False`` drops the P1 switch point: free_contig_range frees a range
+    page by page and the model yields before the first page of each pageblock only (the
+    frees of one pageblock's pages in a row differ for another CPU only by where the pcp
+    list spills, which the next pageblock's yield still exposes)."""
     zone = k.zone
     # free_unref_page_prepare(): lockless pageblock read, cached in page->index
     mt = int(zone.get_pageblock_migratetype(pfn))
     zone.memmap.cached_mt[zone.idx(pfn)] = mt
-    await k.sp("free_unref_page:after_pb_read", cpu)  # P1: window A
+    if preemptible:
+        await k.sp("free_unref_page:after_pb_read", cpu)  # P1: window A
     if mt >= MIGRATE_PCPTYPES:
         if mt == ISOLATE:
             await free_one_page(k, cpu, pfn, order, mt, FPI_NONE)

@@ -26,7 +26,29 @@ from zonesim.ops.kernel import Kernel
 
 
 async def start_isolate_page_range_v519(
-    k: Kernel, cpu: int, start: int, end: int, mt: int, flags: int
+    k: Kernel,
+    cpu: int,
+    start: int,
+    end: int,
+    mt: int,
+    flags: int,
+    roi: tuple[int, int] | None = None,
+) -> int:
+    # A straddling block is split (or a straddling page migrated and its free block
+    # split) only after the boundary pageblock is isolated: tolerated meanwhile.
+    pb = k.zone.geometry.pageblock_nr_pages
+    with k.walking(start & ~(pb - 1), (end + pb - 1) & ~(pb - 1)):
+        return await _start_isolate(k, cpu, start, end, mt, flags, roi)
+
+
+async def _start_isolate(
+    k: Kernel,
+    cpu: int,
+    start: int,
+    end: int,
+    mt: int,
+    flags: int,
+    roi: tuple[int, int] | None,
 ) -> int:
     pb = k.zone.geometry.pageblock_nr_pages
     isolate_start = start & ~(pb - 1)
@@ -46,7 +68,7 @@ async def start_isolate_page_range_v519(
         if page is None:
             continue
         async with k.zone_lock:
-            r = set_migratetype_isolate(k, cpu, page, mt, flags, start, end)
+            r = set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
         if r:
             await undo_isolate_page_range(k, cpu, isolate_start, pfn, mt)
             async with k.zone_lock:
@@ -55,19 +77,34 @@ async def start_isolate_page_range_v519(
     return 0
 
 
+def _boundary_mt(k: Kernel, saved: int, mt: int) -> int:
+    """The type isolate_single_pageblock passes for its own pageblock: 88ee134320b8 passed
+    the block's saved type (so a non-CMA caller could isolate a CMA block), 80e2b584f3ab
+    the caller's migratetype."""
+    return mt if k.policy.has("80e2b584f3ab") else saved
+
+
 async def _isolate_block(k: Kernel, cpu: int, blk: int, mt: int, flags: int) -> int:
     """The boundary pageblock's own isolation."""
     zone = k.zone
     pb = zone.geometry.pageblock_nr_pages
     async with k.zone_lock:
+        saved = int(zone.get_pageblock_migratetype(blk))
         if k.policy.has("88ee134320b8"):
-            return set_migratetype_isolate(k, cpu, blk, mt, flags, blk, blk + pb)
-        # b2c9e2fbba32 as first merged: only the pageblock type was written -- no unmovable
-        # check, no free pages moved, nr_isolate_pageblock not counted.
-        if zone.get_pageblock_migratetype(blk) == ISOLATE:
-            return EBUSY
+            use = _boundary_mt(k, saved, mt)
+            return set_migratetype_isolate(k, cpu, blk, use, flags, blk, blk + pb)
+        # b2c9e2fbba32 as first merged: only the pageblock type was written -- no lock in
+        # the kernel, no unmovable check, no free pages moved, nr_isolate_pageblock not
+        # counted; the undo later decrements and re-counts as if it had been.
         zone.set_pageblock_migratetype(blk, MigrateType.ISOLATE)
-        k.trace("pageblock_isolated", cpu, pfn=blk, to_mt="ISOLATE", note="type only")
+        k.trace(
+            "pageblock_isolated",
+            cpu,
+            pfn=blk,
+            from_mt=MigrateType(saved).name,
+            to_mt="ISOLATE",
+            note="type only",
+        )
         return 0
 
 
@@ -81,15 +118,18 @@ async def isolate_single_pageblock(
     if not zone.has_memmap(blk):
         return 0
     scan_start = max(blk & ~(zone.geometry.max_order_nr_pages - 1), zone.start_pfn)
+    saved = int(zone.get_pageblock_migratetype(blk))
     if not skip:
         ret = await _isolate_block(k, cpu, blk, mt, flags)
         if ret:
             return EBUSY
+    fixed_88ee = k.policy.has("88ee134320b8")
     # Nothing can straddle the boundary when the neighbour across it has no memmap.
     other = boundary if before else boundary - 1
     if not zone.has_memmap(other):
         return 0
     pfn = scan_start
+    rounds = 0
     while pfn < boundary:
         if not zone.has_memmap(pfn):
             pfn += 1
@@ -118,54 +158,69 @@ async def isolate_single_pageblock(
         aid = m.owner[i]
         if aid != NIL and zone.allocations[aid].compound:
             a = zone.allocations[aid]
-            head, nr = a.pfn, a.nr
-            # 547be963c99f: a page ending exactly at the boundary does not straddle it.
-            ends_before = (
-                head + nr <= boundary if k.policy.has("547be963c99f") else head + nr < boundary
-            )
+            head = a.pfn
+            # compound_nr(page) of a tail is 1; 547be963c99f takes compound_nr(head)
+            nr = a.nr if (pfn == head or k.policy.has("547be963c99f")) else 1
+            # 88ee134320b8 fixed the off-by-one: a page ending exactly at the boundary
+            # does not straddle it.
+            ends_before = head + nr <= boundary if fixed_88ee else head + nr < boundary
             if ends_before:
                 pfn = head + nr
                 continue
             if m.flags[head - zone.start_pfn] & (PG_lru | PG_movable):
-                ret = await _migrate_straddler(k, cpu, head, nr, mt, flags)
+                ret = await _migrate_straddler(k, cpu, head, a.nr, flags)
                 if ret:
-                    return await _fail(k, cpu, blk, skip, mt)
-                found = find_free_block(zone, pfn)
+                    return await _fail(k, cpu, blk, skip, saved, mt)
+                found = _outer_free(k, pfn)
                 if found is None:
-                    return await _fail(k, cpu, blk, skip, mt)
-                pfn = found[0]
+                    if fixed_88ee:
+                        return await _fail(k, cpu, blk, skip, saved, mt)
+                    # b2c9e2fbba32: rescan from pfn -- a livelock if another CPU keeps
+                    # taking the freed page (Qian Cai's report); bounded by max_steps.
+                    rounds += 1
+                    await k.sp("isolate_single_pageblock:rescan", cpu)
+                    continue
+                pfn = found
                 continue
-            return await _fail(k, cpu, blk, skip, mt)
+            return await _fail(k, cpu, blk, skip, saved, mt)
         pfn += 1
     return 0
 
 
-async def _migrate_straddler(k: Kernel, cpu: int, head: int, nr: int, mt: int, flags: int) -> int:
-    """Migrate a movable compound page that straddles the boundary, with its pageblock
-    isolated for the while so the freed page cannot be allocated again (88ee134320b8)."""
+def _outer_free(k: Kernel, pfn: int) -> int | None:
+    """The head of the free block covering ``pfn`` (searching up to MAX_ORDER), or None."""
+    found = find_free_block(k.zone, pfn)
+    return None if found is None else found[0]
+
+
+async def _migrate_straddler(k: Kernel, cpu: int, head: int, nr: int, flags: int) -> int:
+    """Migrate a movable compound page that straddles the boundary. From 88ee134320b8 on,
+    its pageblock is isolated for the while (with the page's own type) so the freed page
+    cannot be allocated again before it is split."""
     from zonesim.ops.migrate import __alloc_contig_migrate_range
 
     zone = k.zone
     isolated_here = False
-    saved = zone.get_pageblock_migratetype(head)
-    if k.policy.has("88ee134320b8") and saved != ISOLATE:
-        # 80e2b584f3ab: the caller's migratetype and flags, so a non-CMA caller cannot
-        # isolate a CMA pageblock here; before it, the page's own type was passed.
-        use_mt = mt if k.policy.has("80e2b584f3ab") else int(saved)
+    page_mt = int(zone.get_pageblock_migratetype(head))
+    if k.policy.has("88ee134320b8") and page_mt != ISOLATE:
         async with k.zone_lock:
-            r = set_migratetype_isolate(k, cpu, head, use_mt, flags, head, head + nr)
+            r = set_migratetype_isolate(k, cpu, head, page_mt, flags, head, head + nr)
         if r:
             return EBUSY
         isolated_here = True
     ret = await __alloc_contig_migrate_range(k, cpu, head, head + nr)
     if isolated_here:
         async with k.zone_lock:
-            unset_migratetype_isolate(k, cpu, head, int(saved))
+            unset_migratetype_isolate(k, cpu, head, page_mt)
     return ret
 
 
-async def _fail(k: Kernel, cpu: int, blk: int, skip: bool, mt: int) -> int:
+async def _fail(k: Kernel, cpu: int, blk: int, skip: bool, saved: int, mt: int) -> int:
     if not skip:
         async with k.zone_lock:
-            unset_migratetype_isolate(k, cpu, blk, mt)
+            if k.policy.has("88ee134320b8"):
+                unset_migratetype_isolate(k, cpu, blk, _boundary_mt(k, saved, mt))
+            else:
+                zone = k.zone
+                zone.set_pageblock_migratetype(blk, MigrateType(saved))
     return EBUSY

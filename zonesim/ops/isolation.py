@@ -87,12 +87,34 @@ def has_unmovable_pages(k: Kernel, start: int, end: int, mt: int, flags: int) ->
     return None
 
 
-def range_limited(k: Kernel) -> bool:
-    return k.policy.has("844fbae63e46") or k.policy.has("dh/b-range-unmovable")
+def unmovable_check_range(
+    k: Kernel, pfn: int, start: int, end: int, roi: tuple[int, int] | None
+) -> tuple[int, int]:
+    """The part of pfn's pageblock has_unmovable_pages() looks at.
+
+    5.15: from the first valid page to the pageblock end. 844fbae63e46: intersected with
+    the range start_isolate_page_range was given (aligned in every 5.15-style caller, so
+    it changes nothing there). Proposal b): intersected with the caller's range of
+    interest, so pageblocks isolated only as an extension are not checked at all."""
+    pb = k.zone.geometry.pageblock_nr_pages
+    pb_start = pfn & ~(pb - 1)
+    lo, hi = pfn, min(pb_start + pb, k.zone.end_pfn)
+    if k.policy.has("dh/b-range-unmovable") and roi is not None:
+        return max(lo, roi[0]), min(hi, roi[1])
+    if k.policy.has("844fbae63e46"):
+        return max(lo, start), min(hi, end)
+    return lo, hi
 
 
 def set_migratetype_isolate(
-    k: Kernel, cpu: int, pfn: int, mt: int, flags: int, start: int, end: int
+    k: Kernel,
+    cpu: int,
+    pfn: int,
+    mt: int,
+    flags: int,
+    start: int,
+    end: int,
+    roi: tuple[int, int] | None = None,
 ) -> int:
     """set_migratetype_isolate(), zone->lock held by the caller."""
     zone = k.zone
@@ -100,11 +122,15 @@ def set_migratetype_isolate(
         return EBUSY  # a concurrent isolator got there first
     pb = zone.geometry.pageblock_nr_pages
     pb_start = pfn & ~(pb - 1)
-    lo, hi = max(pfn, pb_start), pb_start + pb
-    if range_limited(k):
-        lo, hi = max(lo, start), min(hi, end)
-    hi = min(hi, zone.end_pfn)
-    unmovable = has_unmovable_pages(k, lo, hi, mt, flags) if lo < hi else None
+    lo, hi = unmovable_check_range(k, pfn, start, end, roi)
+    if lo < hi:
+        unmovable = has_unmovable_pages(k, lo, hi, mt, flags)
+    else:
+        # Nothing of the range of interest here; CMA still refuses non-CMA callers
+        # (the proposal keeps that rule: "ordinary alloc_contig_range() users will fail
+        # on MIGRATE_CMA pageblocks").
+        cma_refused = zone.get_pageblock_migratetype(pfn) == CMA and mt != CMA
+        unmovable = pfn if cma_refused else None
     if unmovable is not None:
         k.trace("isolate_failed", cpu, pfn=pb_start, unmovable_pfn=unmovable, result="-EBUSY")
         return EBUSY
@@ -154,44 +180,44 @@ def unset_migratetype_isolate(k: Kernel, cpu: int, pfn: int, mt: int) -> None:
 
 
 async def start_isolate_page_range(
-    k: Kernel, cpu: int, start: int, end: int, mt: int, flags: int
+    k: Kernel,
+    cpu: int,
+    start: int,
+    end: int,
+    mt: int,
+    flags: int,
+    roi: tuple[int, int] | None = None,
 ) -> int:
     """start_isolate_page_range(): isolate every pageblock of [start, end) (aligned by the
     caller in v5.15), one zone->lock section each; on failure undo what was done."""
     if k.policy.has("b2c9e2fbba32"):
         from zonesim.ops.isolate_boundary import start_isolate_page_range_v519
 
-        return await start_isolate_page_range_v519(k, cpu, start, end, mt, flags)
+        return await start_isolate_page_range_v519(k, cpu, start, end, mt, flags, roi)
     pb = k.zone.geometry.pageblock_nr_pages
-    k.transient += 1  # a MAX_ORDER-1 block may sit on the ISOLATE list half-isolated
-    try:
+    with k.walking(start, end):  # a MAX_ORDER-1 block may sit half-isolated meanwhile
         for pfn in range(start, end, pb):
             page = first_valid_pfn(k, pfn, pb)
             if page is None:
                 continue
             async with k.zone_lock:  # P4: the lock is dropped between two pageblocks
-                ret = set_migratetype_isolate(k, cpu, page, mt, flags, start, end)
+                ret = set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
             if ret:
                 await undo_isolate_page_range(k, cpu, start, pfn, mt)
                 return EBUSY
         return 0
-    finally:
-        k.transient -= 1
 
 
 async def undo_isolate_page_range(k: Kernel, cpu: int, start: int, end: int, mt: int) -> None:
     pb = k.zone.geometry.pageblock_nr_pages
     start = start & ~(pb - 1)
-    k.transient += 1  # P8: a block may be back on a normal list while its buddy is isolated
-    try:
+    with k.walking(start, end):  # P8: a block may be back on a normal list, buddy isolated
         for pfn in range(start, end, pb):
             page = first_valid_pfn(k, pfn, pb)
             if page is None or k.zone.get_pageblock_migratetype(page) != ISOLATE:
                 continue
             async with k.zone_lock:
                 unset_migratetype_isolate(k, cpu, page, mt)
-    finally:
-        k.transient -= 1
 
 
 async def test_pages_isolated(k: Kernel, cpu: int, start: int, end: int, flags: int) -> int:

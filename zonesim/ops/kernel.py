@@ -7,7 +7,8 @@ One ``Kernel`` per execution (rebuilt with the zone). Kernel paths yield only th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from zonesim.model.zone import Zone
@@ -45,9 +46,6 @@ class Kernel:
         self.step_hook = step_hook
         self.tracing = tracing
         self.step = 0
-        # Paths that tolerate a transient state (isolation walking a MAX_ORDER-1 block)
-        # raise this while they run; quiescent invariants wait for zero.
-        self.transient = 0
         self.log: Any = None  # a structlog logger when tracing
         # Modelled locks (kernel-reference §1.4). pagesets.lock is an IRQ-off section.
         self.zone_lock = SpinLock("zone->lock")
@@ -59,6 +57,19 @@ class Kernel:
         self._checkpoint = checkpoint
         self._event_check = event_check
 
+    @contextmanager
+    def walking(self, start: int, end: int) -> Iterator[None]:
+        """Mark [start, end) as being isolated or un-isolated pageblock by pageblock: the
+        states the kernel tolerates there meanwhile (a MAX_ORDER-1 block on the ISOLATE
+        list with its second pageblock not isolated yet; back on a normal list while its
+        buddy still is) are not judged until the walk is over."""
+        entry = (start, end)
+        self.zone.transient_ranges.append(entry)
+        try:
+            yield
+        finally:
+            self.zone.transient_ranges.remove(entry)
+
     def cma_lock(self, name: str) -> SpinLock:
         """The area's cma->lock."""
         lock = self._cma_locks.get(name)
@@ -68,8 +79,9 @@ class Kernel:
 
     def checkpoint(self, label: str) -> None:
         """A point where the kernel relies on a sound zone: the engine runs the quiescent
-        invariants here (unless a path that tolerates transient states is running)."""
-        if self._checkpoint is not None and self.transient == 0:
+        invariants here; pageblocks in a range another CPU is walking right now are
+        exempt (zone.transient_ranges)."""
+        if self._checkpoint is not None:
             self._checkpoint(label)
 
     def event_check(self, name: str, start: int, end: int) -> None:
