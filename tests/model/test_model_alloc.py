@@ -210,11 +210,6 @@ def test_watermark_check_needs_a_block_of_the_order() -> None:
     assert not zone_watermark_ok(zone, 3, 1, 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model gap (v5.15 source, not spelled out in kernel-reference §2.4): "
-    "__zone_watermark_ok() lowers the mark for ALLOC_HARDER (min -= min / 4; ALLOC_OOM: "
-    "min / 2); the model compares free pages with the unreduced mark"
-))
 def test_alloc_harder_may_dip_a_quarter_below_the_mark() -> None:
     zone = mk(1024)
     # 1024 free pages; mark 1200 -> min = 1200 - 300 = 900 < 1024 for ALLOC_HARDER

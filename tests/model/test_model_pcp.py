@@ -79,10 +79,6 @@ def test_nr_pcp_free_doubles_with_free_factor_and_clamps() -> None:
     assert pcp.free_factor == 4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model bug: nr_pcp_free() computes max(min, min(b, max)) but the kernel's "
-    "clamp(b, min, max) is min(max(b, min), max); they differ when batch <= high < 2*batch"
-))
 def test_nr_pcp_free_uses_kernel_clamp_when_high_is_below_twice_batch() -> None:
     pcp = PerCpuPages(0, 0, high=5, batch=3)
     # min_nr_free = 3, max_nr_free = 2: clamp(3, 3, 2) = min(max(3, 3), 2) = 2

@@ -186,6 +186,12 @@ Node 0, zone   Normal|
       nr_bounce    0|
       nr_zspages   0|
       nr_free_cma  0|
+      numa_hit     0|
+      numa_miss    0|
+      numa_foreign 0|
+      numa_interleave 0|
+      numa_local   0|
+      numa_other   0|
   pagesets|
     cpu: 0|
               count: 0|
@@ -227,6 +233,12 @@ Node 0, zone   Normal|
       nr_bounce    0|
       nr_zspages   0|
       nr_free_cma  512|
+      numa_hit     0|
+      numa_miss    0|
+      numa_foreign 0|
+      numa_interleave 0|
+      numa_local   0|
+      numa_other   0|
   pagesets|
     cpu: 0|
               count: 0|
@@ -271,11 +283,6 @@ def test_pageblock_map_rows_carry_their_first_pfn() -> None:
     assert len(rows) == 4 and rows[3] == ""
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "renderer departs from kernel-reference §6: zoneinfo prints the NUMA event items "
-    "(numa_hit ... numa_other, \"\\n      %-12s %lu\") after nr_free_cma; the renderer "
-    "omits them although its module docstring says NUMA hits print as 0"
-))
 def test_zoneinfo_prints_the_numa_items_after_nr_free_cma() -> None:
     text = zoneinfo(snapshot(fresh()))
     assert "\n      nr_free_cma  0\n      numa_hit     0\n" in text

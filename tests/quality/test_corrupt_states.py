@@ -337,11 +337,6 @@ def test_corruption_is_caught_by_the_right_invariant(corruption: Corruption) -> 
     assert all(str(v) for v in own)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "checker gap: page_conservation checks only that each allocation still owns its HEAD "
-    "pfn; a page inside allocation A re-owned by a second allocation B is counted once "
-    "(owner[] holds one id) and nothing notices that A no longer owns all its pages"
-))
 def test_page_of_one_allocation_handed_to_another_is_caught() -> None:
     zone = two_allocations_share_a_page()
     assert "page_conservation" in names(check_zone(zone, "end"))

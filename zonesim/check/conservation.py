@@ -57,6 +57,12 @@ def page_conservation(zone: Zone) -> Iterator[Violation]:
             )
             return
     for a in zone.allocations.values():
+        i = a.pfn - zone.start_pfn
+        if m.owner[i : i + a.nr].count(a.id) != a.nr:
+            yield Violation("page_conservation",
+                            f"allocation {a.id} ({a.nr} pages at pfn {a.pfn:#x}) no longer owns "
+                            "all of its pages: another owner took some", a.pfn, a.order, "owner")
+            return
         if a.id != m.owner[a.pfn - zone.start_pfn]:
             yield Violation(
                 "page_conservation",

@@ -44,7 +44,9 @@ def __zone_watermark_ok(
     Reserves: highatomic unless ALLOC_HARDER, CMA unless ALLOC_CMA (the free CMA pages
     cannot serve the request)."""
     free_pages -= (1 << order) - 1
-    if not alloc_flags & ALLOC_HARDER:
+    if alloc_flags & ALLOC_HARDER:
+        mark -= mark // 4  # OOM victims may dip further (ALLOC_OOM: half); not modelled
+    else:
         free_pages -= zone.nr_reserved_highatomic
     if not alloc_flags & ALLOC_CMA:
         free_pages -= zone.NR_FREE_CMA_PAGES

@@ -25,7 +25,7 @@ def nr_pcp_free(pcp: PerCpuPages, high: int, batch: int) -> int:
     b = batch << pcp.free_factor
     if b < max_nr_free:
         pcp.free_factor += 1
-    return max(min_nr_free, min(b, max_nr_free))
+    return min(max(b, min_nr_free), max_nr_free)  # clamp(batch, min_nr_free, max_nr_free)
 
 
 def free_unref_page_commit(zone: Zone, cpu: int, pfn: int, mt: int, order: int) -> list[int]:

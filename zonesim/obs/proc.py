@@ -84,6 +84,9 @@ def zoneinfo(s: ZoneSnapshot) -> str:
             else 0
         )
         out.append(f"\n      {name:<12} {v}")
+    for name in ("numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local",
+                 "numa_other"):
+        out.append(f"\n      {name:<12} 0")
     out.append("\n  pagesets")
     for p in s.pcp:
         out.append(f"\n    cpu: {p.cpu}")
