@@ -8,8 +8,8 @@ the ``quiescent`` ones after every top-level op, all of them when every CPU is d
 
 from __future__ import annotations
 
-import copy
 import hashlib
+from array import array
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,8 @@ import trio
 import trio.testing
 
 from zonesim.check.events import EVENT_INVARIANTS
+from zonesim.check.freelists import list_pages
+from zonesim.check.pageblocks import isolate_census
 from zonesim.check.registry import (
     Cadence,
     InvariantViolation,
@@ -205,19 +207,44 @@ class Engine:
 
     def run(self, strategy: Strategy, *, tracing: bool = False) -> Outcome:
         base_zone, base_env = self.base_state()
-        zone = copy.deepcopy(base_zone)
+        zone = base_zone.clone()
         h = hashlib.blake2b(digest_size=16)
         h.update(self.fingerprint.encode())
         step_invariants = self._step_invariants
 
+        # The per-step state signature of trace_hash: ints only (labels numbered in order
+        # of first appearance, never hash()ed), packed into one array, hashed at the end.
+        sig = array("q")
+        label_no: dict[str, int] = {}
+        pcps = zone.pcp
+
         def hook(label: str, cpu: int) -> None:
-            h.update(
-                f"{k.step}|{cpu}|{label}|{zone.NR_FREE_PAGES}|{zone.NR_FREE_CMA_PAGES}|"
-                f"{zone.nr_isolate_pageblock}|{sum(p.count for p in zone.pcp)}\n".encode()
+            n = label_no.get(label)
+            if n is None:
+                n = label_no[label] = len(label_no)
+            sig.extend(
+                (
+                    k.step,
+                    cpu,
+                    n,
+                    zone.NR_FREE_PAGES,
+                    zone.NR_FREE_CMA_PAGES,
+                    zone.nr_isolate_pageblock,
+                    sum([p.count for p in pcps]),
+                )
             )
-            for inv in step_invariants:
-                for v in inv.fn(zone):
-                    raise InvariantViolation(v)
+            # The cheap invariants (I2, I3, I6): one pass over the list lengths; the
+            # registered functions only run to word the violation.
+            total, cma = list_pages(zone)
+            if (
+                total != zone.NR_FREE_PAGES
+                or cma != zone.NR_FREE_CMA_PAGES
+                or zone.cma_pages < zone.NR_FREE_CMA_PAGES
+                or isolate_census(zone) != zone.nr_isolate_pageblock
+            ):
+                for inv in step_invariants:
+                    for v in inv.fn(zone):
+                        raise InvariantViolation(v)
 
         k = self._kernel(zone, hook, tracing=tracing)
         k._checkpoint = lambda label: quiescent_check(zone, "quiescent")
@@ -255,6 +282,8 @@ class Engine:
         except SchedError as exc:
             error = exc
         choices = sched.choices
+        h.update(sig.tobytes())
+        h.update("|".join(label_no).encode())
         for c in choices:
             h.update(f"{c.kind}:{c.value}\n".encode())
         if violation is not None:

@@ -151,6 +151,15 @@ def _free_heads_overlapping(zone: Zone, lo: int, hi: int) -> list[int]:
     return heads
 
 
+def isolate_census(zone: Zone) -> int:
+    """Pageblocks whose type reads ISOLATE, less those of offlined sections."""
+    if zone.flags.isolate_bit:
+        n = sum(1 for v in zone.pageblock if v & PB_ISOLATE_BIT)
+    else:
+        n = zone.pageblock.count(int(ISOLATE))
+    return n - zone.offline_isolated_pageblocks
+
+
 @invariant(
     "I6_nr_isolate_pageblock",
     "zone->nr_isolate_pageblock equals the number of pageblocks whose type is ISOLATE",
@@ -158,11 +167,7 @@ def _free_heads_overlapping(zone: Zone, lo: int, hi: int) -> list[int]:
     "step",
 )
 def nr_isolate_census(zone: Zone) -> Iterator[Violation]:
-    if zone.flags.isolate_bit:
-        n = sum(1 for v in zone.pageblock if v & PB_ISOLATE_BIT)
-    else:
-        n = zone.pageblock.count(int(ISOLATE))
-    n -= zone.offline_isolated_pageblocks
+    n = isolate_census(zone)
     if n != zone.nr_isolate_pageblock:
         yield Violation(
             "I6_nr_isolate_pageblock",

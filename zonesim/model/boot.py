@@ -67,6 +67,10 @@ def build_zone(layout: ZoneLayout) -> Zone:
     )
     m = zone.memmap
     zone.present_pages = g.pages - nr_absent
+    for r in (*layout.holes, *layout.reserved):
+        c = _clip(r, g)
+        if c.start < c.end:
+            zone.absent_ranges.append((c.start, c.end))
     for r in layout.holes:
         c = _clip(r, g)
         for pfn in range(c.start, c.end):

@@ -14,6 +14,11 @@ class CmaArea:
         self.order_per_bit = order_per_bit
         self.bitmap = bytearray(self.maxno)  # one byte per bit: clarity over density
 
+    def clone(self) -> CmaArea:
+        new = CmaArea(self.name, self.base_pfn, self.count, self.order_per_bit)
+        new.bitmap = bytearray(self.bitmap)
+        return new
+
     @property
     def maxno(self) -> int:
         """cma_bitmap_maxno()."""

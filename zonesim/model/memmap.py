@@ -65,6 +65,16 @@ class Memmap:
         self.lists_tail = [NIL] * nr_lists
         self.lists_len = [0] * nr_lists
 
+    def clone(self) -> Memmap:
+        new = Memmap.__new__(Memmap)
+        new.nr = self.nr
+        for name in ("flags", "order", "cached_mt", "refcount", "owner", "prev", "next", "list_id"):
+            setattr(new, name, array(getattr(self, name).typecode, getattr(self, name)))
+        new.lists_head = list(self.lists_head)
+        new.lists_tail = list(self.lists_tail)
+        new.lists_len = list(self.lists_len)
+        return new
+
     # -- intrusive lists (include/linux/list.h) --------------------------------------
 
     def list_add(self, i: int, lid: int) -> None:

@@ -36,6 +36,12 @@ class PerCpuPages:
         self.batch = batch
         self.free_factor = 0
 
+    def clone(self) -> PerCpuPages:
+        new = PerCpuPages(self.cpu, self.list_base, self.high, self.batch)
+        new.count = self.count
+        new.free_factor = self.free_factor
+        return new
+
 
 class Allocation:
     """One allocation handed out by the model: what ``struct page`` of its head tells,
@@ -83,6 +89,21 @@ class Allocation:
         # alloc_contig_range() is ``nr`` split order-0 pages, each with refcount 1.
         self.nr = (1 << order) if nr is None else nr
         self.contig = contig
+
+    def clone(self) -> Allocation:
+        return Allocation(
+            self.id,
+            self.pfn,
+            self.order,
+            self.mt,
+            compound=self.compound,
+            movable=self.movable,
+            cpu=self.cpu,
+            token=self.token,
+            cma=self.cma,
+            nr=self.nr,
+            contig=self.contig,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -150,11 +171,31 @@ class Zone:
         # right now: the checker does not judge the transient states the kernel tolerates
         # there (DESIGN.md §5). Maintained by zonesim.ops; empty between operations.
         self.transient_ranges: list[tuple[int, int]] = []
+        # [start, end) pfn ranges that are not memory: holes, reserved ranges, offlined
+        # sections (page_conservation counts them as accounted for)
+        self.absent_ranges: list[tuple[int, int]] = []
         # Pageblocks of sections offline_pages took away: still ISOLATE in the bitmap but no
         # longer counted in nr_isolate_pageblock (2.11), so the census subtracts them.
         self.offline_isolated_pageblocks = 0
         self.next_alloc_id = 1
         self.next_token = 1
+
+    def clone(self) -> Zone:
+        """An independent copy for the next execution (cheaper than copy.deepcopy: the
+        arrays are copied as buffers, the small objects field by field)."""
+        new = Zone.__new__(Zone)
+        new.__dict__.update(self.__dict__)
+        new.memmap = self.memmap.clone()
+        new.pageblock = bytearray(self.pageblock)
+        new.nr_free = list(self.nr_free)
+        new.pcp = [p.clone() for p in self.pcp]
+        new.allocations = {aid: a.clone() for aid, a in self.allocations.items()}
+        new.by_token = dict(self.by_token)
+        new.cma_ranges = list(self.cma_ranges)
+        new.cma_areas = {n: c.clone() for n, c in self.cma_areas.items()}
+        new.transient_ranges = list(self.transient_ranges)
+        new.absent_ranges = list(self.absent_ranges)
+        return new
 
     # -- pfn <-> memmap index ---------------------------------------------------------
 

@@ -167,6 +167,7 @@ def _offline_isolated_pages(k: Kernel, start: int, end: int, held: list[int]) ->
     zone.offline_isolated_pageblocks += nr_pb
     zone.managed_pages -= end - start
     zone.present_pages -= end - start
+    zone.absent_ranges.append((start, end))
 
 
 async def online_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
@@ -189,6 +190,7 @@ async def online_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
                 m.flags[i] &= ~PG_offline_section
             zone.present_pages += nr
             zone.managed_pages += nr
+            zone.absent_ranges.remove((start, end))
             # online_pages_range() -> generic_online_page() -> __free_pages_core(): the
             # blocks land on ISOLATE lists, uncounted
             pfn = start
