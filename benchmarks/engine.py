@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import cProfile
 import gc
 import io
@@ -188,13 +187,7 @@ def sequential_stubs(feed: _ChoiceFeed, *, checks: bool) -> contextlib.AbstractC
 def checks_off(engine: Engine) -> contextlib.AbstractContextManager[None]:
     """Exploration with the invariant checks excluded: no step invariants, no quiescent
     checks, no end-of-execution check (the engine's state hashing stays)."""
-    return patched(
-        [
-            (engine, "_step_invariants", []),
-            (engine_mod, "quiescent_check", _quiescent_noop),
-            (engine_mod, "check_zone", lambda zone, cadence="end", skip=(): []),
-        ]
-    )
+    return patched([(engine, "checks", False)])
 
 
 # -- the sequential baseline ------------------------------------------------------------
@@ -213,7 +206,7 @@ def drive(coro: Coroutine[Any, Any, None]) -> None:
 def run_sequential(engine: Engine, *, checks: bool) -> Zone:
     """One execution's model operations, CPU after CPU (call inside ``sequential_stubs``)."""
     base_zone, base_env = engine.base_state()
-    zone = copy.deepcopy(base_zone)
+    zone = base_zone.clone()
     hook = None
     if checks:
         step_invariants = engine._step_invariants
@@ -279,19 +272,12 @@ def counting(c: Counted) -> list[tuple[Any, str, Any]]:
 def same_work(engine: Engine) -> str:
     """No-preemption exploration (ReplayStrategy(())) vs the baseline: same alloc_pages and
     free_pages calls, same final zone (counters, lists, every memmap array)."""
-    captured: list[Zone] = []
-
-    class _CopyShim:
-        @staticmethod
-        def deepcopy(x: Any) -> Any:
-            z = copy.deepcopy(x)
-            captured.append(z)
-            return z
-
     engine.base_state()
     ce, cb = Counted(), Counted()
-    with patched([(engine_mod, "copy", _CopyShim), *counting(ce)]):
+    with patched(counting(ce)):
         out = engine.run(ReplayStrategy(()))
+    assert engine.last_zone is not None
+    captured = [engine.last_zone]
     if out.violation is not None or out.error is not None:
         return f"no-preemption run failed: {out.violation or out.error}"
     feed = _ChoiceFeed()

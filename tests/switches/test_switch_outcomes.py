@@ -1,0 +1,250 @@
+"""For every switch: a scenario whose outcome changes when the switch is turned off (issue:
+"for every switch, a scenario where turning it off changes the outcome (or a written
+reason why none exists)"). docs/switches.md is the table of these cases.
+
+Each case names a base design that has the switch (it is removed for the "without" side)
+or lacks it (it is added for the "with" side), a scenario under tests/switches/data/, how
+the scenario is run, and the outcome on both sides: "pass", "n/a" (the design refuses the
+layout) or the invariant of the first violation ("expectation" = an op's `expect` failed).
+Both sides are asserted, so a case cannot pass vacuously.
+
+Switches for which no scenario in this model can show a difference are in
+EQUIVALENT_SWITCHES; their tests assert the documented equivalence instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
+from zonesim.engine import NotApplicable
+from zonesim.model.errors import MemmapAccess
+from zonesim.policy.switches import SWITCHES
+from zonesim.sched import ReplayStrategy
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Run:
+    """How a scenario is run: one deterministic execution (no preemption), or a bounded
+    exploration with a fixed strategy, bound, seed and budget."""
+
+    strategy: str = "single"
+    bound: int = 0
+    executions: int = 0
+    seed: int = 0
+    exhaust: bool = False  # a "pass" must come from an exhausted DFS (a proof for the bound)
+
+
+SINGLE = Run()
+
+
+@dataclass(frozen=True)
+class Case:
+    switch: str
+    scenario: str
+    base: str  # a preset, optionally with "+X"/"-X" tokens
+    with_: str
+    without: str
+    run: Run = SINGLE
+
+    @property
+    def specs(self) -> tuple[str, str]:
+        """(policy with the switch, policy without it)."""
+        if parse_policy(self.base).has(self.switch):
+            return self.base, f"{self.base} -{self.switch}"
+        return f"{self.base} +{self.switch}", self.base
+
+    @property
+    def id(self) -> str:
+        return f"{self.switch}:{self.scenario}:{self.base.replace(' ', '')}"
+
+
+def outcome(scenario: str, spec: str, run: Run = SINGLE) -> str:
+    """"pass", "n/a", or the invariant of the (first) violation."""
+    try:
+        engine = Engine(load_scenario(DATA / f"{scenario}.toml"), parse_policy(spec))
+    except NotApplicable:
+        return "n/a"
+    if run.strategy == "single":
+        out = engine.run(ReplayStrategy(()))
+        assert out.error is None, out.error
+        return "pass" if out.violation is None else out.violation.invariant
+    report = explore(
+        engine,
+        StrategyConfig(run.strategy, preemption_bound=run.bound, seed=run.seed),
+        executions=run.executions,
+        artifacts=None,
+    )
+    if report.violations:
+        return report.violations[0].invariant
+    if run.exhaust:
+        assert report.exhausted, f"{spec}: DFS bound {run.bound} not exhausted"
+    return "pass"
+
+
+DFS1 = Run("dfs", bound=1, executions=500, exhaust=True)
+DFS2 = Run("dfs", bound=2, executions=500, exhaust=True)
+
+CASES: tuple[Case, ...] = (
+    # -- v5.15's own fixes (3.18 - 5.11): remove them and the old bug comes back --------
+    Case("d9dddbf55667", "d9dddbf55667-isolated-merge", "v5.15", "pass", "I2_nr_free_pages"),
+    Case("ad53f92eb416", "ad53f92eb416-stale-type-free", "v5.15", "pass", "I2_nr_free_pages",
+         DFS2),
+    Case("51bb1a4093cc", "51bb1a4093cc-pcp-cached-type", "v5.15", "pass", "I2_nr_free_pages"),
+    Case("ec6e8c7e0314", "ec6e8c7e0314-offline-pcp-window", "v5.15", "pass", "expectation",
+         DFS1),
+    # -- 5.18 prerequisites ---------------------------------------------------------------
+    Case("1dd214b8f21c", "1dd214b8f21c-cma-merge", "v5.19", "pass", "I3_nr_free_cma_pages"),
+    Case("787af64d05cd", "787af64d05cd-unaligned-zone", "v5.15", "pass", "memmap_access"),
+    Case("60a60e32cf91", "cma-mutex-two-cpus", "v5.15", "pass", "expectation",
+         Run("pct", bound=2, executions=50, seed=1)),
+    # -- Zi Yan's RFC v1 ------------------------------------------------------------------
+    # rfc-v1 lacks 1dd214b8f21c, so the accepted area merges with pb0 at boot (I3): the
+    # cma-a problem of the seed scenarios; without the switch the area does not exist.
+    Case("rfc1/cma-align", "cma-align-pageblock-area", "rfc-v1", "I3_nr_free_cma_pages", "n/a"),
+    Case("rfc1/cma-align", "cma-align-pageblock-area", "rfc-v1 +1dd214b8f21c", "pass", "n/a"),
+    Case("rfc1/acr-align", "acr-unmovable-neighbour", "rfc-v1", "pass", "expectation"),
+    Case("rfc1/vmem-sb", "vmem-unplug-one-pageblock", "rfc-v1", "pass", "expectation"),
+    # -- David Hildenbrand's proposal -------------------------------------------------------
+    Case("dh/a-isolate-bit", "dh-a-undo-restores-type", "proposal", "pass", "cma_pageblocks"),
+    Case("dh/b-range-unmovable", "dh-b-extension-unmovable", "proposal", "pass", "expectation"),
+    # proposal lacks 1dd214b8f21c: its pageblock-aligned CMA area would merge at boot.
+    Case("dh/c-no-extend", "dh-c-cma-neighbour", "proposal +1dd214b8f21c", "pass", "expectation"),
+    # -- the v5.19 series and the 2022 fixes -------------------------------------------------
+    # b2c9e2fbba32 alone (research §3.2: Doug Berger's drift) ...
+    Case("b2c9e2fbba32", "b2c9e2fbba32-small-cma-alloc", "v5.15", "pass",
+         "I6_nr_isolate_pageblock"),
+    # ... and what it is for: without it v5.19 isolates one pageblock of a free order-10
+    # block and leaves the block on the CMA list across the isolated pageblock.
+    Case("b2c9e2fbba32", "split-free-page-accounting", "v5.19", "pass",
+         "I5a_isolated_not_allocatable"),
+    Case("6e263fff1de4", "acr-unaligned-unmovable-neighbour", "v5.19", "pass", "expectation"),
+    Case("11ac3e87ce09", "cma-align-pageblock-area", "v5.19", "pass", "n/a"),
+    Case("448b8ec3bf11", "vmem-unplug-one-pageblock", "v5.19", "pass", "expectation"),
+    Case("88ee134320b8", "b2c9e2fbba32-small-cma-alloc", "v5.19", "pass",
+         "I6_nr_isolate_pageblock"),
+    Case("9b209e557d69", "cma-alloc-in-one-pageblock", "v5.19", "pass", "expectation"),
+    Case("86d28b070927", "split-free-page-accounting", "v5.19", "pass", "I2_nr_free_pages"),
+    Case("80e2b584f3ab", "cma-boundary-movable-caller", "v5.19", "pass", "expectation"),
+)
+
+# Switches no scenario in this model can tell apart (docs/switches.md says why); each has
+# an equivalence test below.
+EQUIVALENT_SWITCHES = ("844fbae63e46", "547be963c99f")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_turning_the_switch_off_changes_the_outcome(case: Case) -> None:
+    with_spec, without_spec = case.specs
+    assert case.with_ != case.without
+    got = (outcome(case.scenario, with_spec, case.run), outcome(case.scenario, without_spec,
+                                                                 case.run))
+    assert got == (case.with_, case.without), f"with: {with_spec!r}, without: {without_spec!r}"
+
+
+def test_every_switch_has_a_case_or_a_documented_equivalence() -> None:
+    covered = {c.switch for c in CASES} | set(EQUIVALENT_SWITCHES)
+    assert covered == {s.id for s in SWITCHES}
+    assert not {c.switch for c in CASES} & set(EQUIVALENT_SWITCHES)
+
+
+def test_the_cases_are_listed_in_docs_switches_md() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "switches.md").read_text()
+    for s in SWITCHES:
+        assert f"`{s.id}`" in doc, s.id
+    for c in CASES:
+        assert f"{c.scenario}.toml" in doc, c.scenario
+
+
+# -- switches without an observable difference ------------------------------------------
+
+
+def traced(scenario: str, spec: str) -> tuple[list[dict[str, object]], str | None]:
+    engine = Engine(load_scenario(DATA / f"{scenario}.toml"), parse_policy(spec))
+    out = engine.run(ReplayStrategy(()), tracing=True)
+    assert out.error is None
+    return out.events, (None if out.violation is None else out.violation.invariant)
+
+
+def events_named(events: list[dict[str, object]], name: str) -> list[dict[str, object]]:
+    return [e for e in events if e["event"] == name]
+
+
+@pytest.mark.parametrize("base", ["v5.19", "v5.19 -80e2b584f3ab"])
+def test_844fbae63e46_range_limit_changes_nothing_at_pageblock_granularity(base: str) -> None:
+    """Boundary pageblocks are checked over their whole pageblock (from 88ee134320b8 on),
+    middle pageblocks lie inside the range, and a straddling compound page's temporary
+    isolation covers [head, pageblock end): every has_unmovable_pages call gets the same
+    range with and without the limit, so the whole trace is identical."""
+    with_ = traced("isolation-range-checks", base)
+    without = traced("isolation-range-checks", f"{base} -844fbae63e46")
+    assert with_ == without
+    events, violation = with_
+    assert violation is None  # every op got its `expect`
+    # the scenario exercises the paths the limit could touch
+    assert {e["unmovable_pfn"] for e in events_named(events, "isolate_failed")} == {
+        3100,  # middle pageblock
+        1540,  # boundary pageblock, outside the range
+    }
+    assert events_named(events, "migrate_page")  # straddler, temporary isolation
+
+
+def test_844fbae63e46_bites_only_in_a_combination_no_kernel_had() -> None:
+    """The switch is live: with 6e263fff1de4 but without b2c9e2fbba32 (the 5.15 isolation
+    loop fed an unaligned range) the limit decides. v5.19 gives -EBUSY either way."""
+    scenario = "range-limit-unaligned-isolate"
+    assert outcome(scenario, "v5.15 +6e263fff1de4 +844fbae63e46") == "pass"
+    assert outcome(scenario, "v5.15 +6e263fff1de4") == "expectation"
+    assert outcome(scenario, "v5.19") == "expectation"
+    assert outcome(scenario, "v5.19 -844fbae63e46") == "expectation"
+
+
+@pytest.mark.parametrize("base", ["v5.19", "v5.19 -88ee134320b8"])
+def test_547be963c99f_compound_nr_of_a_tail_is_never_taken(base: str) -> None:
+    """compound_nr(page) and compound_nr(head) differ only on a tail page; the boundary
+    scan starts MAX_ORDER-1 aligned and jumps head to head, so with compound orders
+    <= MAX_ORDER-1 it never stands on a tail: identical traces."""
+    with_ = traced("compound-at-boundary", base)
+    without = traced("compound-at-boundary", f"{base} -547be963c99f")
+    assert with_ == without
+    events, violation = with_
+    assert violation is None
+    assert [e["pfn"] for e in events_named(events, "migrate_page")] == [2048]
+
+
+def test_547be963c99f_explored_races_agree() -> None:
+    """Also under preemption (two CPUs, the seed's virtio-mem c race): the same
+    exploration finds the same verdicts with and without the switch."""
+    scenario = load_scenario(Path(__file__).parents[2] / "scenarios/seed/vmem-c-partial-isolation.toml")
+    verdicts = []
+    for spec in ("v5.19", "v5.19 -547be963c99f"):
+        report = explore(Engine(scenario, parse_policy(spec)),
+                         StrategyConfig("pct", preemption_bound=2, seed=0), executions=40,
+                         artifacts=None)
+        verdicts.append((report.executions, [v.invariant for v in report.violations]))
+    assert verdicts[0] == verdicts[1]
+
+
+# -- model bugs ---------------------------------------------------------------------------
+
+
+def test_787af64d05cd_v519_boot_read_is_clean_with_the_switch() -> None:
+    assert outcome("787af64d05cd-boot", "v5.19") == "pass"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=MemmapAccess,
+    reason="model bug: without 787af64d05cd the boot-time free (memblock_free_all) of "
+    "[512, 1024) reads the pageblock of pfn 0; Engine.run builds the zone outside its "
+    "try block, so MemmapAccess escapes as an internal error (CLI exit 3) instead of a "
+    "memmap_access violation (DESIGN §5: 'the model reports a violation, never an "
+    "IndexError')",
+)
+def test_787af64d05cd_v519_boot_read_without_the_switch_is_a_violation() -> None:
+    assert outcome("787af64d05cd-boot", "v5.19 -787af64d05cd") == "memmap_access"
