@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from zonesim.check.registry import InvariantViolation, Violation
+from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation
 from zonesim.ops import (
     Kernel,
@@ -194,15 +195,23 @@ class Interp:
 
     async def _alloc(self, op: Alloc) -> str:
         result = "ok"
+        # A request names a pcp type. "highatomic" is an unmovable high-order atomic
+        # request (ALLOC_HARDER may use the reserve); "cma" a movable one with ALLOC_CMA.
+        mt, harder, cma = op.migratetype, False, op.cma
+        if mt == MigrateType.HIGHATOMIC:
+            mt, harder = MigrateType.UNMOVABLE, True
+        elif mt == MigrateType.CMA:
+            mt, cma = MigrateType.MOVABLE, True
         for n in range(op.count):
             a = await alloc_pages(
                 self.k,
                 self.cpu,
                 op.order,
-                op.migratetype,
+                mt,
                 compound=op.compound,
                 movable=op.movable,
-                cma=op.cma,
+                cma=cma,
+                harder=harder,
             )
             if a is None:
                 result = "null"

@@ -85,7 +85,9 @@ def malformed(draw: st.DrawFn) -> str:
     return dump(doc)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=malformed())
 def test_malformed_documents_exit_2_with_one_line(text: str, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:

@@ -96,9 +96,9 @@ def page_conservation(zone: Zone) -> Iterator[Violation]:
             aid = m.owner[i]
             if aid == NIL:
                 continue
-            a = zone.allocations.get(aid)
+            holder = zone.allocations.get(aid)
             pfn = i + zone.start_pfn
-            if a is None or not a.pfn <= pfn < a.pfn + a.nr:
+            if holder is None or not holder.pfn <= pfn < holder.pfn + holder.nr:
                 yield Violation("page_conservation",
                                 f"pfn {pfn:#x} is marked in use by allocation {aid}, which does "
                                 f"not hold it ({_roles(zone, i)})", pfn, expected=1, actual=2)

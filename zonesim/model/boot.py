@@ -83,6 +83,11 @@ def build_zone(layout: ZoneLayout) -> Zone:
     # memmap_init(): every pageblock starts MOVABLE; the layout's types come on top.
     for r, mt in layout.pageblock_types:
         _set_types(zone, r, mt)
+        if mt == MigrateType.HIGHATOMIC:
+            # reserve_highatomic_pageblock() counts what it reserves
+            pb = g.pageblock_nr_pages
+            first = r.start & ~(pb - 1)
+            zone.nr_reserved_highatomic += ((r.end - first + pb - 1) // pb) * pb
     for n, r in enumerate(layout.cma):
         _set_types(zone, r, MigrateType.CMA)
         zone.cma_ranges.append((r.start, r.end))
