@@ -18,6 +18,7 @@ from zonesim.explore import (
     shrink_outcome,
 )
 from zonesim.model.boot import ZoneLayout, build_zone
+from zonesim.model.errors import ModelFault
 from zonesim.model.geometry import Geometry
 from zonesim.model.snapshot import snapshot
 from zonesim.obs import proc
@@ -82,7 +83,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     policy = _policy(args)
     if args.scenario:
         engine = Engine(load(args.scenario), policy)
-        zone, _ = engine.base_state()
+        try:
+            zone, _ = engine.base_state()
+        except ModelFault as exc:
+            print(f"{args.scenario}: the modelled kernel fails while booting or running "
+                  f"[[setup]] under {policy.name}: {exc.invariant}: {exc}")
+            return 1
     else:
         if args.pages is None:
             raise BadInput("zonesim show: expected a SCENARIO or --pages N")

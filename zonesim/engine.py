@@ -210,7 +210,15 @@ class Engine:
     # -- one execution -----------------------------------------------------------------
 
     def run(self, strategy: Strategy, *, tracing: bool = False) -> Outcome:
-        base_zone, base_env = self.base_state()
+        try:
+            base_zone, base_env = self.base_state()
+        except ModelFault as exc:
+            # The modelled kernel already crashes while booting or running [[setup]]
+            # (e.g. an unvalidated buddy read outside the memmap): a violation, not a bug.
+            v = Violation(exc.invariant, f"during boot or [[setup]]: {exc}", pfn=exc.pfn)
+            h0 = hashlib.blake2b(f"{self.fingerprint}|boot|{v.invariant}".encode(),
+                                 digest_size=16)
+            return Outcome(v, (), 0, h0.hexdigest())
         zone = base_zone.clone()
         self.last_zone = zone
         checks = self.checks

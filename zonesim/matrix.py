@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from zonesim.engine import Engine, NotApplicable, cpu_names
+from zonesim.model.errors import ModelFault
 from zonesim.explore import Found, StrategyConfig, explore, replay_command
 from zonesim.obs.report import cpu_columns
 from zonesim.policy import PRESETS, Policy, PolicyError, make_policy
@@ -260,7 +261,10 @@ def run_cell(
         engine = Engine(
             scenario, policy, max_steps=scenario.explore.max_steps or DEFAULT_MAX_STEPS
         )
-        engine.base_state()
+        try:
+            engine.base_state()  # NotApplicable surfaces here
+        except ModelFault:
+            pass  # a crash at boot or setup: every run reports it as the violation
         dfs_limit = max(1, total // 2)
         dfs = explore(
             engine,

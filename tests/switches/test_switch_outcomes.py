@@ -21,7 +21,6 @@ import pytest
 
 from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
 from zonesim.engine import NotApplicable
-from zonesim.model.errors import MemmapAccess
 from zonesim.policy.switches import SWITCHES
 from zonesim.sched import ReplayStrategy
 
@@ -238,14 +237,5 @@ def test_787af64d05cd_v519_boot_read_is_clean_with_the_switch() -> None:
     assert outcome("787af64d05cd-boot", "v5.19") == "pass"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=MemmapAccess,
-    reason="model bug: without 787af64d05cd the boot-time free (memblock_free_all) of "
-    "[512, 1024) reads the pageblock of pfn 0; Engine.run builds the zone outside its "
-    "try block, so MemmapAccess escapes as an internal error (CLI exit 3) instead of a "
-    "memmap_access violation (DESIGN §5: 'the model reports a violation, never an "
-    "IndexError')",
-)
 def test_787af64d05cd_v519_boot_read_without_the_switch_is_a_violation() -> None:
     assert outcome("787af64d05cd-boot", "v5.19 -787af64d05cd") == "memmap_access"

@@ -156,8 +156,10 @@ SWITCHES += (
         "mm: fix a potential infinite loop in start_isolate_page_range()",
         "5.19",
         "isolate_single_pageblock isolates the boundary pageblock with set_migratetype_isolate "
-        "(unmovable check, free pages moved, nr_isolate_pageblock counted); off: it only "
-        "wrote the pageblock type",
+        "(unmovable check, free pages moved, nr_isolate_pageblock counted), a compound page "
+        "ending exactly at the boundary is skipped, a straddling page is migrated with its "
+        "pageblock isolated, and a lost free page fails the isolation; off: it only wrote "
+        "the pageblock type and rescanned",
     ),
     Switch(
         "9b209e557d69",
@@ -177,8 +179,9 @@ SWITCHES += (
         "547be963c99f",
         "mm: page_isolation: use compound_nr() correctly in isolate_single_pageblock()",
         "5.19",
-        "a compound page ending exactly at the boundary is skipped; off: it is migrated "
-        "needlessly (and the isolation fails if no target page can be allocated)",
+        "isolate_single_pageblock takes compound_nr(head) for a tail page; off: "
+        "compound_nr(tail) = 1, which loops when the scan meets a tail whose head lies "
+        "before the scan start (needs orders >= MAX_ORDER: no outcome in the model)",
     ),
     Switch(
         "80e2b584f3ab",

@@ -14,7 +14,8 @@ from zonesim.scenario.document import EXPECTATION_KINDS, Expectation, PolicySpec
 
 _TOKEN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 PRESET_RE = re.compile(_TOKEN)
-SWITCH_RE = re.compile(r"[+\-]" + _TOKEN)
+# switch ids are commits or "<proposal>/<part>" (rfc1/cma-align, dh/a-isolate-bit)
+SWITCH_RE = re.compile(r"[+\-][A-Za-z0-9][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9][A-Za-z0-9_.\-]*)?")
 INVARIANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 # The same rules as regular expressions over the whole string, for the JSON Schema.
