@@ -15,6 +15,7 @@ every machine; the seconds cap is a safety net only, and a cell it ends is marke
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from zonesim.engine import Engine, NotApplicable, cpu_names
-from zonesim.model.errors import ModelFault
 from zonesim.explore import Found, StrategyConfig, explore, replay_command
+from zonesim.model.errors import ModelFault
 from zonesim.obs.report import cpu_columns
 from zonesim.policy import PRESETS, Policy, PolicyError, make_policy
 from zonesim.scenario import Expectation, Scenario
@@ -261,10 +262,10 @@ def run_cell(
         engine = Engine(
             scenario, policy, max_steps=scenario.explore.max_steps or DEFAULT_MAX_STEPS
         )
-        try:
-            engine.base_state()  # NotApplicable surfaces here
-        except ModelFault:
-            pass  # a crash at boot or setup: every run reports it as the violation
+        # NotApplicable surfaces here; a crash at boot or setup (ModelFault) is reported
+        # by every run as the cell's violation.
+        with contextlib.suppress(ModelFault):
+            engine.base_state()
         dfs_limit = max(1, total // 2)
         dfs = explore(
             engine,
