@@ -75,12 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explore", help="many executions; shrunk failures become artifacts")
     e.add_argument("scenario")
     policy_args(e)
-    e.add_argument("--strategy", choices=("random", "pct", "dfs", "hypothesis"), default="pct")
+    e.add_argument("--strategy", choices=("random", "pct", "dfs", "hypothesis"), default=None,
+                   help="default: the scenario's [explore] strategy, else pct")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--executions", type=int, default=1000)
+    e.add_argument("--executions", type=int, default=None,
+                   help="default: the scenario's [explore] executions, else 1000")
     e.add_argument("--time", type=float, default=None, metavar="SECONDS")
     e.add_argument("--depth", type=int, default=3, help="pct bug depth d")
-    e.add_argument("--preemption-bound", type=int, default=2, help="dfs bound")
+    e.add_argument("--preemption-bound", type=int, default=None,
+                   help="dfs bound (default: the scenario's [explore] hint, else 2)")
     e.add_argument("--keep-going", action="store_true", help="one finding per invariant")
     e.add_argument("--max-steps", type=int, default=None)
     e.add_argument("--artifacts", type=Path, default=Path("logs"))

@@ -11,6 +11,7 @@ from typing import Any
 from zonesim.engine import Engine, NotApplicable, cpu_names, layout_for
 from zonesim.explore import (
     ARTIFACT_FORMAT,
+    STRATEGIES,
     StrategyConfig,
     atomic_write_text,
     explore,
@@ -56,7 +57,14 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def _policy(args: argparse.Namespace) -> Policy:
-    return make_policy(args.policy, tuple(args.add), tuple(args.remove))
+    """--policy accepts a preset or a whole spec ("v5.19 -86d28b070927"); --with and
+    --without add to it."""
+    from zonesim.policy import parse_policy
+
+    base = parse_policy(args.policy)
+    add = (*base.added, *args.add)
+    remove = (*base.removed, *args.remove)
+    return make_policy(base.preset, tuple(add), tuple(remove))
 
 
 def _known_policy(spec: PolicySpec) -> str | None:
@@ -125,11 +133,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         strategy = StrategyConfig(args.strategy, args.seed).make()
         strategy.begin_execution()
-    try:
-        outcome = engine.run(strategy, tracing=True)
-    except ReplayMismatch as exc:
-        print(f"replay diverged: {exc}", file=sys.stderr)
-        return 1
+    outcome = engine.run(strategy, tracing=True)
+    if isinstance(outcome.error, ReplayMismatch):
+        raise BadInput(f"--schedule: expected a schedule this scenario follows; {outcome.error}")
     from zonesim.sched import encode
 
     schedule = encode(outcome.choices, engine.fingerprint)
@@ -143,8 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 {
                     "scenario": scenario.name,
                     "policy": policy.name,
-                    "strategy": args.strategy,
-                    "seed": args.seed,
+                    "strategy": "replay" if args.schedule else args.strategy,
+                    "seed": None if args.schedule else args.seed,
                     "steps": outcome.steps,
                     "trace_hash": outcome.trace_hash,
                     "schedule": schedule,
@@ -171,9 +177,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_explore(args: argparse.Namespace) -> int:
     scenario = load(args.scenario)
     policy = _policy(args)
+    hints = scenario.explore
+    if args.executions is None:
+        args.executions = hints.executions or 1000
+    if args.strategy is None:
+        args.strategy = hints.strategy if hints.strategy in STRATEGIES else "pct"
+    if args.preemption_bound is None:
+        args.preemption_bound = hints.preemption_bound if hints.preemption_bound is not None else 2
     _positive("--executions", args.executions)
     _positive("--max-steps", args.max_steps)
-    max_steps = args.max_steps or scenario.explore.max_steps or 100_000
+    max_steps = args.max_steps or hints.max_steps or 100_000
     engine = Engine(scenario, policy, max_steps=max_steps)
     cfg = StrategyConfig(args.strategy, args.seed, args.depth, args.preemption_bound)
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
@@ -348,24 +361,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     fp, values = _decode(doc["schedule"], f"{args.artifact}: schedule")
     _check_fingerprint(fp, engine, f"{args.artifact}: schedule")
     want = doc["violation"]["invariant"]
-    try:
-        outcome = engine.run(ReplayStrategy(values), tracing=True)
-    except ReplayMismatch as exc:
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "reproduced": False,
-                        "invariant": None,
-                        "trace_hash": None,
-                        "diverged": str(exc),
-                    },
-                    sort_keys=True,
-                )
-            )
-        else:
-            print(f"replay diverged: {exc}")
-        return 1
+    outcome = engine.run(ReplayStrategy(values), tracing=True)
+    if isinstance(outcome.error, ReplayMismatch):
+        raise BadInput(f"{args.artifact}: schedule: expected a schedule this scenario follows; "
+                       f"{outcome.error}")
     v = outcome.violation
     reproduced = v is not None and v.invariant == want
     if args.json:
@@ -465,6 +464,27 @@ def _span(text: str | None, where: str) -> tuple[int, int] | None:
     return lo, hi
 
 
+def _touches(r: dict[str, Any], lo: int, hi: int) -> bool:
+    """Does the record's pfn span meet [lo, hi]? A record spans [pfn, end_pfn) when it has
+    an end_pfn, [pfn, pfn + 2^order) when it has an order, [pfn, pfn + count) with a count;
+    other *pfn keys (to_pfn, merged_pfn, ...) are single pfns."""
+    spans: list[tuple[int, int]] = []
+    pfn = r.get("pfn")
+    if isinstance(pfn, int):
+        if isinstance(r.get("end_pfn"), int):
+            spans.append((pfn, r["end_pfn"] - 1))
+        elif isinstance(r.get("order"), int):
+            spans.append((pfn, pfn + (1 << r["order"]) - 1))
+        elif isinstance(r.get("count"), int):
+            spans.append((pfn, pfn + r["count"] - 1))
+        else:
+            spans.append((pfn, pfn))
+    for key, v in r.items():
+        if key not in ("pfn", "end_pfn") and key.endswith("pfn") and isinstance(v, int):
+            spans.append((v, v))
+    return any(a <= hi and lo <= b for a, b in spans)
+
+
 def cmd_log(args: argparse.Namespace) -> int:
     path: Path = args.file
     try:
@@ -497,11 +517,7 @@ def cmd_log(args: argparse.Namespace) -> int:
             return False
         if steps and not (isinstance(r.get("step"), int) and steps[0] <= r["step"] <= steps[1]):
             return False
-        if pfns:
-            vals = [v for k, v in r.items() if "pfn" in k and isinstance(v, int)]
-            if not any(pfns[0] <= v <= pfns[1] for v in vals):
-                return False
-        return True
+        return pfns is None or _touches(r, pfns[0], pfns[1])
 
     write_log([r for r in records if keep(r)])
     return 0

@@ -30,6 +30,7 @@ from zonesim.ops.isolation import (
     start_isolate_page_range,
     undo_isolate_page_range,
 )
+from zonesim.ops.memory_failure import soft_offline_page
 from zonesim.ops.migrate import migrate_page
 from zonesim.ops.virtio_mem import virtio_mem_plug, virtio_mem_unplug
 from zonesim.scenario import (
@@ -49,6 +50,7 @@ from zonesim.scenario import (
     Op,
     PcpUpdate,
     Repeat,
+    SoftOfflinePage,
     Unisolate,
     VirtioMemPlug,
     VirtioMemUnplug,
@@ -138,9 +140,7 @@ class Interp:
                 k.checkpoint("unisolate")
                 return "ok"
             case AllocContigRange():
-                ret, got = await alloc_contig_range(
-                    k, cpu, op.start, op.end, int(op.migratetype)
-                )
+                ret, got = await alloc_contig_range(k, cpu, op.start, op.end, int(op.migratetype))
                 self._bind(op.as_name, got)
                 return errname(ret)
             case FreeContigRange():
@@ -178,6 +178,21 @@ class Interp:
                 for a in allocs:
                     await virtio_mem_plug(k, cpu, a)
                 return "ok"
+            case SoftOfflinePage():
+                pfns = (
+                    [
+                        self.k.zone.allocations[self.k.zone.by_token[t]].pfn
+                        for t in self.env.names.get(op.ref, [])
+                        if t in self.k.zone.by_token
+                    ]
+                    if op.ref is not None
+                    else [op.pfn or 0]
+                )
+                result = "ok"
+                for pfn in pfns:
+                    ret = await soft_offline_page(k, cpu, pfn)
+                    result = errname(ret) if ret else result
+                return result
             case OfflinePages():
                 return errname(await offline_pages(k, cpu, op.start, op.count))
             case OnlinePages():

@@ -158,7 +158,10 @@ class ZoneMachine(RuleBasedStateMachine):
         pb=st.sampled_from([2, 3, 4, 5]),
         start_block=st.booleans(),
         cma_block=st.one_of(st.none(), st.integers(0, 7)),
-        types=st.lists(st.tuples(st.integers(0, 511), st.sampled_from([U, R, H])), max_size=6),
+        # No HIGHATOMIC: under the v5.15 rules a free highatomic pageblock merges with its
+        # buddy (the bug 1dd214b8f21c fixed), which no_forbidden_merge rightly flags;
+        # docs/examples/highatomic-merge.toml and tests/switches cover it.
+        types=st.lists(st.tuples(st.integers(0, 511), st.sampled_from([U, R])), max_size=6),
         pcp=st.sampled_from(PCP_SIZES),
         cpus=st.integers(1, 3),
     )
@@ -257,7 +260,10 @@ class ZoneMachine(RuleBasedStateMachine):
 
     # -- pageblock types --------------------------------------------------------------
 
-    @rule(index=st.integers(0, 10**6), new=st.sampled_from([U, MOV, R, H]))
+    # HIGHATOMIC is left out: reserve_highatomic_pageblock() only retypes a pageblock it
+    # just allocated from (no free block reaches beyond it), which this rule cannot mimic;
+    # moving a larger free block onto the HIGHATOMIC list is flagged by no_forbidden_merge.
+    @rule(index=st.integers(0, 10**6), new=st.sampled_from([U, MOV, R]))
     def retype(self, index: int, new: MigrateType) -> None:
         zone = self.z
         pfn = max(zone.pageblock_pfn(index % len(zone.pageblock)), zone.start_pfn)

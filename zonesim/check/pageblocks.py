@@ -241,8 +241,9 @@ def cma_pageblocks(zone: Zone) -> Iterator[Violation]:
 
 @invariant(
     "no_forbidden_merge",
-    "no free block spans pageblocks the buddy must keep apart: CMA with non-CMA always; "
-    "with 1dd214b8f21c every non-mergeable type with any other",
+    "no free block spans pageblocks the buddy must keep apart: CMA or HIGHATOMIC with any "
+    "other type always (CMA memory or the highatomic reserve leaks); with 1dd214b8f21c "
+    "every non-mergeable type with any other",
     "__free_one_page's pageblock_order merge check",
     "quiescent",
 )
@@ -253,7 +254,10 @@ def no_forbidden_merge(zone: Zone) -> Iterator[Violation]:
         types = [t for t in block_types(zone, pfn, order) if t != ISOLATE]
         if len(set(types)) < 2:
             continue
-        cma_mix = CMA in types and any(t != CMA for t in types)
+        cma_mix = any(
+            special in types and any(t != special for t in types)
+            for special in (CMA, MigrateType.HIGHATOMIC)
+        )
         strict = zone.flags.mergeable_merge_check and any(
             not migratetype_is_mergeable(t) for t in types
         )

@@ -83,6 +83,12 @@ def build_zone(layout: ZoneLayout) -> Zone:
     # memmap_init(): every pageblock starts MOVABLE; the layout's types come on top.
     for r, mt in layout.pageblock_types:
         _set_types(zone, r, mt)
+        if mt == MigrateType.ISOLATE:
+            # a range isolated before the memory was freed (as onlining does): counted
+            # before the frees below, so they go to ISOLATE lists and refuse to merge out
+            pb = g.pageblock_nr_pages
+            first = r.start & ~(pb - 1)
+            zone.nr_isolate_pageblock += (r.end - first + pb - 1) // pb
         if mt == MigrateType.HIGHATOMIC:
             # reserve_highatomic_pageblock() counts what it reserves
             pb = g.pageblock_nr_pages

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ModelFlags:
-    # d9dddbf55667 / 7ad69832f37e (3.18/4.0): at >= pageblock_order refuse to merge an
-    # ISOLATE block with a non-ISOLATE buddy while any pageblock of the zone is isolated.
+    # d9dddbf55667 (4.0; the continue_merging form is 7ad69832f37e, 5.11): at
+    # >= pageblock_order refuse to merge an ISOLATE block with a non-ISOLATE buddy while any pageblock of the zone is isolated.
     # Off: merge freely up to MAX_ORDER-1 (the pre-3.18 buddy).
     isolate_merge_check: bool = True
     # 1dd214b8f21c (5.18): refuse every merge at >= pageblock_order between different
@@ -21,10 +21,10 @@ class ModelFlags:
     mergeable_merge_check: bool = False
     # 787af64d05cd (5.18): check page_is_buddy() before reading the buddy's pageblock.
     validate_buddy_before_mt: bool = False
-    # 51bb1a4093cc (4.4): free_pcppages_bulk re-reads the pageblock type when some
+    # 51bb1a4093cc (3.18): free_pcppages_bulk re-reads the pageblock type when some
     # pageblock of the zone is isolated.
     bulk_free_reread_mt: bool = True
-    # ad53f92eb416 (4.3): free_one_page / __free_pages_ok re-read the pageblock type
+    # ad53f92eb416 (3.18): free_one_page / __free_pages_ok re-read the pageblock type
     # under zone->lock when isolation is active.
     free_one_page_reread_mt: bool = True
     # David Hildenbrand's proposal a) / v6.17 "Make MIGRATE_ISOLATE a standalone bit":

@@ -33,9 +33,12 @@ MOVABLE = int(MigrateType.MOVABLE)
 
 
 def _range_ok(k: Kernel, start: int, nr: int, offline: bool) -> bool:
+    """Memory is offlined by whole sections; the model's section is one MAX_ORDER-1 block
+    (at least a pageblock), so no free buddy block can reach across the range's edge."""
     zone = k.zone
-    pb = zone.geometry.pageblock_nr_pages
-    if nr <= 0 or start % pb or nr % pb or start < zone.start_pfn or start + nr > zone.end_pfn:
+    g = zone.geometry
+    unit = max(g.max_order_nr_pages, g.pageblock_nr_pages)
+    if nr <= 0 or start % unit or nr % unit or start < zone.start_pfn or start + nr > zone.end_pfn:
         return False
     m = zone.memmap
     section = m.flags[start - zone.start_pfn : start + nr - zone.start_pfn]

@@ -15,11 +15,12 @@ from zonesim.scenario.document import EXPECTATION_KINDS, Expectation, PolicySpec
 _TOKEN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 PRESET_RE = re.compile(_TOKEN)
 # switch ids are commits or "<proposal>/<part>" (rfc1/cma-align, dh/a-isolate-bit)
-SWITCH_RE = re.compile(r"[+\-][A-Za-z0-9][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9][A-Za-z0-9_.\-]*)?")
+_SWITCH_TOKEN = _TOKEN + "(?:/" + _TOKEN + ")?"
+SWITCH_RE = re.compile(r"[+\-]" + _SWITCH_TOKEN)
 INVARIANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 # The same rules as regular expressions over the whole string, for the JSON Schema.
-POLICY_KEY_PATTERN = rf"^\s*{_TOKEN}(\s+[+\-]{_TOKEN})*\s*$"
+POLICY_KEY_PATTERN = rf"^\s*{_TOKEN}(\s+[+\-]{_SWITCH_TOKEN})*\s*$"
 EXPECTATION_PATTERN = rf"^(pass|violation|violation:{INVARIANT_RE.pattern}|n/a)$"
 
 KEY_SHAPE = '"<preset>" optionally followed by " +<switch>" / " -<switch>" tokens'
