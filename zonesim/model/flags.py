@@ -13,7 +13,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class ModelFlags:
     # d9dddbf55667 (4.0; the continue_merging form is 7ad69832f37e, 5.11): at
-    # >= pageblock_order refuse to merge an ISOLATE block with a non-ISOLATE buddy while any pageblock of the zone is isolated.
+    # >= pageblock_order refuse to merge an ISOLATE block with a non-ISOLATE buddy while
+    # any pageblock of the zone is isolated.
     # Off: merge freely up to MAX_ORDER-1 (the pre-3.18 buddy).
     isolate_merge_check: bool = True
     # 1dd214b8f21c (5.18): refuse every merge at >= pageblock_order between different
