@@ -84,6 +84,9 @@ class Interp:
             await self.run_op(op)
 
     async def run_op(self, op: Op) -> None:
+        if not isinstance(op, Repeat | Choose):
+            # A CPU can be preempted between two kernel calls, not only inside them.
+            await self.k.sp(f"op:{type(op).KIND}", self.cpu)
         result = await self._dispatch(op)
         if op.expect is not None and not _matches(op.expect, result):
             raise InvariantViolation(

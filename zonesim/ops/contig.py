@@ -69,7 +69,7 @@ async def alloc_contig_range(
         end_pfn=end,
         mt=MigrateType(mt).name,
         isolate_pfn=iso_lo,
-        isolate_end=iso_hi,
+        isolate_end_pfn=iso_hi,
     )
     ret = await start_isolate_page_range(k, cpu, iso_lo, iso_hi, mt, 0, roi=(start, end))
     if ret:

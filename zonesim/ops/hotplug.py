@@ -79,7 +79,9 @@ async def offline_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
                 await migrate_page(k, cpu, a)  # do_migrate_range(): errors are ignored
             if _unmovable_left(k, start, end):
                 break  # "unmovable page"
-            await k.sp("offline_pages:retry", cpu)
+            # cond_resched(): the loop waits for other CPUs (a page in flight to a pcp
+            # list, a migration target being freed) to make progress
+            await k.wait_for_others("offline_pages:retry", cpu)
             if not await test_pages_isolated(k, cpu, start, end, MEMORY_OFFLINE):
                 ret = 0
                 break

@@ -148,7 +148,7 @@ async def isolate_single_pageblock(
                     cpu,
                     pfn=pfn,
                     order=order,
-                    boundary=boundary,
+                    boundary_pfn=boundary,
                     result="ok" if not r else "-ENOENT",
                 )
                 if r:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from zonesim.model.zone import Zone
 from zonesim.policy import Policy
-from zonesim.sched import Mutex, SpinLock, switch_point
+from zonesim.sched import Mutex, SpinLock, switch_point, yield_cpu
 
 
 class WorkHandle(Protocol):
@@ -96,6 +96,13 @@ class Kernel:
         if self.step_hook is not None:
             self.step_hook(label, cpu)
         await switch_point(label)
+
+    async def wait_for_others(self, label: str, cpu: int) -> None:
+        """A retry loop waiting on other CPUs (see zonesim.sched.yield_cpu)."""
+        self.step += 1
+        if self.step_hook is not None:
+            self.step_hook(label, cpu)
+        await yield_cpu(label)
 
     def trace(self, event: str, cpu: int, **fields: Any) -> None:
         """Record one model-visible action (a JSON-lines log record when rendered)."""

@@ -25,7 +25,7 @@ from zonesim.sched.pct import PCTStrategy
 from zonesim.sched.random_strategy import RandomStrategy
 from zonesim.sched.replay import ReplayStrategy
 from zonesim.sched.schedule import decode, encode
-from zonesim.sched.scheduler import ExecutionResult, Scheduler, choose, switch_point
+from zonesim.sched.scheduler import ExecutionResult, Scheduler, choose, switch_point, yield_cpu
 from zonesim.sched.shrink import shrink, sort_key
 from zonesim.sched.strategy import Strategy
 from zonesim.sched.work import Work
@@ -71,4 +71,5 @@ __all__ = [
     "shrink",
     "sort_key",
     "switch_point",
+    "yield_cpu",
 ]

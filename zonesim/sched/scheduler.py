@@ -304,3 +304,29 @@ def choose(n: int, label: str) -> int:
     """``Scheduler.choose`` of the running CPU's scheduler."""
     return current_cpu_state().sched.choose(n, label)
 
+
+
+async def yield_cpu(label: str) -> None:
+    """A CPU that waits for the others to make progress (a retry loop with cond_resched()
+    and time passing: offline_pages waiting for a page to be freed). Another runnable CPU
+    gets the baton — chosen by the strategy, not counted as a preemption — and the caller
+    runs again when some CPU hands the baton back. With nobody else runnable: returns.
+
+    Without this, "no preemption" would let a retry loop spin against a CPU that real
+    hardware runs in parallel, and bounded retries would fail where the kernel succeeds.
+    """
+    cpu = CURRENT.get(None)
+    if cpu is None:
+        current_cpu_state()
+        return
+    sched = cpu.sched
+    if cpu.atomic:
+        return
+    sched._tick()
+    others = tuple(n for n in sched._runnable(None) if n != cpu.name)
+    if not others:
+        return
+    idx = sched._recorder.pick_cpu(sched._step, others, None, label) if len(others) > 1 else 0
+    await sched._switch_to(cpu, sched._by_name[others[idx]])
+    if cpu.pending and not cpu.in_work:
+        await sched.run_pending(cpu)

@@ -26,6 +26,21 @@ def sort_key(choices: Sequence[Choice]) -> tuple[int, int, int]:
 
 
 def _candidates(best: list[Choice]) -> Iterator[list[Choice]]:
+    # One preemption alone: follow best's choices with every preemption turned into "keep
+    # the current CPU", and switch to another CPU at exactly one decision. Finds the
+    # one-switch race that removing preemptions one at a time misses when each of them is
+    # needed only because of the others.
+    if preemptions(best) > 1:
+        names = sorted({str(c.value) for c in best if c.kind == "cpu"})
+        prefix: list[Choice] = []
+        for c in best:
+            if c.kind == "cpu" and c.current is not None:
+                for other in names:
+                    if other != c.current:
+                        yield [*prefix, replace(c, value=other)]
+                prefix.append(replace(c, value=c.current))
+            else:
+                prefix.append(c)
     # Later preemptions first: removing one late tends to keep the earlier race intact.
     for i in range(len(best) - 1, -1, -1):
         c = best[i]
