@@ -172,6 +172,7 @@ def patched(targets: list[tuple[Any, str, Any]]) -> Iterator[None]:
 def sequential_stubs(feed: _ChoiceFeed, *, checks: bool) -> contextlib.AbstractContextManager[None]:
     t: list[tuple[Any, str, Any]] = [
         (ops_kernel, "switch_point", _no_switch),
+        (ops_kernel, "yield_cpu", _no_switch),
         (ops_kernel, "SpinLock", _NullLock),
         (ops_kernel, "Mutex", _NullLock),
         (ops_alloc, "irq_off", _no_irq_off),
