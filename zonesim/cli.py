@@ -133,10 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument(
         "--seconds",
         type=float,
-        default=10.0,
+        default=0.0,
         metavar="S",
-        help="safety cap per cell in seconds (default 10; 0 = none); a cell it ends is "
-        "marked ~ and its counts depend on the machine",
+        help="safety cap per cell in seconds (default 0 = none: the verdicts depend only on "
+        "the execution budget, so every machine gets the same table); a cell the cap ends "
+        "is marked ~ and its counts depend on the machine",
     )
     mx.add_argument("--seed", type=int, default=0, help="PCT seed")
     mx.add_argument(

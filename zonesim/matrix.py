@@ -31,7 +31,7 @@ from zonesim.policy import PRESETS, Policy, PolicyError, make_policy
 from zonesim.scenario import Expectation, Scenario
 
 DEFAULT_EXECUTIONS = 2000  # per cell, unless the scenario's [explore] says otherwise
-DEFAULT_SECONDS = 10.0  # per cell safety cap; 0 = none
+DEFAULT_SECONDS = 0.0  # per cell safety cap; 0 = none (the default: reproducible tables)
 DEFAULT_BOUND = 2  # dfs preemption bound, unless the scenario's [explore] says otherwise
 DEFAULT_MAX_STEPS = 100_000
 
