@@ -480,7 +480,9 @@ def _touches(r: dict[str, Any], lo: int, hi: int) -> bool:
         else:
             spans.append((pfn, pfn))
     for key, v in r.items():
-        if key not in ("pfn", "end_pfn") and key.endswith("pfn") and isinstance(v, int):
+        # *end_pfn keys are exclusive ends of a span, not pfns the record touches
+        if key != "pfn" and key.endswith("pfn") and not key.endswith("end_pfn") \
+                and isinstance(v, int):
             spans.append((v, v))
     return any(a <= hi and lo <= b for a, b in spans)
 
