@@ -24,7 +24,7 @@ from zonesim.model.geometry import Geometry
 from zonesim.model.snapshot import snapshot
 from zonesim.obs import proc
 from zonesim.obs.logging import write_json_lines, write_log
-from zonesim.obs.report import failure_report
+from zonesim.obs.report import failure_report, preemption_lines
 from zonesim.policy import PRESETS, SWITCHES, Policy, PolicyError, make_policy
 from zonesim.scenario import PolicySpec, Scenario, ScenarioError, json_schema, load_scenario
 from zonesim.sched import ReplayMismatch, ReplayStrategy, ScheduleFormatError, decode, preemptions
@@ -237,6 +237,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
                     records=f.events,
                     cpus=cpu_names(scenario),
                     preemptions=f.preemptions,
+                    switches=f.switches,
                 )
             )
     return 1 if report.violations else 0
@@ -393,6 +394,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                     records=outcome.events,
                     cpus=cpu_names(engine.scenario),
                     preemptions=preemptions(outcome.choices),
+                    switches=preemption_lines(outcome.choices),
                 )
             )
         print(

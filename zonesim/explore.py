@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zonesim.engine import Engine, Outcome
+from zonesim.obs.report import preemption_lines
 from zonesim.sched import (
     Choice,
     DFSStrategy,
@@ -67,6 +68,7 @@ class Found:
     artifact: str | None
     trace_hash: str
     events: list[dict[str, Any]] = field(default_factory=list)
+    switches: list[str] = field(default_factory=list)  # where each preemption happened
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -243,6 +245,7 @@ def _finding(
         artifact=None,
         trace_hash=traced.trace_hash,
         events=traced.events,
+        switches=preemption_lines(traced.choices),
     )
     if artifacts is not None:
         found.artifact = str(write_artifact(artifacts, engine, cfg, found, scenario_path))

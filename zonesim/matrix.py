@@ -459,6 +459,7 @@ def violation_text(row: Row, policy: str, cell: Cell) -> list[str]:
         f"  {f.message}",
         f"  found by {how} after {cell.executions} execution(s); shrunk to "
         f"{f.preemptions} preemption(s), {f.decisions} decision(s)",
+        *(f"  {line}" for line in f.switches),
         "",
     ]
     out += ["  " + s for s in cpu_columns(f.events, cpu_names(row.scenario))]

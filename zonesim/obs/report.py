@@ -62,6 +62,7 @@ def failure_report(
     records: Sequence[Mapping[str, Any]],
     cpus: Sequence[str],
     preemptions: int | None = None,
+    switches: Sequence[str] = (),
 ) -> str:
     out = [
         f"VIOLATION {invariant}: {message}",
@@ -69,8 +70,22 @@ def failure_report(
     ]
     if preemptions is not None:
         out.append(f"  shrunk to {preemptions} preemption(s)")
-    out += [f"  schedule {schedule}", f"  replay   {replay}", "", "Steps:"]
+    out += [f"  schedule {schedule}", f"  replay   {replay}"]
+    if switches:
+        out += ["", "Preemptions (where the scheduler took the CPU away):"]
+        out += ["  " + s for s in switches]
+    out += ["", "Steps:"]
     out += ["  " + s for s in step_lines(records)]
     out += ["", "Interleaving:"]
     out += ["  " + s for s in cpu_columns(records, cpus)]
     return "\n".join(out) + "\n"
+
+
+def preemption_lines(choices: Sequence[Any]) -> list[str]:
+    """One line per preemption of a choice sequence: who was running, at which switch
+    point (the window), and who ran instead. ``choices`` are zonesim.sched Choice records."""
+    return [
+        f"{c.current} preempted at {c.label} -> {c.value} runs"
+        for c in choices
+        if getattr(c, "is_preemption", False)
+    ]
