@@ -247,6 +247,8 @@ class Engine:
                     sum([p.count for p in pcps]),
                 )
             )
+            if not checks:
+                return
             # The cheap invariants (I2, I3, I6): one pass over the list lengths; the
             # registered functions only run to word the violation.
             total, cma = list_pages(zone)
