@@ -136,7 +136,10 @@ class Scheduler:
                 for cpu in self._cpus:
                     await nursery.start(self._cpu_main, cpu)
                 nursery.start_soon(self._watchdog)
-                self._begin()
+                try:
+                    self._begin()
+                except Exception as exc:  # e.g. ReplayMismatch at the very first choice
+                    self._fail(exc)
         if self._failure is not None:
             raise self._failure
         return ExecutionResult(tuple(self._recorder.choices), self._step)
