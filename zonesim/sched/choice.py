@@ -54,14 +54,21 @@ class Recorder:
     without a label gets this label filled in.
     """
 
-    __slots__ = ("choices", "inner")
+    __slots__ = ("_raw", "inner")
 
     def __init__(self, inner: Strategy) -> None:
         self.inner = inner
-        self.choices: list[Choice] = []
+        # Decisions as plain tuples: building a Choice per decision is measurable on the
+        # hot path (tens of thousands per exploration); the records are built on demand.
+        self._raw: list[tuple[ChoiceKind, ChoiceValue, int, str, int, str | None]] = []
+
+    @property
+    def choices(self) -> list[Choice]:
+        """Every decision so far, as Choice records (built on each access)."""
+        return [Choice(*t) for t in self._raw]
 
     def begin_execution(self) -> bool:
-        self.choices = []
+        self._raw = []
         return self.inner.begin_execution()
 
     def end_execution(self, failed: bool) -> None:
@@ -81,7 +88,7 @@ class Recorder:
                 f"{type(self.inner).__name__}.pick_cpu returned {idx=} "
                 f"outside range({len(runnable)}) at step {step}"
             )
-        self.choices.append(Choice("cpu", runnable[idx], len(runnable), label, step, current))
+        self._raw.append(("cpu", runnable[idx], len(runnable), label, step, current))
         return idx
 
     def pick_option(self, step: int, n: int, label: str) -> int:
@@ -91,5 +98,5 @@ class Recorder:
                 f"{type(self.inner).__name__}.pick_option returned {idx=} outside range({n}) "
                 f"at step {step} ({label})"
             )
-        self.choices.append(Choice("opt", idx, n, label, step))
+        self._raw.append(("opt", idx, n, label, step, None))
         return idx

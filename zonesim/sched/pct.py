@@ -48,8 +48,10 @@ class PCTStrategy:
         return p
 
     def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
-        self._max_step = max(self._max_step, step)
-        prio = [self._priority(name) for name in runnable]
+        if step > self._max_step:
+            self._max_step = step
+        get = self._prio.get
+        prio = [get(name) or self._priority(name) for name in runnable]
         while (
             self._next_change < len(self._change_points)
             and self._change_points[self._next_change] <= step
