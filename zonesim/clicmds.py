@@ -184,6 +184,11 @@ def cmd_explore(args: argparse.Namespace) -> int:
         args.preemption_bound = hints.preemption_bound if hints.preemption_bound is not None else 2
     _positive("--executions", args.executions)
     _positive("--max-steps", args.max_steps)
+    _positive("--depth", args.depth)
+    if args.preemption_bound < 0:
+        raise BadInput(f"--preemption-bound: expected an integer >= 0, got {args.preemption_bound}")
+    if args.time is not None and args.time <= 0:
+        raise BadInput(f"--time: expected a positive number of seconds, got {args.time}")
     max_steps = args.max_steps or hints.max_steps or 100_000
     engine = Engine(scenario, policy, max_steps=max_steps)
     cfg = StrategyConfig(args.strategy, args.seed, args.depth, args.preemption_bound)
