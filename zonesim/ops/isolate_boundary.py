@@ -34,22 +34,9 @@ async def start_isolate_page_range_v519(
     flags: int,
     roi: tuple[int, int] | None = None,
 ) -> int:
-    # A straddling block is split (or a straddling page migrated and its free block
-    # split) only after the boundary pageblock is isolated: tolerated meanwhile.
-    pb = k.zone.geometry.pageblock_nr_pages
-    with k.walking(start & ~(pb - 1), (end + pb - 1) & ~(pb - 1)):
-        return await _start_isolate(k, cpu, start, end, mt, flags, roi)
-
-
-async def _start_isolate(
-    k: Kernel,
-    cpu: int,
-    start: int,
-    end: int,
-    mt: int,
-    flags: int,
-    roi: tuple[int, int] | None,
-) -> int:
+    """start_isolate_page_range() of 6e263fff1de4: unaligned range, the two boundary
+    pageblocks through isolate_single_pageblock, the middle ones as in 5.15. The caller
+    (zonesim.ops.isolation) marks the range as being walked."""
     pb = k.zone.geometry.pageblock_nr_pages
     isolate_start = start & ~(pb - 1)
     isolate_end = (end + pb - 1) & ~(pb - 1)

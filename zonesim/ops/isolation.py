@@ -190,12 +190,15 @@ async def start_isolate_page_range(
 ) -> int:
     """start_isolate_page_range(): isolate every pageblock of [start, end) (aligned by the
     caller in v5.15), one zone->lock section each; on failure undo what was done."""
-    if k.policy.has("b2c9e2fbba32"):
-        from zonesim.ops.isolate_boundary import start_isolate_page_range_v519
-
-        return await start_isolate_page_range_v519(k, cpu, start, end, mt, flags, roi)
     pb = k.zone.geometry.pageblock_nr_pages
-    with k.walking(start, end):  # a MAX_ORDER-1 block may sit half-isolated meanwhile
+    # While the range is walked the kernel tolerates half-isolated states: a MAX_ORDER-1
+    # block on the ISOLATE list before its second pageblock is isolated (5.15), a block
+    # straddling a boundary pageblock before it is split (5.19).
+    with k.walking(start & ~(pb - 1), (end + pb - 1) & ~(pb - 1)):
+        if k.policy.has("b2c9e2fbba32"):
+            from zonesim.ops.isolate_boundary import start_isolate_page_range_v519
+
+            return await start_isolate_page_range_v519(k, cpu, start, end, mt, flags, roi)
         for pfn in range(start, end, pb):
             page = first_valid_pfn(k, pfn, pb)
             if page is None:
