@@ -97,6 +97,12 @@ CASES: tuple[Case, ...] = (
     Case("51bb1a4093cc", "51bb1a4093cc-pcp-cached-type", "v5.15", "pass", "I2_nr_free_pages"),
     Case("ec6e8c7e0314", "ec6e8c7e0314-offline-pcp-window", "v5.15", "pass", "expectation",
          DFS1),
+    # 5.8's commit path: high read before, batch after a concurrent pcp update; the hang
+    # needs the 5.9-5.13 spill (READ_ONCE(pcp->batch)) as well as the missing clamp.
+    Case("88e8ac11d2ea", "88e8ac11d2ea-pcp-update-race", "v5.15 -3b12e7e97938", "pass",
+         "cpu_stuck", DFS2),
+    Case("3b12e7e97938", "88e8ac11d2ea-pcp-update-race", "v5.15 -88e8ac11d2ea", "pass",
+         "cpu_stuck", DFS2),
     # -- 5.18 prerequisites ---------------------------------------------------------------
     Case("1dd214b8f21c", "1dd214b8f21c-cma-merge", "v5.19", "pass", "I3_nr_free_cma_pages"),
     Case("787af64d05cd", "787af64d05cd-unaligned-zone", "v5.15", "pass", "memmap_access"),

@@ -46,6 +46,8 @@ class Policy:
             bulk_free_reread_mt=self.has("51bb1a4093cc"),
             free_one_page_reread_mt=self.has("ad53f92eb416"),
             isolate_bit=self.has("dh/a-isolate-bit"),
+            pcp_free_scaled=self.has("3b12e7e97938"),
+            bulk_free_clamp=self.has("88e8ac11d2ea"),
         )
 
 

@@ -4,7 +4,16 @@ bug come back."""
 
 from __future__ import annotations
 
-V5_15 = frozenset({"d9dddbf55667", "ad53f92eb416", "51bb1a4093cc", "ec6e8c7e0314"})
+V5_15 = frozenset(
+    {
+        "d9dddbf55667",
+        "ad53f92eb416",
+        "51bb1a4093cc",
+        "88e8ac11d2ea",
+        "3b12e7e97938",
+        "ec6e8c7e0314",
+    }
+)
 
 # Zi Yan's RFC v1 as posted: only the alignment changes.
 RFC_V1 = V5_15 | {"rfc1/cma-align", "rfc1/acr-align", "rfc1/vmem-sb"}

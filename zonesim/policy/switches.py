@@ -58,6 +58,22 @@ SWITCHES: tuple[Switch, ...] = (
 
 SWITCHES += (
     Switch(
+        "88e8ac11d2ea",
+        "mm, page_alloc: fix core hung in free_pcppages_bulk()",
+        "5.9",
+        "free_pcppages_bulk frees at most pcp->count pages; off: asked for more than the pcp "
+        "holds (a free that read high before and batch after a concurrent pcp update), it "
+        "spins forever with IRQs off looking for a non-empty list (cpu_stuck)",
+    ),
+    Switch(
+        "3b12e7e97938",
+        "mm/page_alloc: scale the number of pages that are batch freed",
+        "5.14",
+        "free_unref_page_commit spills nr_pcp_free(pcp, high, batch) pages (at most high - "
+        "batch, 1 when high < batch, growing with free_factor); off (5.9-5.13): "
+        "free_pcppages_bulk(zone, READ_ONCE(pcp->batch), pcp)",
+    ),
+    Switch(
         "ec6e8c7e0314",
         "mm, page_alloc: disable pcplists during memory offline",
         "5.11",
