@@ -93,10 +93,10 @@ def layout_for(scenario: Scenario, policy: Policy) -> ZoneLayout:
 def check_applicable(scenario: Scenario, policy: Policy) -> None:
     """Refuse what the modelled kernel refuses at boot: a CMA area must be aligned to
     max(MAX_ORDER-1, pageblock) pages in 5.15 (cma_init_reserved_mem), to a pageblock with
-    11ac3e87ce09 / rfc1/cma-align (CMA_MIN_ALIGNMENT_PAGES)."""
+    11ac3e87ce09 / rfc1/1-align (CMA_MIN_ALIGNMENT_PAGES)."""
     z = scenario.zone
     pb = 1 << z.pageblock_order
-    if policy.has("11ac3e87ce09") or policy.has("rfc1/cma-align"):
+    if policy.has("11ac3e87ce09") or policy.has("rfc1/1-align"):
         align, why = pb, "pageblock_nr_pages (CMA_MIN_ALIGNMENT_PAGES)"
     else:
         align, why = max(1 << (z.max_order - 1), pb), "max(MAX_ORDER_NR_PAGES, pageblock_nr_pages)"

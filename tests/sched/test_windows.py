@@ -31,16 +31,16 @@ def all_schedules(setup: Setup, bound: int) -> list[tuple[Scheduler, object]]:
     """Run every schedule with at most ``bound`` preemptions; (scheduler, outcome) each."""
     dfs = DFSStrategy(preemption_bound=bound)
     runs: list[tuple[Scheduler, object]] = []
+    box: list[Scheduler] = []
+
+    def wrapped(sched: Scheduler) -> None:
+        box.append(sched)
+        setup(sched)
+
     while dfs.begin_execution():
-        box: list[Scheduler] = []
-
-        def wrapped(sched: Scheduler) -> None:
-            box.append(sched)
-            setup(sched)
-
         outcome = execute(dfs, wrapped)
         dfs.end_execution(isinstance(outcome, Failure))
-        runs.append((box[0], outcome))
+        runs.append((box[-1], outcome))
     assert dfs.exhausted
     return runs
 

@@ -111,15 +111,20 @@ CASES: tuple[Case, ...] = (
     # -- Zi Yan's RFC v1 ------------------------------------------------------------------
     # rfc-v1 lacks 1dd214b8f21c, so the accepted area merges with pb0 at boot (I3): the
     # cma-a problem of the seed scenarios; without the switch the area does not exist.
-    Case("rfc1/cma-align", "cma-align-pageblock-area", "rfc-v1", "I3_nr_free_cma_pages", "n/a"),
-    Case("rfc1/cma-align", "cma-align-pageblock-area", "rfc-v1 +1dd214b8f21c", "pass", "n/a"),
-    Case("rfc1/acr-align", "acr-unmovable-neighbour", "rfc-v1", "pass", "expectation"),
-    Case("rfc1/vmem-sb", "vmem-unplug-one-pageblock", "rfc-v1", "pass", "expectation"),
+    # RFC 1/3 changed both alignments: the CMA area's and alloc_contig_range's.
+    Case("rfc1/1-align", "cma-align-pageblock-area", "rfc-v1", "I3_nr_free_cma_pages", "n/a"),
+    Case("rfc1/1-align", "cma-align-pageblock-area", "rfc-v1 +1dd214b8f21c", "pass", "n/a"),
+    Case("rfc1/1-align", "acr-unmovable-neighbour", "rfc-v1", "pass", "expectation"),
+    Case("rfc1/2-vmem-sb", "vmem-unplug-one-pageblock", "rfc-v1", "pass", "expectation"),
     # -- David Hildenbrand's proposal -------------------------------------------------------
     Case("dh/a-isolate-bit", "dh-a-undo-restores-type", "proposal", "pass", "cma_pageblocks"),
     Case("dh/b-range-unmovable", "dh-b-extension-unmovable", "proposal", "pass", "expectation"),
     # proposal lacks 1dd214b8f21c: its pageblock-aligned CMA area would merge at boot.
-    Case("dh/c-no-extend", "dh-c-cma-neighbour", "proposal +1dd214b8f21c", "pass", "expectation"),
+    # Without c) the proposal would fall back to the RFC's pageblock alignment (RFC 1/3);
+    # c) is shown against the 5.15 MAX_ORDER-1 extension it limits, with the CMA area's
+    # pageblock alignment from 11ac3e87ce09 instead of the RFC.
+    Case("dh/c-no-extend", "dh-c-cma-neighbour",
+         "proposal +1dd214b8f21c +11ac3e87ce09 -rfc1/1-align", "pass", "expectation"),
     # -- the v5.19 series and the 2022 fixes -------------------------------------------------
     # b2c9e2fbba32 alone, as first merged (research §3.2: Doug Berger's drift): turning it
     # on in v5.15 brings the bug, 5.15 isolation is clean ...

@@ -6,7 +6,7 @@
 
 How far the isolation reaches is the design question of the founding thread:
   v5.15            the range rounded out to max(MAX_ORDER-1, pageblock) blocks
-  rfc1/acr-align   the range's own pageblocks
+  rfc1/1-align     the range's own pageblocks (RFC 1/3's pfn_max_align_*)
   dh/c-no-extend   rounded out, but only over pageblocks of the range's own type
   b2c9e2fbba32     the range's pageblocks, boundaries handled by isolate_single_pageblock
 """
@@ -37,7 +37,8 @@ def isolation_range(k: Kernel, start: int, end: int) -> tuple[int, int]:
     """The pageblocks alloc_contig_range isolates for [start, end) under the policy."""
     g = k.zone.geometry
     pb = g.pageblock_nr_pages
-    if k.policy.has("6e263fff1de4") or k.policy.has("rfc1/acr-align"):
+    rfc_align = k.policy.has("rfc1/1-align") and not k.policy.has("dh/c-no-extend")
+    if k.policy.has("6e263fff1de4") or rfc_align:
         return start & ~(pb - 1), (end + pb - 1) & ~(pb - 1)
     align = max(g.max_order_nr_pages, pb)  # pfn_max_align_down / pfn_max_align_up
     lo, hi = start & ~(align - 1), (end + align - 1) & ~(align - 1)

@@ -81,24 +81,21 @@ SWITCHES += (
         "around isolation and migration; off: one drain_all_pages after isolation, frees in "
         "the pcp window land on pcp lists of isolated pageblocks",
     ),
-    # Zi Yan's RFC v1 (2021-11-15), the three patches as posted.
+    # Zi Yan's RFC v1 (2021-11-15) as posted. Patch 3/3, "arch: powerpc: adjust fadump
+    # alignment to be pageblock aligned.", only moves powerpc's firmware-assisted-dump
+    # reservation: nothing in the zone model reads it, so it is no switch (docs/switches.md).
     Switch(
-        "rfc1/cma-align",
-        "[RFC PATCH 1/3] mm: cma: use pageblock_order as the single alignment",
+        "rfc1/1-align",
+        "[RFC PATCH 1/3] mm: cma: alloc_contig_range: use pageblock_order as the single "
+        "alignment.",
         "rfc-v1",
         "CMA areas need only pageblock alignment (5.15: max(MAX_ORDER-1, pageblock_order)), so "
-        "one MAX_ORDER-1 block may hold CMA and non-CMA pageblocks",
+        "one MAX_ORDER-1 block may hold CMA and non-CMA pageblocks; and pfn_max_align_down/up "
+        "round alloc_contig_range's isolation to pageblocks only (5.15: MAX_ORDER-1 blocks)",
     ),
     Switch(
-        "rfc1/acr-align",
-        "[RFC PATCH 2/3] mm: page_alloc: use pageblock_order for alloc_contig_range alignment",
-        "rfc-v1",
-        "alloc_contig_range isolates the pageblocks of the range only (5.15: the range rounded "
-        "out to MAX_ORDER-1 blocks)",
-    ),
-    Switch(
-        "rfc1/vmem-sb",
-        "[RFC PATCH 3/3] drivers: virtio_mem: use pageblock size as the minimum virtio_mem size",
+        "rfc1/2-vmem-sb",
+        "[RFC PATCH 2/3] drivers: virtio_mem: use pageblock size as the minimum virtio_mem size.",
         "rfc-v1",
         "virtio-mem subblocks are one pageblock (5.15: max(MAX_ORDER-1, pageblock)); without it "
         "unplugging one pageblock means unplugging its whole MAX_ORDER-1 subblock",

@@ -35,7 +35,7 @@ def _single_preemptions(best: list[Choice], trace: Trace) -> Iterator[list[Choic
         return
     start = [best[0]] if best[0].current is None else []
     path = trace(start)
-    names = sorted({str(c.value) for c in path if c.kind == "cpu"} | {str(c.value) for c in best if c.kind == "cpu"})
+    names = sorted({str(c.value) for c in [*path, *best] if c.kind == "cpu"})
     for i, c in enumerate(path):
         if c.kind == "cpu" and c.current is not None:
             for other in names:
