@@ -14,6 +14,9 @@ class Switch:
     title: str  # the commit subject
     version: str  # first release that has it ("3.18", "5.19", "proposal")
     behaviour: str  # what zonesim does differently with the switch on
+    # Earlier switches whose code this commit changed: with it on they must be on too (its
+    # "off"'s only make sense with this one off as well; a policy that breaks it is refused).
+    builds_on: tuple[str, ...] = ()
 
 
 SWITCHES: tuple[Switch, ...] = (
@@ -45,6 +48,7 @@ SWITCHES: tuple[Switch, ...] = (
         "5.18",
         "at pageblock_order __free_one_page refuses to merge different types unless both are "
         "mergeable (UNMOVABLE/MOVABLE/RECLAIMABLE), whether or not isolation is active",
+        builds_on=("d9dddbf55667",),
     ),
     Switch(
         "787af64d05cd",
@@ -144,6 +148,7 @@ SWITCHES += (
         "5.19",
         "start_isolate_page_range accepts an unaligned range and the undo covers the same "
         "pageblocks; alloc_contig_range passes its range as is",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "11ac3e87ce09",
@@ -173,6 +178,7 @@ SWITCHES += (
         "ending exactly at the boundary is skipped, a straddling page is migrated with its "
         "pageblock isolated, and a lost free page fails the isolation; off: it only wrote "
         "the pageblock type and rescanned",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "9b209e557d69",
@@ -180,6 +186,7 @@ SWITCHES += (
         "5.19",
         "a range inside one pageblock is isolated once; off: the second boundary call finds "
         "its own isolation and fails with -EBUSY (all small CMA allocations fail)",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "86d28b070927",
@@ -187,6 +194,7 @@ SWITCHES += (
         "5.19",
         "split_free_page re-checks the page under zone->lock and moves the free-page counters "
         "to each piece's pageblock type; off: no re-check and no accounting",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "547be963c99f",
@@ -195,6 +203,7 @@ SWITCHES += (
         "isolate_single_pageblock takes compound_nr(head) for a tail page; off: "
         "compound_nr(tail) = 1, which loops when the scan meets a tail whose head lies "
         "before the scan start (needs orders >= MAX_ORDER: no outcome in the model)",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "80e2b584f3ab",
@@ -202,6 +211,7 @@ SWITCHES += (
         "6.0",
         "isolate_single_pageblock passes the caller's migratetype and flags, so a non-CMA "
         "caller cannot isolate a CMA boundary pageblock",
+        builds_on=("88ee134320b8",),
     ),
 )
 
