@@ -6,8 +6,9 @@ one line naming the figure and the limit, never a ``MemoryError`` minutes later.
 
 The figures below were measured (``python benchmarks/limits.py`` prints them again):
 
-- ``BYTES_PER_PAGE``: peak RSS of booting a zone, cloning it for one execution and running
-  it, over the zone's pages: 80-87 bytes per page from 64K to 16M pages (1.45 GB at 2^24).
+- ``BYTES_PER_PAGE``: peak RSS of booting a zone and running executions (each on a clone,
+  made while the engine still holds the last one), over the zone's pages: 66-72 bytes per
+  page by VmHWM from 64K to 4M pages, 80-87 by ru_maxrss up to 16M pages (1.45 GB at 2^24).
 - ``BYTES_PER_STEP`` and ``BYTES_PER_DECISION``: what one scheduler step keeps until the
   execution ends (the trace_hash signature, 7 int64) and what a recorded decision adds
   (only when two CPUs can run): 113 bytes per step on one CPU, 465 with a decision at
@@ -54,7 +55,7 @@ from zonesim.scenario.ops import (
 
 MEMORY_BUDGET = 2 << 30
 RUNTIME_BYTES = 64 << 20  # measured 47 MB, rounded up
-BYTES_PER_PAGE = 96  # measured 80-87
+BYTES_PER_PAGE = 96  # measured 66-87
 BYTES_PER_STEP = 128  # measured 113 on one CPU (no decisions)
 BYTES_PER_DECISION = 384  # measured 465 per step with a decision at every step
 BYTES_PER_CPU = 16 << 10  # measured 4.7 KB
@@ -123,10 +124,11 @@ def check_zone_size(
         return
     fit = max_pages(cpus, workers=workers, max_steps=max_steps, budget=budget)
     who = f"{workers} worker{'s' if workers != 1 else ''}"
+    room = "fewer workers, a smaller zone" if workers > 1 else "a smaller zone"
     raise LimitError(
         f"{pages} pages with {cpus} cpus, {who} and a step bound of {max_steps} need an "
         f"estimated {_gib(need)}, over the memory limit of {_gib(budget)} "
-        f"(at most {fit} pages fit; fewer workers or a larger memory limit make room)"
+        f"(at most {fit} pages fit; {room} or a larger memory limit make room)"
     )
 
 
