@@ -194,7 +194,7 @@ def parse_schedule(s: str, *, max_decisions: int = DEFAULT_MAX_DECISIONS) -> Sch
     if body.count(".") + 1 > max_decisions:
         raise ScheduleFormatError(
             f"schedule: {body.count('.') + 1} tokens exceed the limit of {max_decisions} "
-            "decisions (the replaying execution's step bound)"
+            "decisions, the most the replaying execution can take (at most one per step)"
         )
     values: list[ChoiceValue] = []
     labels: list[str | None] = []
@@ -205,8 +205,8 @@ def parse_schedule(s: str, *, max_decisions: int = DEFAULT_MAX_DECISIONS) -> Sch
             count = _count(tok, tail, pos) if star else 1
             if count > budget:
                 raise ScheduleFormatError(
-                    f"schedule token {pos} {_shown(tok)}: more than {max_decisions} decisions "
-                    "(the replaying execution's step bound; it decides at most once per step)"
+                    f"schedule token {pos} {_shown(tok)}: more than {max_decisions} decisions, "
+                    "the most the replaying execution can take (at most one per step)"
                 )
             head, at, anchor = head.partition("@")
             value = _parse_value(head, tok, pos)
