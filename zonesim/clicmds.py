@@ -337,6 +337,8 @@ def cmd_policies(args: argparse.Namespace) -> int:
     for s in SWITCHES:
         print(f"  {s.id:<14} {s.version:<9} {s.title}")
         print(f"  {'':<14} {'':<9} {s.behaviour}")
+        if s.builds_on:
+            print(f"  {'':<14} {'':<9} builds on {', '.join(s.builds_on)}: off only with it")
     return 0
 
 

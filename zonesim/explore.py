@@ -231,6 +231,10 @@ def shrink_outcome(
             return list(o.choices), o.steps
         return None, o.steps
 
+    def trace(cand: list[Choice]) -> tuple[list[Choice], int]:
+        o = engine.run(ReplayStrategy(cand, strict=False))
+        return list(o.choices), o.steps
+
     deadline = None if seconds is None else time.monotonic() + seconds
     best = shrink(
         outcome.choices,
@@ -238,6 +242,7 @@ def shrink_outcome(
         max_attempts=attempts,
         max_steps=max_steps,
         out_of_time=None if deadline is None else (lambda: time.monotonic() > deadline),
+        trace=trace,
     )
     return cache.get(encode(best, engine.fingerprint), outcome)
 

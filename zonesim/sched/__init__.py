@@ -19,6 +19,7 @@ from zonesim.sched.errors import (
     WaitFor,
 )
 from zonesim.sched.execution import Exploration, Failure, Setup, execute, explore
+from zonesim.sched.footprint import Access, Obj, reads, writes
 from zonesim.sched.hypothesis_strategy import HypothesisStrategy, hypothesis_search
 from zonesim.sched.locks import Mutex, SpinLock, in_atomic, irq_off, irqs_disabled, preempt_disable
 from zonesim.sched.pct import PCTStrategy
@@ -32,12 +33,22 @@ from zonesim.sched.replay import (
     replay_schedule,
 )
 from zonesim.sched.schedule import Schedule, decode, encode, parse_schedule
-from zonesim.sched.scheduler import ExecutionResult, Scheduler, choose, switch_point, yield_cpu
+from zonesim.sched.scheduler import (
+    ExecutionResult,
+    Scheduler,
+    choose,
+    suspended_in_section,
+    switch_point,
+    window,
+    window_candidates,
+    yield_cpu,
+)
 from zonesim.sched.shrink import ShrinkStats, shrink, sort_key
 from zonesim.sched.strategy import Strategy
 from zonesim.sched.work import Work
 
 __all__ = [
+    "Access",
     "Choice",
     "ChoiceValue",
     "DFSStrategy",
@@ -51,6 +62,7 @@ __all__ = [
     "HypothesisStrategy",
     "LivelockSuspected",
     "Mutex",
+    "Obj",
     "PCTStrategy",
     "RandomStrategy",
     "Recorder",
@@ -82,9 +94,14 @@ __all__ = [
     "parse_schedule",
     "preempt_disable",
     "preemptions",
+    "reads",
     "replay_schedule",
     "shrink",
     "sort_key",
+    "suspended_in_section",
     "switch_point",
+    "window",
+    "window_candidates",
+    "writes",
     "yield_cpu",
 ]
