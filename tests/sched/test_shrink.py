@@ -113,3 +113,24 @@ def test_shrink_stops_at_its_attempt_budget_and_when_out_of_time() -> None:
     result = shrink(original, _still_fails(4), out_of_time=out_of_time, stats=stats)
     assert (stats.attempts, stats.stopped_by) == (2, "time")
     assert sort_key(result) <= sort_key(original)
+
+
+def test_trace_replays_count_against_the_budgets() -> None:
+    # The single-preemption pass replays the no-preemption path first (``trace``); that
+    # replay costs steps like any other and must not escape the step budget.
+    original = _noisy_failure()
+    calls: list[int] = []
+
+    def trace(candidate: list[Choice]) -> tuple[list[Choice], int]:
+        outcome = execute(ReplayStrategy(candidate, strict=False), lost_update(cpus=4))
+        calls.append(outcome.steps)
+        return list(outcome.choices), outcome.steps
+
+    stats = ShrinkStats()
+    result = shrink(original, _still_fails(4), trace=trace, stats=stats)
+    assert calls, "the pass traced the no-preemption path"
+    assert stats.steps >= sum(calls) and stats.attempts >= len(calls)
+    assert preemptions(result) == 1
+    bounded = ShrinkStats()
+    shrink(original, _still_fails(4), trace=trace, max_steps=1, stats=bounded)
+    assert bounded.stopped_by == "steps" and bounded.attempts <= 2
