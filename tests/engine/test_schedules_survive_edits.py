@@ -103,7 +103,7 @@ def test_artifact_replays_after_its_scenarios_summary_and_expect_are_edited(
     scenario.write_text(CMA_C.read_text())
     engine = _engine(scenario.read_text())
     report = explore(
-        engine, StrategyConfig("pct", 1), executions=600, artifacts=tmp_path / "logs",
+        engine, StrategyConfig("random", 1), executions=600, artifacts=tmp_path / "logs",
         scenario_path=str(scenario),
     )
     assert report.violations, "rfc-v1 fails cma-c within the budget"
