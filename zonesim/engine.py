@@ -177,6 +177,7 @@ class Engine:
                     compound=op.compound,
                     movable=op.movable,
                     cpu=0,
+                    hugetlb=op.hugetlb,
                 )
                 if op.as_name is not None:
                     name = op.as_name if op.count == 1 else f"{op.as_name}[{n}]"

@@ -26,6 +26,7 @@ from zonesim.policy.switches import SWITCHES
 from zonesim.sched import ReplayStrategy
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parents[2]
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,9 @@ class Case:
 
 def outcome(scenario: str, spec: str, run: Run = SINGLE) -> str:
     """"pass", "n/a", or the invariant of the (first) violation."""
+    path = DATA / f"{scenario}.toml" if "/" not in scenario else ROOT / f"{scenario}.toml"
     try:
-        engine = Engine(load_scenario(DATA / f"{scenario}.toml"), parse_policy(spec))
+        engine = Engine(load_scenario(path), parse_policy(spec))
     except NotApplicable:
         return "n/a"
     if run.strategy == "single":
@@ -156,11 +158,33 @@ CASES: tuple[Case, ...] = (
          "pass", DFS2),
     Case("7b086755fb8c", "7b086755fb8c-cma-free-trylock", "v6.0", "pass",
          "I3_nr_free_cma_pages", DFS2),
+    # -- v6.10: freelist hygiene; e0932b6c1f94's WARNs make a broken list/type pairing an
+    # outcome, so each earlier patch is shown by what 6.10 would WARN about without it ----
+    Case("17edeb5d3f76", "17edeb5d3f76-pcp-stale-type", "v6.10", "pass", "freelist_hygiene"),
+    Case("e0932b6c1f94", "17edeb5d3f76-pcp-stale-type", "v6.10 -17edeb5d3f76",
+         "freelist_hygiene", "pass"),
+    Case("e6cf9e1c4cde", "e6cf9e1c4cde-merge-fixup", "v6.10", "pass", "freelist_hygiene"),
+    Case("c0cd6f557b90", "c0cd6f557b90-unclaimed-steal", "v6.10", "pass", "freelist_hygiene"),
+    Case("55612e80e722", "55612e80e722-free-vs-steal", "v6.10", "pass", "freelist_hygiene",
+         DFS2),
+    Case("fd919a85cd55", "fd919a85cd55-straddling-thp", "v6.10", "kernel_warn", "pass"),
+    # -- 6.12, 6.13, 6.17 -------------------------------------------------------------------
+    # the finding of docs/findings/inflight-free-isolated.md: the split free closes it
+    Case("e98337d11bbd", "scenarios/findings/inflight-free-isolated", "v6.17", "pass",
+         "I5a_isolated_not_allocatable", Run("dfs", bound=2, executions=600)),
+    Case("faeec8e23c10", "faeec8e23c10-last-block", "v6.17", "pass", "memmap_access"),
+    Case("591342fccd72", "dh-a-undo-restores-type", "v6.17", "pass", "cma_pageblocks"),
 )
 
 # Switches no scenario in this model can tell apart (docs/switches.md says why); each has
 # an equivalence test below.
-EQUIVALENT_SWITCHES = ("844fbae63e46", "547be963c99f", "01b44456a7aa")
+EQUIVALENT_SWITCHES = (
+    "844fbae63e46",
+    "547be963c99f",
+    "01b44456a7aa",
+    "b54ccd3c6bac",
+    "2dd482ba627d",
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -299,3 +323,19 @@ def test_01b44456a7aa_changes_no_outcome() -> None:
                          artifacts=None, keep_going=True)
         hashes.append((report.executions, [v.invariant for v in report.violations]))
     assert hashes[0] == hashes[1]
+
+
+def test_b54ccd3c6bac_and_2dd482ba627d_change_no_outcome() -> None:
+    """b54ccd3c6bac: __isolate_free_page retypes only pageblocks that are not isolated,
+    which in the model (no compaction) never happens; 2dd482ba627d: in 6.10 every mover
+    goes through prep_move_freepages_block. The unaligned zone of 787af64d05cd and a CMA
+    allocation (isolate_freepages_range) give identical explorations either way."""
+    for switch in ("b54ccd3c6bac", "2dd482ba627d"):
+        for scenario in ("787af64d05cd-unaligned-zone", "cma-alloc-in-one-pageblock"):
+            runs = []
+            for spec in ("v6.10", f"v6.10 -{switch}"):
+                engine = Engine(load_scenario(DATA / f"{scenario}.toml"), parse_policy(spec))
+                report = explore(engine, StrategyConfig("dfs", preemption_bound=1),
+                                 executions=200, artifacts=None)
+                runs.append((report.executions, [v.invariant for v in report.violations]))
+            assert runs[0] == runs[1], (switch, scenario)

@@ -21,13 +21,14 @@ from zonesim.model.buddy import (
     __mod_zone_freepage_state,
     __rmqueue,
     __rmqueue_smallest,
+    account_freepages,
     add_to_free_list,
     del_page_from_free_list,
     free_list_mt,
     set_buddy_order,
 )
 from zonesim.model.errors import KernelBug
-from zonesim.model.memmap import NIL, PG_buddy, PG_head, PG_lru, PG_offline, PG_tail
+from zonesim.model.memmap import NIL, PG_buddy, PG_head, PG_hugetlb, PG_lru, PG_offline, PG_tail
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation, Zone
 
@@ -80,8 +81,15 @@ async def rmqueue_buddy(zone: Zone, order: int, mt: int, alloc_flags: int) -> in
         pfn = await __rmqueue(zone, order, mt, alloc_flags)
     if pfn is None:
         return None
-    # __mod_zone_freepage_state(zone, -(1 << order), get_pcppage_migratetype(page))
-    __mod_zone_freepage_state(zone, -(1 << order), zone.memmap.cached_mt[zone.idx(pfn)])
+    if not zone.flags.account_on_lists:  # e0932b6c1f94: the list removal accounted already
+        # __mod_zone_freepage_state(zone, -(1 << order), get_pcppage_migratetype(page));
+        # 17edeb5d3f76: get_pageblock_migratetype(page)
+        mt = (
+            int(zone.get_pageblock_migratetype(pfn))
+            if zone.flags.pcp_free_lookup
+            else zone.memmap.cached_mt[zone.idx(pfn)]
+        )
+        __mod_zone_freepage_state(zone, -(1 << order), mt)
     return pfn
 
 
@@ -95,9 +103,11 @@ def prep_new_page(
     movable: bool,
     cpu: int,
     token: int | None = None,
+    hugetlb: bool = False,
 ) -> Allocation:
     """post_alloc_hook() + prep_compound_page(): refcount 1 on the head, tails marked,
-    PageLRU for a movable allocation (it would be added to an LRU list)."""
+    PageLRU for a movable allocation (it would be added to an LRU list); a hugetlb page is
+    compound and PageHuge, never on an LRU."""
     m = zone.memmap
     head = zone.idx(pfn)
     aid = zone.new_alloc_id()
@@ -112,7 +122,11 @@ def prep_new_page(
         cpu=cpu,
         token=zone.new_token() if token is None else token,
         cma=in_cma,
+        hugetlb=hugetlb,
     )
+    if hugetlb:
+        compound, movable = True, False
+        a.compound, a.movable = True, False
     n = 1 << order
     if m.owner[head : head + n].count(NIL) != n or m.list_id[head] != NIL:
         raise KernelBug(
@@ -128,6 +142,8 @@ def prep_new_page(
             m.flags[i] |= PG_tail
     if movable:
         m.flags[head] |= PG_lru
+    if hugetlb:
+        m.flags[head] |= PG_hugetlb
     zone.allocations[aid] = a
     zone.by_token[a.token] = aid
     return a
@@ -146,8 +162,8 @@ def free_pages_prepare(zone: Zone, a: Allocation) -> None:
             pfn=a.pfn,
         )
     m.owner[head : head + n] = array("i", [NIL]) * n
-    if a.compound or a.contig or m.flags[head] & (PG_head | PG_lru | PG_offline):
-        mask = ~(PG_head | PG_tail | PG_lru | PG_offline)
+    if a.compound or a.contig or m.flags[head] & (PG_head | PG_lru | PG_offline | PG_hugetlb):
+        mask = ~(PG_head | PG_tail | PG_lru | PG_offline | PG_hugetlb)
         for i in range(head, head + (n if a.compound or a.contig else 1)):
             m.flags[i] &= mask
     if a.contig:
@@ -188,6 +204,7 @@ def take_free_block_at(zone: Zone, pfn: int, order: int) -> int:
     del_page_from_free_list(zone, head, high)
     page = head
     size = 1 << high
+    added = 0
     while high > order:
         high -= 1
         size >>= 1
@@ -197,7 +214,10 @@ def take_free_block_at(zone: Zone, pfn: int, order: int) -> int:
             buddy = page + size
         add_to_free_list(zone, buddy, high, mt)
         set_buddy_order(zone, buddy, high)
-    if mt != ISOLATE:
+        added += size
+    if zone.flags.account_on_lists:
+        account_freepages(zone, added, mt)  # the removal of the whole block was accounted
+    elif mt != ISOLATE:
         __mod_zone_freepage_state(zone, -(1 << order), mt)
     zone.memmap.cached_mt[zone.idx(pfn)] = mt
     return mt

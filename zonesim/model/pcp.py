@@ -126,10 +126,11 @@ async def free_pcppages_bulk(zone: Zone, count: int, cpu: int) -> list[int]:
     freed: list[int] = []
     async with zone.sync.zone_lock:  # spin_lock(&zone->lock)
         isolated_pageblocks = zone.has_isolate_pageblock()
+        lookup = zone.flags.pcp_free_lookup  # 17edeb5d3f76: no cached type at all
         for i, order in taken:
             pfn = i + zone.start_pfn
             mt = m.cached_mt[i]
-            if isolated_pageblocks and zone.flags.bulk_free_reread_mt:
+            if lookup or (isolated_pageblocks and zone.flags.bulk_free_reread_mt):
                 mt = zone.get_pageblock_migratetype(pfn)  # pageblock could have been isolated
             m.order[i] = 0
             await __free_one_page(zone, pfn, order, mt, FPI_NONE)
@@ -154,10 +155,17 @@ async def rmqueue_bulk(
             m.order[k] = order
             m.list_add_tail(k, lid)
             allocated += 1
-            if m.cached_mt[k] == CMA:
-                zone.NR_FREE_CMA_PAGES -= 1 << order
+            if not zone.flags.account_on_lists:
+                # 17edeb5d3f76: is_migrate_cma(get_pageblock_migratetype(page))
+                if zone.flags.pcp_free_lookup:
+                    page_mt = int(zone.get_pageblock_migratetype(pfn))
+                else:
+                    page_mt = m.cached_mt[k]
+                if page_mt == CMA:
+                    zone.NR_FREE_CMA_PAGES -= 1 << order
             i += 1
-        zone.NR_FREE_PAGES -= i << order
+        if not zone.flags.account_on_lists:  # e0932b6c1f94: the list removals accounted
+            zone.NR_FREE_PAGES -= i << order
     return allocated
 
 

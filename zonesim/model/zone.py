@@ -53,6 +53,7 @@ class Allocation:
         "compound",
         "contig",
         "cpu",
+        "hugetlb",
         "id",
         "movable",
         "mt",
@@ -76,6 +77,7 @@ class Allocation:
         cma: bool,
         nr: int | None = None,
         contig: bool = False,
+        hugetlb: bool = False,
     ) -> None:
         self.id = id
         self.pfn = pfn
@@ -90,6 +92,7 @@ class Allocation:
         # alloc_contig_range() is ``nr`` split order-0 pages, each with refcount 1.
         self.nr = (1 << order) if nr is None else nr
         self.contig = contig
+        self.hugetlb = hugetlb  # PageHuge: compound, not LRU, moved by hugetlb migration
 
     def clone(self) -> Allocation:
         return Allocation(
@@ -104,6 +107,7 @@ class Allocation:
             cma=self.cma,
             nr=self.nr,
             contig=self.contig,
+            hugetlb=self.hugetlb,
         )
 
     def __repr__(self) -> str:

@@ -66,6 +66,7 @@ async def alloc_pages(
     cma: bool = True,
     token: int | None = None,
     harder: bool = False,
+    hugetlb: bool = False,
 ) -> Allocation | None:
     """__alloc_pages(): watermark check, rmqueue, prep_new_page. NULL on failure."""
     zone = k.zone
@@ -81,7 +82,15 @@ async def alloc_pages(
         return None
     is_movable = mt == MOVABLE if movable is None else movable
     a = prep_new_page(
-        zone, pfn, order, mt, compound=compound, movable=is_movable, cpu=cpu, token=token
+        zone,
+        pfn,
+        order,
+        mt,
+        compound=compound,
+        movable=is_movable,
+        cpu=cpu,
+        token=token,
+        hugetlb=hugetlb,
     )
     k.trace(
         "alloc_pages",

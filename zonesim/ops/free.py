@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from zonesim.model.alloc import free_pages_prepare
 from zonesim.model.buddy import FPI_NONE, ISOLATE, MOVABLE, __free_one_page
+from zonesim.model.isolate import split_large_buddy
 from zonesim.model.pcp import free_unref_page_commit
 from zonesim.model.sync import PB
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
@@ -82,11 +83,24 @@ async def free_unref_page(
 
 
 async def free_one_page(k: Kernel, cpu: int, pfn: int, order: int, mt: int, fpi: int) -> None:
+    """free_one_page(): under zone->lock. 5.15 re-reads the pageblock type only while some
+    pageblock is isolated (or the caller's type is ISOLATE: ad53f92eb416); from
+    55612e80e722 (6.10) the type is always looked up here and ``mt`` is ignored; from
+    e98337d11bbd (6.12) a block larger than a pageblock is freed pageblock by pageblock,
+    each piece with its own pageblock's type (split_large_buddy)."""
     zone = k.zone
     async with k.zone_lock:  # spin_lock_irqsave(&zone->lock)
-        if zone.flags.free_one_page_reread_mt and (zone.has_isolate_pageblock() or mt == ISOLATE):
+        if k.policy.has("e98337d11bbd"):
+            await split_large_buddy(zone, pfn, order, fpi)
             mt = int(zone.get_pageblock_migratetype(pfn))
-        head, merged = await __free_one_page(zone, pfn, order, mt, fpi)
+            head, merged = pfn, order
+        else:
+            if k.policy.has("55612e80e722") or (
+                zone.flags.free_one_page_reread_mt
+                and (zone.has_isolate_pageblock() or mt == ISOLATE)
+            ):
+                mt = int(zone.get_pageblock_migratetype(pfn))
+            head, merged = await __free_one_page(zone, pfn, order, mt, fpi)
     k.trace(
         "free_one_page",
         cpu,
@@ -99,6 +113,11 @@ async def free_one_page(k: Kernel, cpu: int, pfn: int, order: int, mt: int, fpi:
 
 
 async def __free_pages_ok(k: Kernel, cpu: int, pfn: int, order: int, fpi: int) -> None:
+    """__free_pages_ok(): 5.15 reads the pageblock type without zone->lock (window B); from
+    55612e80e722 (6.10) nothing is read before the lock."""
+    if k.policy.has("55612e80e722"):
+        await free_one_page(k, cpu, pfn, order, -1, fpi)
+        return
     await k.sp("__free_pages_ok:read_pb", cpu, reads((PB, pfn >> k.zone.pageblock_order)))
     mt = int(k.zone.get_pageblock_migratetype(pfn))  # lockless read
     await k.sp("__free_pages_ok:after_pb_read", cpu)  # P2: window B

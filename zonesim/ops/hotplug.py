@@ -14,7 +14,16 @@ from __future__ import annotations
 from array import array
 
 from zonesim.model.buddy import FPI_TO_TAIL, __free_one_page, del_page_from_free_list
-from zonesim.model.memmap import NIL, PG_buddy, PG_nomap, PG_offline, PG_offline_section
+from zonesim.model.memmap import (
+    NIL,
+    PG_buddy,
+    PG_hugetlb,
+    PG_lru,
+    PG_movable,
+    PG_nomap,
+    PG_offline,
+    PG_offline_section,
+)
 from zonesim.model.types import MigrateType
 from zonesim.ops.drain import drain_all_pages, zone_pcp_disable, zone_pcp_enable
 from zonesim.ops.errno import EBUSY, EINVAL
@@ -140,7 +149,7 @@ def _unmovable_left(k: Kernel, start: int, end: int) -> bool:
         if m.flags[i] & PG_offline and m.refcount[i] == 0:
             continue
         a = zone.allocations[m.owner[i]]
-        if not m.flags[a.pfn - zone.start_pfn] & 0x18:  # PG_lru | PG_movable
+        if not m.flags[a.pfn - zone.start_pfn] & (PG_lru | PG_movable | PG_hugetlb):
             return True
     return False
 

@@ -11,8 +11,9 @@ compound page is migrated away first. The scan runs without zone->lock.
 from __future__ import annotations
 
 from zonesim.model.buddy import ISOLATE
+from zonesim.model.errors import KernelWarn
 from zonesim.model.isolate import split_free_page
-from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable
+from zonesim.model.memmap import NIL, PG_buddy, PG_hugetlb, PG_lru, PG_movable
 from zonesim.model.sync import PAGE, PB
 from zonesim.model.types import MigrateType
 from zonesim.ops.errno import EBUSY
@@ -114,6 +115,7 @@ async def isolate_single_pageblock(
         if ret:
             return EBUSY
     fixed_88ee = k.policy.has("88ee134320b8")
+    hygienic = k.policy.has("fd919a85cd55")
     # Nothing can straddle the boundary when the neighbour across it has no memmap.
     other = boundary if before else boundary - 1
     if not zone.has_memmap(other):
@@ -129,6 +131,12 @@ async def isolate_single_pageblock(
             pfn += 1
             continue
         i = pfn - zone.start_pfn
+        if hygienic:
+            verdict = _scan_step_v610(k, pfn, boundary)
+            if verdict is None:
+                return await _fail(k, cpu, blk, skip, saved, mt)
+            pfn = verdict
+            continue
         if m.flags[i] & PG_buddy:
             order = m.order[i]
             if pfn + (1 << order) > boundary:
@@ -166,7 +174,8 @@ async def isolate_single_pageblock(
             if ends_before:
                 pfn = head + nr
                 continue
-            if m.flags[head - zone.start_pfn] & (PG_lru | PG_movable):
+            if m.flags[head - zone.start_pfn] & (PG_lru | PG_movable | PG_hugetlb):
+                # PageHuge(page) || PageLRU(page) || __PageMovable(page)
                 ret = await _migrate_straddler(k, cpu, head, a.nr, flags)
                 if ret:
                     return await _fail(k, cpu, blk, skip, saved, mt)
@@ -184,6 +193,43 @@ async def isolate_single_pageblock(
             return await _fail(k, cpu, blk, skip, saved, mt)
         pfn += 1
     return 0
+
+
+def _scan_step_v610(k: Kernel, pfn: int, boundary: int) -> int | None:
+    """One page of fd919a85cd55's scan (6.10): set_migratetype_isolate has split any free
+    buddy across the boundary (move_freepages_block_isolate), so a straddling buddy is only
+    warned about; a compound page across the boundary fails the isolation (hugetlb is
+    skipped: gigantic pages are freed as order-0 chunks, and LRU pages "(currently) do not
+    exceed pageblock_order" -- a VM_WARN_ON_ONCE_PAGE if one does). Returns the next pfn,
+    or None for ``goto failed``."""
+    zone = k.zone
+    m = zone.memmap
+    i = pfn - zone.start_pfn
+    if m.flags[i] & PG_buddy:
+        order = m.order[i]
+        if pfn + (1 << order) > boundary:
+            raise KernelWarn(
+                f"isolate_single_pageblock: VM_WARN_ON_ONCE(pfn + (1 << order) > boundary_pfn):"
+                f" free order-{order} block at {pfn:#x} crosses the boundary {boundary:#x} "
+                f"after move_freepages_block_isolate() split what was there",
+                pfn=pfn,
+            )
+        return pfn + (1 << order)
+    aid = m.owner[i]
+    if aid != NIL and zone.allocations[aid].compound:
+        a = zone.allocations[aid]
+        if a.pfn + a.nr <= boundary or a.hugetlb:
+            # hugetlb: "gigantic pages are freed as order-0 chunks"
+            return a.pfn + a.nr
+        if m.flags[a.pfn - zone.start_pfn] & (PG_lru | PG_movable):
+            raise KernelWarn(
+                f"isolate_single_pageblock: VM_WARN_ON_ONCE_PAGE(PageLRU(page)): a movable "
+                f"order-{a.order} compound page at {a.pfn:#x} crosses the boundary "
+                f"{boundary:#x}; 6.10 expects LRU pages no larger than pageblock_order",
+                pfn=a.pfn,
+            )
+        return None
+    return pfn + 1
 
 
 async def _outer_free(k: Kernel, cpu: int, pfn: int) -> int | None:

@@ -11,7 +11,7 @@ before the target allocation is where other CPUs interleave (P6).
 
 from __future__ import annotations
 
-from zonesim.model.memmap import NIL, PG_lru, PG_movable
+from zonesim.model.memmap import NIL, PG_hugetlb, PG_lru, PG_movable
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation
 from zonesim.ops.alloc import alloc_pages
@@ -24,9 +24,10 @@ COMPACT_CLUSTER_MAX = 32  # isolate_migratepages_block isolates at most this man
 
 
 def is_movable(k: Kernel, a: Allocation) -> bool:
-    """PageLRU(head) or __PageMovable(head)."""
+    """PageLRU(head) or __PageMovable(head), or a hugetlb page (isolate_hugetlb(); the
+    model's hstate, the PMD size, is migratable on x86-64)."""
     flags = k.zone.memmap.flags[k.zone.idx(a.pfn)]
-    return bool(flags & (PG_lru | PG_movable))
+    return bool(flags & (PG_lru | PG_movable | PG_hugetlb))
 
 
 async def migrate_page(k: Kernel, cpu: int, a: Allocation) -> int:
@@ -39,7 +40,14 @@ async def migrate_page(k: Kernel, cpu: int, a: Allocation) -> int:
         return 0  # freed by its owner meanwhile: nothing left to migrate
     # alloc_migration_target(): GFP_USER | __GFP_MOVABLE | __GFP_RETRY_MAYFAIL
     target = await alloc_pages(
-        k, cpu, a.order, MigrateType.MOVABLE, compound=a.compound, movable=True, cma=True
+        k,
+        cpu,
+        a.order,
+        MigrateType.MOVABLE,
+        compound=a.compound,
+        movable=not a.hugetlb,
+        cma=True,
+        hugetlb=a.hugetlb,
     )
     if target is None:
         return ENOMEM

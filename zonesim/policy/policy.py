@@ -45,9 +45,16 @@ class Policy:
             validate_buddy_before_mt=self.has("787af64d05cd"),
             bulk_free_reread_mt=self.has("51bb1a4093cc"),
             free_one_page_reread_mt=self.has("ad53f92eb416"),
-            isolate_bit=self.has("dh/a-isolate-bit"),
+            isolate_bit=self.has("dh/a-isolate-bit") or self.has("591342fccd72"),
             pcp_free_scaled=self.has("3b12e7e97938"),
             bulk_free_clamp=self.has("88e8ac11d2ea"),
+            pcp_free_lookup=self.has("17edeb5d3f76"),
+            merge_fixup_type=self.has("e6cf9e1c4cde"),
+            isolate_free_moves=self.has("b54ccd3c6bac"),
+            move_block_zone_edge=self.has("2dd482ba627d"),
+            steal_transaction=self.has("c0cd6f557b90"),
+            account_on_lists=self.has("e0932b6c1f94"),
+            split_large_buddy_end=self.has("faeec8e23c10"),
         )
 
 

@@ -48,10 +48,29 @@ V5_19 = V5_15 | {
 # v6.0: the pcp spinlock and remote drains; the fix of their fallout came in 6.6.
 V6_0 = V5_19 | {"4b23a68f9536", "443c2accd1b6", "01b44456a7aa"}
 
+# v6.10: the fix of the pcp spinlock's fallout (6.6) and the freelist hygiene series.
+V6_10 = V6_0 | {
+    "7b086755fb8c",
+    "17edeb5d3f76",
+    "e6cf9e1c4cde",
+    "b54ccd3c6bac",
+    "2dd482ba627d",
+    "c0cd6f557b90",
+    "55612e80e722",
+    "fd919a85cd55",
+    "e0932b6c1f94",
+}
+
+# v6.17: free_one_page splits large blocks (6.12), its pfn_to_page fix (6.13), and the
+# standalone isolate bit.
+V6_17 = V6_10 | {"e98337d11bbd", "faeec8e23c10", "591342fccd72"}
+
 PRESETS: dict[str, tuple[str, frozenset[str]]] = {
     "v5.15": ("the kernel of the founding thread (Nov 2021)", V5_15),
     "rfc-v1": ("Zi Yan's RFC v1 as posted: pageblock alignment only", RFC_V1),
     "proposal": ("David Hildenbrand's a) b) c) on top of rfc-v1", PROPOSAL),
     "v5.19": ("the series as merged, with prerequisites and the 2022 fixes", V5_19),
     "v6.0": ("v5.19 + the pcp spinlock with trylock and remote pcp drains", V6_0),
+    "v6.10": ("v6.0 + 7b086755fb8c + Johannes Weiner's freelist migratetype hygiene", V6_10),
+    "v6.17": ("v6.10 + split frees of large blocks (6.12, 6.13) + the isolate bit", V6_17),
 }

@@ -255,4 +255,114 @@ SWITCHES += (
     ),
 )
 
+# v6.10: Johannes Weiner's "mm: page_alloc: freelist migratetype hygiene" (V4, 2024-03-20;
+# research R8 §2), one switch per patch that changes an outcome in the model; builds_on names
+# the earlier commits whose code a patch rewrites (not the series order). Patches 02
+# (9cbe97bad5cd, free_unref_folios: no batched frees here) and 08 (f37c0f6876a8, set
+# migratetype inside move_freepages: ordering only) change none.
+SWITCHES += (
+    Switch(
+        "17edeb5d3f76",
+        "mm: page_alloc: remove pcppage migratetype caching",
+        "6.10",
+        "free_pcppages_bulk looks every page's pageblock type up under zone->lock (no type "
+        "cached in page->index, no has_isolate_pageblock() gate); rmqueue_bulk/rmqueue_buddy "
+        "count CMA pages by pageblock type",
+        builds_on=("51bb1a4093cc",),
+    ),
+    Switch(
+        "e6cf9e1c4cde",
+        "mm: page_alloc: fix up block types when merging compatible blocks",
+        "6.10",
+        "at pageblock_order, merging with a free buddy of another mergeable type retypes the "
+        "buddy's (first) pageblock to the freed page's type",
+        builds_on=("1dd214b8f21c",),
+    ),
+    Switch(
+        "b54ccd3c6bac",
+        "mm: page_alloc: move free pages when converting block during isolation",
+        "6.10",
+        "__isolate_free_page, retyping the pageblocks of a block of >= pageblock_order-1 to "
+        "MOVABLE, moves their free pages to the MOVABLE lists too",
+    ),
+    Switch(
+        "2dd482ba627d",
+        "mm: page_alloc: fix move_freepages_block() range error",
+        "6.10",
+        "move_freepages_block moves nothing when its pageblock starts before the zone; off: "
+        "it moved from the pivot pfn to the block's end",
+    ),
+    Switch(
+        "c0cd6f557b90",
+        "mm: page_alloc: fix freelist movement during block conversion",
+        "6.10",
+        "claiming a fallback block decides first, moves the free pages and the type only when "
+        "claimed, and returns the page; an unclaimed block gives up only the buddy found, its "
+        "remainder going back to the block's own type. Off: every free page of the block "
+        "moved to the stealer's lists, claimed or not",
+    ),
+    Switch(
+        "55612e80e722",
+        "mm: page_alloc: close migratetype race between freeing and stealing",
+        "6.10",
+        "every buddy free path (free_one_page, __free_pages_ok, the pcp bypass) looks the "
+        "pageblock type up under zone->lock; off: a type read before the lock is used unless "
+        "isolation is active",
+        builds_on=("ad53f92eb416", "7b086755fb8c"),
+    ),
+    Switch(
+        "fd919a85cd55",
+        "mm: page_isolation: prepare for hygienic freelists",
+        "6.10",
+        "set/unset_migratetype_isolate move a pageblock's free pages with "
+        "move_freepages_block_isolate, which splits a free buddy straddling the block into "
+        "pageblocks (split_large_buddy) under zone->lock; isolate_single_pageblock no longer "
+        "splits or migrates (a straddling buddy or LRU page WARNs, another compound page "
+        "fails); split_free_page is gone",
+        builds_on=("86d28b070927",),
+    ),
+    Switch(
+        "e0932b6c1f94",
+        "mm: page_alloc: consolidate free page accounting",
+        "6.10",
+        "NR_FREE_PAGES/NR_FREE_CMA_PAGES change only where pages join or leave a free list "
+        "(account_freepages), and adding, moving or deleting a page on a list that is not its "
+        "pageblock's type WARNs (freelist_hygiene): the design promises list type == pageblock "
+        "type",
+        builds_on=("fd919a85cd55",),
+    ),
+    Switch(
+        "e98337d11bbd",
+        "mm/contig_alloc: support __GFP_COMP",
+        "6.12",
+        "free_one_page frees through split_large_buddy: a block larger than a pageblock "
+        "goes back one pageblock at a time, each piece on its own pageblock's list (the "
+        "in-flight MAX_ORDER-1 free can no longer cover an isolated pageblock)",
+        builds_on=("fd919a85cd55",),
+    ),
+    Switch(
+        "faeec8e23c10",
+        "mm/page_alloc: don't call pfn_to_page() on possibly non-existent PFN in "
+        "split_large_buddy()",
+        "6.13",
+        "split_large_buddy stops after the last piece; off: it computes pfn_to_page() of the "
+        "pfn past the block, which oopses when the block ends the memmap (memmap_access; "
+        "SPARSEMEM without SPARSEMEM_EXTREME, CVE-2024-57881)",
+        builds_on=("e98337d11bbd",),
+    ),
+    # v6.17: Zi Yan's "Make MIGRATE_ISOLATE a standalone bit" (research R8 §3; ids from
+    # mm-stable, not yet checked against a mainline merge log). The other five patches
+    # (flag helpers, isolated init, migratetype parameters gone, pb_isolate_mode,
+    # acr_flags_t) change no outcome: docs/switches.md.
+    Switch(
+        "591342fccd72",
+        "mm/page_isolation: make page isolation a standalone bit",
+        "6.17",
+        "isolation sets a PB_migrate_isolate bit beside the migratetype, which stays; "
+        "undo_isolate_page_range clears the bit and so restores each pageblock's own type "
+        "(the mechanism of proposal a)",
+        builds_on=("fd919a85cd55",),
+    ),
+)
+
 BY_ID: dict[str, Switch] = {s.id: s for s in SWITCHES}

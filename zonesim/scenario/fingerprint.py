@@ -29,7 +29,11 @@ from zonesim.scenario.document import Scenario
 # Bump when the meaning of a parsed field changes, so old fingerprints stop matching.
 FINGERPRINT_VERSION = "zonesim-scenario-2"
 LEGACY_VERSION = "zonesim-scenario-1"
-_SKIPPED = frozenset({"file", "path"})
+# "unrealistic" is prose on an op (why a shape is on purpose): it decides nothing.
+_SKIPPED = frozenset({"file", "path", "unrealistic"})
+# Op keys added after fingerprints existed: left out at their default, so that schedules
+# of scenarios that do not use them keep matching.
+_NEW_AT_DEFAULT: dict[str, object] = {"hugetlb": False}
 # Scenario fields that do not decide behaviour.
 _PROSE = frozenset({"name", "summary", "source", "description", "expect", "explore"})
 _NAMED = frozenset({"as_name", "ref"})
@@ -50,6 +54,8 @@ def canonical(value: object, names: dict[str, str] | None = None) -> object:
             if f.name in _SKIPPED:
                 continue
             v = getattr(value, f.name)
+            if f.name in _NEW_AT_DEFAULT and v == _NEW_AT_DEFAULT[f.name]:
+                continue
             if names is not None and f.name in _NAMED and isinstance(v, str):
                 out[f.name] = _rename(v, names)
             else:

@@ -35,6 +35,7 @@ from zonesim.scenario.policyspec import (
     parse_policy_spec,
 )
 from zonesim.scenario.reader import Reader, join
+from zonesim.scenario.realism import first_unmarked
 from zonesim.scenario.spec import Env
 from zonesim.scenario.tables import CMA, CPU, EXPLORE, SCENARIO, SECTIONS, ZONE
 
@@ -169,6 +170,9 @@ class _Validator:
         too_big = check_scenario(scenario)
         if too_big is not None:
             raise r.error(*too_big)
+        unreal = first_unmarked(scenario)
+        if unreal is not None:
+            raise r.error(*unreal)
         return scenario
 
     @staticmethod
