@@ -3,13 +3,13 @@ their CPU-column diagram and a replay command that replays, bad input, determini
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import zonesim.matrix as matrix_mod
 import zonesim.ops.free as free_mod
 from zonesim.cli import main
 from zonesim.engine import Engine, NotApplicable
@@ -22,6 +22,8 @@ PASS = DATA / "pass"  # alloc-free ([expect] v5.15 and "v5.15 -ad53f92eb416"), b
 MISMATCH = DATA / "mismatch" / "alloc-free-wrong.toml"  # expects a violation; it passes
 PLANTED = DATA / "planted" / "planted-lost-update.toml"  # "violation:I2" with the planted bug
 EXTRA = "v5.15 -ad53f92eb416"
+# the module, not the public zonesim.matrix() function that shadows its name on the package
+matrix_mod = importlib.import_module("zonesim.matrix")
 CELL_KEYS = {"verdict", "invariant", "executions", "expected", "matches"}
 
 
