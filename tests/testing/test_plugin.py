@@ -57,7 +57,7 @@ async def test_under_pytest_trio(zonesim: ZonesimFixture) -> None:
     a worker thread); the sync check says so instead of failing obscurely."""
     out = await zonesim.acheck(CMA_B, policy="rfc-v1", expect="violation:I5a")
     assert out.invariant == "I5a_isolated_not_allocatable"
-    with pytest.raises(RuntimeError, match="await zonesim.acheck"):
+    with pytest.raises(RuntimeError, match=r"await zonesim\.acheck"):
         zonesim.check(CMA_B, policy="rfc-v1", expect="violation")
 
 
