@@ -336,11 +336,13 @@ class PresetInfo:
     switches: tuple[str, ...]
 
 
-def policies() -> tuple[list[PresetInfo], list[dict[str, str]]]:
-    """The presets (with their switches, sorted) and every switch of the catalogue."""
+def policies() -> tuple[list[PresetInfo], list[dict[str, Any]]]:
+    """The presets (with their switches, sorted) and every switch of the catalogue; a
+    switch that ``builds_on`` others can be off only with them."""
     presets = [PresetInfo(n, what, tuple(sorted(sw))) for n, (what, sw) in PRESETS.items()]
-    switches = [
-        {"id": s.id, "version": s.version, "title": s.title, "behaviour": s.behaviour}
+    switches: list[dict[str, Any]] = [
+        {"id": s.id, "version": s.version, "title": s.title, "behaviour": s.behaviour,
+         "builds_on": list(s.builds_on)}
         for s in SWITCHES
     ]
     return presets, switches

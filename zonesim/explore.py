@@ -219,7 +219,10 @@ def shrink_outcome(engine: Engine, outcome: Outcome, attempts: int) -> Outcome:
             return list(o.choices)
         return None
 
-    best = shrink(outcome.choices, still_fails, max_attempts=attempts)
+    def trace(cand: list[Choice]) -> list[Choice]:
+        return list(engine.run(ReplayStrategy(cand, strict=False)).choices)
+
+    best = shrink(outcome.choices, still_fails, max_attempts=attempts, trace=trace)
     return cache.get(encode(best, engine.fingerprint), outcome)
 
 

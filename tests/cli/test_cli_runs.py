@@ -16,11 +16,12 @@ CMA_A = ROOT / "scenarios" / "seed" / "cma-a-mixed-pageblocks.toml"
 
 def test_policy_spec_and_with_without_are_the_same_design(
         capsys: pytest.CaptureFixture[str]) -> None:
-    main(["run", str(FOREIGN), "--policy", "v5.19 -b2c9e2fbba32", "--json"])
+    main(["run", str(FOREIGN), "--policy", "v5.19 -88ee134320b8 -80e2b584f3ab", "--json"])
     a = json.loads(capsys.readouterr().out)
-    main(["run", str(FOREIGN), "--policy", "v5.19", "--without", "b2c9e2fbba32", "--json"])
+    main(["run", str(FOREIGN), "--policy", "v5.19", "--without", "88ee134320b8",
+          "--without", "80e2b584f3ab", "--json"])
     b = json.loads(capsys.readouterr().out)
-    assert a["policy"] == b["policy"] == "v5.19 -b2c9e2fbba32"
+    assert a["policy"] == b["policy"] == "v5.19 -80e2b584f3ab -88ee134320b8"
     assert a["trace_hash"] == b["trace_hash"]
 
 

@@ -16,7 +16,7 @@ async def racy_free_one_page(
     zone = k.zone
     stale = zone.NR_FREE_PAGES
     async with k.zone_lock:
-        free_one_page_locked(zone, pfn, order, mt, fpi)
+        await free_one_page_locked(zone, pfn, order, mt, fpi)
         zone.NR_FREE_PAGES = stale + (1 << order)
 
 

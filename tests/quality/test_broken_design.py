@@ -23,7 +23,7 @@ SCENARIOS = [ROOT / "scenarios" / "seed" / f"{n}.toml"
              for n in ("cma-b-partial-isolation", "vmem-c-partial-isolation")]
 
 
-def forgetful_set_migratetype_isolate(
+async def forgetful_set_migratetype_isolate(
     k: Kernel, cpu: int, pfn: int, mt: int, flags: int, start: int, end: int,
     roi: tuple[int, int] | None = None,
 ) -> int:

@@ -25,7 +25,7 @@ async def racy_free_one_page(k: Kernel, cpu: int, pfn: int, order: int, mt: int,
     zone = k.zone
     stale = zone.NR_FREE_PAGES  # BUG: read outside zone->lock
     async with k.zone_lock:  # (acquiring is a switch point: another CPU may free here)
-        free_one_page_locked(zone, pfn, order, mt, fpi)
+        await free_one_page_locked(zone, pfn, order, mt, fpi)
         zone.NR_FREE_PAGES = stale + (1 << order)  # overwrites a concurrent update
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
 from zonesim.engine import NotApplicable
+from zonesim.policy.policy import dependents
 from zonesim.policy.switches import SWITCHES
 from zonesim.sched import ReplayStrategy
 
@@ -53,9 +54,12 @@ class Case:
 
     @property
     def specs(self) -> tuple[str, str]:
-        """(policy with the switch, policy without it)."""
-        if parse_policy(self.base).has(self.switch):
-            return self.base, f"{self.base} -{self.switch}"
+        """(policy with the switch, policy without it). Taking a switch out takes out the
+        later commits that build on it too (a policy without them is refused)."""
+        base = parse_policy(self.base)
+        if base.has(self.switch):
+            later = "".join(f" -{d}" for d in dependents(self.switch, base.switches))
+            return self.base, f"{self.base} -{self.switch}{later}"
         return f"{self.base} +{self.switch}", self.base
 
     @property
@@ -97,6 +101,12 @@ CASES: tuple[Case, ...] = (
     Case("51bb1a4093cc", "51bb1a4093cc-pcp-cached-type", "v5.15", "pass", "I2_nr_free_pages"),
     Case("ec6e8c7e0314", "ec6e8c7e0314-offline-pcp-window", "v5.15", "pass", "expectation",
          DFS1),
+    # 5.8's commit path: high read before, batch after a concurrent pcp update; the hang
+    # needs the 5.9-5.13 spill (READ_ONCE(pcp->batch)) as well as the missing clamp.
+    Case("88e8ac11d2ea", "88e8ac11d2ea-pcp-update-race", "v5.15 -3b12e7e97938", "pass",
+         "cpu_stuck", DFS2),
+    Case("3b12e7e97938", "88e8ac11d2ea-pcp-update-race", "v5.15 -88e8ac11d2ea", "pass",
+         "cpu_stuck", DFS2),
     # -- 5.18 prerequisites ---------------------------------------------------------------
     Case("1dd214b8f21c", "1dd214b8f21c-cma-merge", "v5.19", "pass", "I3_nr_free_cma_pages"),
     Case("787af64d05cd", "787af64d05cd-unaligned-zone", "v5.15", "pass", "memmap_access"),
@@ -105,23 +115,29 @@ CASES: tuple[Case, ...] = (
     # -- Zi Yan's RFC v1 ------------------------------------------------------------------
     # rfc-v1 lacks 1dd214b8f21c, so the accepted area merges with pb0 at boot (I3): the
     # cma-a problem of the seed scenarios; without the switch the area does not exist.
-    Case("rfc1/cma-align", "cma-align-pageblock-area", "rfc-v1", "I3_nr_free_cma_pages", "n/a"),
-    Case("rfc1/cma-align", "cma-align-pageblock-area", "rfc-v1 +1dd214b8f21c", "pass", "n/a"),
-    Case("rfc1/acr-align", "acr-unmovable-neighbour", "rfc-v1", "pass", "expectation"),
-    Case("rfc1/vmem-sb", "vmem-unplug-one-pageblock", "rfc-v1", "pass", "expectation"),
+    # RFC 1/3 changed both alignments: the CMA area's and alloc_contig_range's.
+    Case("rfc1/1-align", "cma-align-pageblock-area", "rfc-v1", "I3_nr_free_cma_pages", "n/a"),
+    Case("rfc1/1-align", "cma-align-pageblock-area", "rfc-v1 +1dd214b8f21c", "pass", "n/a"),
+    Case("rfc1/1-align", "acr-unmovable-neighbour", "rfc-v1", "pass", "expectation"),
+    Case("rfc1/2-vmem-sb", "vmem-unplug-one-pageblock", "rfc-v1", "pass", "expectation"),
     # -- David Hildenbrand's proposal -------------------------------------------------------
     Case("dh/a-isolate-bit", "dh-a-undo-restores-type", "proposal", "pass", "cma_pageblocks"),
     Case("dh/b-range-unmovable", "dh-b-extension-unmovable", "proposal", "pass", "expectation"),
     # proposal lacks 1dd214b8f21c: its pageblock-aligned CMA area would merge at boot.
-    Case("dh/c-no-extend", "dh-c-cma-neighbour", "proposal +1dd214b8f21c", "pass", "expectation"),
+    # Without c) the proposal would fall back to the RFC's pageblock alignment (RFC 1/3);
+    # c) is shown against the 5.15 MAX_ORDER-1 extension it limits, with the CMA area's
+    # pageblock alignment from 11ac3e87ce09 instead of the RFC.
+    Case("dh/c-no-extend", "dh-c-cma-neighbour",
+         "proposal +1dd214b8f21c +11ac3e87ce09 -rfc1/1-align", "pass", "expectation"),
     # -- the v5.19 series and the 2022 fixes -------------------------------------------------
     # b2c9e2fbba32 alone, as first merged (research §3.2: Doug Berger's drift): turning it
     # on in v5.15 brings the bug, 5.15 isolation is clean ...
     Case("b2c9e2fbba32", "b2c9e2fbba32-small-cma-alloc", "v5.15", "I6_nr_isolate_pageblock",
          "pass"),
-    # ... and what it is for: without it v5.19 isolates one pageblock of a free order-10
-    # block and leaves the block on the CMA list across the isolated pageblock.
-    Case("b2c9e2fbba32", "split-free-page-accounting", "v5.19", "pass",
+    # ... and what it is for: pageblock-granular isolation (the RFC's alignment) is safe only
+    # with it; without the series (b2c9e2fbba32 and what builds on it) one isolated pageblock
+    # of a free order-10 block leaves the block on the CMA list across it.
+    Case("b2c9e2fbba32", "split-free-page-accounting", "v5.19 +rfc1/1-align", "pass",
          "I5a_isolated_not_allocatable"),
     Case("6e263fff1de4", "acr-unaligned-unmovable-neighbour", "v5.19", "pass", "expectation"),
     Case("11ac3e87ce09", "cma-align-pageblock-area", "v5.19", "pass", "n/a"),
@@ -195,11 +211,16 @@ def test_844fbae63e46_range_limit_changes_nothing_at_pageblock_granularity(base:
 
 
 def test_844fbae63e46_bites_only_in_a_combination_no_kernel_had() -> None:
-    """The switch is live: with 6e263fff1de4 but without b2c9e2fbba32 (the 5.15 isolation
-    loop fed an unaligned range) the limit decides. v5.19 gives -EBUSY either way."""
+    """The limit would decide only with 6e263fff1de4 but without b2c9e2fbba32 (the 5.15
+    isolation loop fed an unaligned range): a design that no kernel had, and that zonesim
+    refuses since 6e263fff1de4 builds on b2c9e2fbba32. v5.19 gives -EBUSY either way."""
+    import pytest as _pytest
+
+    from zonesim.policy import PolicyError
+
     scenario = "range-limit-unaligned-isolate"
-    assert outcome(scenario, "v5.15 +6e263fff1de4 +844fbae63e46") == "pass"
-    assert outcome(scenario, "v5.15 +6e263fff1de4") == "expectation"
+    with _pytest.raises(PolicyError, match="6e263fff1de4 builds on b2c9e2fbba32"):
+        parse_policy("v5.15 +6e263fff1de4")
     assert outcome(scenario, "v5.19") == "expectation"
     assert outcome(scenario, "v5.19 -844fbae63e46") == "expectation"
 
@@ -239,3 +260,19 @@ def test_787af64d05cd_v519_boot_read_is_clean_with_the_switch() -> None:
 
 def test_787af64d05cd_v519_boot_read_without_the_switch_is_a_violation() -> None:
     assert outcome("787af64d05cd-boot", "v5.19 -787af64d05cd") == "memmap_access"
+
+
+def test_a_switch_off_with_a_later_commit_on_that_builds_on_it_is_refused() -> None:
+    import pytest as _pytest
+
+    from zonesim.policy import PRESETS, PolicyError
+
+    with _pytest.raises(PolicyError, match="80e2b584f3ab builds on 88ee134320b8"):
+        parse_policy("v5.19 -88ee134320b8")
+    with _pytest.raises(PolicyError, match=r"add \+b2c9e2fbba32"):
+        parse_policy("v5.15 +88ee134320b8")
+    with _pytest.raises(PolicyError, match="1dd214b8f21c builds on d9dddbf55667"):
+        parse_policy("v5.19 -d9dddbf55667")
+    assert parse_policy("v5.19 -80e2b584f3ab -88ee134320b8").name
+    for preset in PRESETS:  # every preset is consistent with itself
+        parse_policy(preset)

@@ -120,7 +120,9 @@ def cmd_policies(args: argparse.Namespace, out: Output) -> int:
               title="Presets")
     out.text("")
     out.table(["switch", "release", "title", "what the model does differently"],
-              [[s["id"], s["version"], s["title"], s["behaviour"]] for s in switches],
+              [[s["id"], s["version"], s["title"], s["behaviour"] + (
+                  f" (builds on {', '.join(s['builds_on'])}: off only with it)"
+                  if s["builds_on"] else "")] for s in switches],
               title="Switches")
     return 0
 

@@ -6,6 +6,7 @@ a file and a failed write leaves the old file as it was)."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -36,7 +37,7 @@ class Output:
         return self._stderr or sys.stderr
 
     def text(self, text: str) -> None:
-        self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
 
     def lines(self, lines: Sequence[str]) -> None:
         for line in lines:
@@ -67,10 +68,12 @@ class Output:
                   show_edge=False, pad_edge=False, header_style="bold")
         for row in rows:
             t.add_row(*row)
-        tty = self.stdout.isatty()
-        console = Console(file=self.stdout, width=None if tty else 200, no_color=not tty,
-                          highlight=False, soft_wrap=False)
-        console.print(t)
+        if self.stdout.isatty():
+            Console(file=self.stdout, highlight=False).print(t)
+            return
+        buf = io.StringIO()
+        Console(file=buf, width=160, no_color=True, highlight=False).print(t)
+        self.lines([line.rstrip() for line in buf.getvalue().splitlines()])
 
     def write_file(self, path: Path, text: str, option: str) -> None:
         """Write a file the user named with ``option``; a path that cannot be written is

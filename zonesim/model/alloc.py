@@ -71,13 +71,13 @@ def zone_watermark_ok(zone: Zone, order: int, mark: int, alloc_flags: int) -> bo
     return __zone_watermark_ok(zone, order, mark, alloc_flags, zone.NR_FREE_PAGES)
 
 
-def rmqueue_buddy(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
+async def rmqueue_buddy(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
     """The zone->lock half of rmqueue() for orders that bypass the pcp lists."""
     pfn = None
     if order > 0 and alloc_flags & ALLOC_HARDER:
-        pfn = __rmqueue_smallest(zone, order, HIGHATOMIC)
+        pfn = await __rmqueue_smallest(zone, order, HIGHATOMIC)
     if pfn is None:
-        pfn = __rmqueue(zone, order, mt, alloc_flags)
+        pfn = await __rmqueue(zone, order, mt, alloc_flags)
     if pfn is None:
         return None
     # __mod_zone_freepage_state(zone, -(1 << order), get_pcppage_migratetype(page))

@@ -1,9 +1,11 @@
 """The buddy allocator's lock-held primitives, v5.15 mm/page_alloc.c.
 
 Every function here runs "under zone->lock": the ops layer calls them inside a modelled
-spinlock or IRQ-off section, so nothing else touches the zone meanwhile. Names, argument
-order and the order of side effects follow the kernel, so a reader with mm/page_alloc.c
-open finds each step. Departures:
+spinlock section, so no other CPU takes zone->lock meanwhile. Names, argument order and the
+order of side effects follow the kernel, so a reader with mm/page_alloc.c open finds each
+step. The primitives that change what lockless readers see (PageBuddy and the order of a
+head, pageblock bits) are coroutines with a window after each such write (model.sync,
+docs/lockless.md); the pure list and counter helpers stay plain functions. Departures:
 
 - ``NR_FREE_PAGES``/``NR_FREE_CMA_PAGES`` are exact: the kernel folds per-CPU deltas
   lazily, a delay no path here depends on.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from zonesim.model.errors import KernelBug
 from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable
+from zonesim.model.sync import PAGE, PB
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
 from zonesim.model.zone import Zone
 
@@ -136,12 +139,16 @@ def buddy_merge_likely(zone: Zone, pfn: int, buddy_pfn: int, order: int) -> bool
     return page_is_buddy(zone, higher_buddy, order + 1)
 
 
-def __free_one_page(zone: Zone, pfn: int, order: int, mt: int, fpi: int) -> tuple[int, int]:
+async def __free_one_page(
+    zone: Zone, pfn: int, order: int, mt: int, fpi: int
+) -> tuple[int, int]:
     """Free 2^order pages at ``pfn`` onto free_list[mt], merging with free buddies.
 
     Returns the (pfn, order) of the block as finally queued. Counting is by the CALLER's
     ``mt`` and happens before merging, exactly as in 5.15; the merged block goes on the
-    caller's list whatever the types of the buddies it swallowed.
+    caller's list whatever the types of the buddies it swallowed. Windows: after each buddy
+    leaves its list (its PageBuddy is clear, the merged head not yet marked) and after the
+    merged head is marked and queued.
     """
     flags = zone.flags
     max_order = min(zone.max_order - 1, zone.pageblock_order)
@@ -155,8 +162,9 @@ def __free_one_page(zone: Zone, pfn: int, order: int, mt: int, fpi: int) -> tupl
         while order < max_order:
             buddy_pfn = pfn ^ (1 << order)
             if not page_is_buddy(zone, buddy_pfn, order):
-                return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
             del_page_from_free_list(zone, buddy_pfn, order)
+            await zone.sync.window("__free_one_page:merge", PAGE, buddy_pfn, True)
             pfn = buddy_pfn & pfn
             order += 1
         if order < zone.max_order - 1:
@@ -164,24 +172,24 @@ def __free_one_page(zone: Zone, pfn: int, order: int, mt: int, fpi: int) -> tupl
             buddy_pfn = pfn ^ (1 << order)
             if flags.mergeable_merge_check:
                 if flags.validate_buddy_before_mt and not page_is_buddy(zone, buddy_pfn, order):
-                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                    return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
                 buddy_mt = zone.get_pageblock_migratetype(buddy_pfn)
                 if mt != buddy_mt and (
                     not migratetype_is_mergeable(mt) or not migratetype_is_mergeable(buddy_mt)
                 ):
-                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                    return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
             elif flags.isolate_merge_check and zone.has_isolate_pageblock():
                 if flags.validate_buddy_before_mt and not page_is_buddy(zone, buddy_pfn, order):
-                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                    return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
                 buddy_mt = zone.get_pageblock_migratetype(buddy_pfn)  # 5.15: pfn not validated
                 if mt != buddy_mt and (mt == ISOLATE or buddy_mt == ISOLATE):
-                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                    return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
             max_order = order + 1
             continue
-        return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+        return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
 
 
-def _done_merging(
+async def _done_merging(
     zone: Zone, pfn: int, buddy_pfn: int, order: int, mt: int, fpi: int
 ) -> tuple[int, int]:
     set_buddy_order(zone, pfn, order)
@@ -189,13 +197,14 @@ def _done_merging(
         add_to_free_list_tail(zone, pfn, order, mt)
     else:
         add_to_free_list(zone, pfn, order, mt)
+    await zone.sync.window("__free_one_page:done", PAGE, pfn, True)
     return pfn, order
 
 
 # -- allocation from the free lists (2.4) ----------------------------------------------
 
 
-def expand(zone: Zone, pfn: int, low: int, high: int, mt: int) -> None:
+async def expand(zone: Zone, pfn: int, low: int, high: int, mt: int) -> None:
     """expand(): hand the upper halves back to free_list[mt] at orders high-1 .. low.
 
     The LIST type is used for every half, whatever the pageblock of that half is."""
@@ -205,23 +214,25 @@ def expand(zone: Zone, pfn: int, low: int, high: int, mt: int) -> None:
         size >>= 1
         add_to_free_list(zone, pfn + size, high, mt)
         set_buddy_order(zone, pfn + size, high)
+        await zone.sync.window("expand", PAGE, pfn + size, True)
 
 
-def __rmqueue_smallest(zone: Zone, order: int, mt: int) -> int | None:
+async def __rmqueue_smallest(zone: Zone, order: int, mt: int) -> int | None:
     """Take the smallest free block of type ``mt`` that fits, split off the rest."""
     for current_order in range(order, zone.max_order):
         pfn = zone.free_list_first(current_order, mt)
         if pfn is None:
             continue
         del_page_from_free_list(zone, pfn, current_order)
-        expand(zone, pfn, order, current_order, mt)
+        await zone.sync.window("__rmqueue_smallest", PAGE, pfn, True)
+        await expand(zone, pfn, order, current_order, mt)
         zone.memmap.cached_mt[zone.idx(pfn)] = mt  # set_pcppage_migratetype
         return pfn
     return None
 
 
-def __rmqueue_cma_fallback(zone: Zone, order: int) -> int | None:
-    return __rmqueue_smallest(zone, order, CMA)
+async def __rmqueue_cma_fallback(zone: Zone, order: int) -> int | None:
+    return await __rmqueue_smallest(zone, order, CMA)
 
 
 def can_steal_fallback(zone: Zone, order: int, start_mt: int) -> bool:
@@ -248,7 +259,7 @@ def find_suitable_fallback(
     return -1, can_steal
 
 
-def __rmqueue_fallback(zone: Zone, order: int, start_mt: int, alloc_flags: int) -> bool:
+async def __rmqueue_fallback(zone: Zone, order: int, start_mt: int, alloc_flags: int) -> bool:
     """__rmqueue_fallback(): steal from another type, largest block first."""
     min_order = zone.pageblock_order if alloc_flags & ALLOC_NOFRAGMENT else order
     current_order = -1
@@ -273,11 +284,11 @@ def __rmqueue_fallback(zone: Zone, order: int, start_mt: int, alloc_flags: int) 
         return False
     pfn = zone.free_list_first(current_order, fallback_mt)
     assert pfn is not None
-    steal_suitable_fallback(zone, pfn, alloc_flags, start_mt, can_steal)
+    await steal_suitable_fallback(zone, pfn, alloc_flags, start_mt, can_steal)
     return True
 
 
-def steal_suitable_fallback(
+async def steal_suitable_fallback(
     zone: Zone, pfn: int, alloc_flags: int, start_type: int, whole_block: bool
 ) -> None:
     """steal_suitable_fallback(): take the pageblock if enough of it is free or alike."""
@@ -285,7 +296,7 @@ def steal_suitable_fallback(
     old_block_type = zone.get_pageblock_migratetype(pfn)
     if old_block_type != HIGHATOMIC:
         if current_order >= zone.pageblock_order:
-            change_pageblock_range(zone, pfn, current_order, start_type)
+            await change_pageblock_range(zone, pfn, current_order, start_type)
         elif whole_block:
             # boost_watermark() is not modelled: it only wakes kswapd.
             free_pages, movable_pages = move_freepages_block(zone, pfn, start_type)
@@ -298,22 +309,25 @@ def steal_suitable_fallback(
             if free_pages:
                 if free_pages + alike_pages >= (1 << (zone.pageblock_order - 1)):
                     zone.set_pageblock_migratetype(pfn, MigrateType(start_type))
+                    await zone.sync.window(
+                        "steal_suitable_fallback", PB, pfn >> zone.pageblock_order, True
+                    )
                 return
     move_to_free_list(zone, pfn, current_order, start_type)  # single_page:
 
 
-def __rmqueue(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
+async def __rmqueue(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
     """__rmqueue(): CMA balancing, then own type, then CMA, then steal and retry."""
     if alloc_flags & ALLOC_CMA and zone.NR_FREE_CMA_PAGES > zone.NR_FREE_PAGES // 2:
-        pfn = __rmqueue_cma_fallback(zone, order)
+        pfn = await __rmqueue_cma_fallback(zone, order)
         if pfn is not None:
             return pfn
     while True:
-        pfn = __rmqueue_smallest(zone, order, mt)
+        pfn = await __rmqueue_smallest(zone, order, mt)
         if pfn is None:
             if alloc_flags & ALLOC_CMA:
-                pfn = __rmqueue_cma_fallback(zone, order)
-            if pfn is None and __rmqueue_fallback(zone, order, mt, alloc_flags):
+                pfn = await __rmqueue_cma_fallback(zone, order)
+            if pfn is None and await __rmqueue_fallback(zone, order, mt, alloc_flags):
                 continue
         return pfn
 
@@ -355,8 +369,10 @@ def move_freepages_block(zone: Zone, pfn: int, mt: int) -> tuple[int, int]:
     return move_freepages(zone, start, end, mt)
 
 
-def change_pageblock_range(zone: Zone, pfn: int, start_order: int, mt: int) -> None:
+async def change_pageblock_range(zone: Zone, pfn: int, start_order: int, mt: int) -> None:
     """change_pageblock_range(): retype every pageblock a >= pageblock_order block covers."""
     nr = 1 << (start_order - zone.pageblock_order)
     for k in range(nr):
-        zone.set_pageblock_migratetype(pfn + k * zone.geometry.pageblock_nr_pages, MigrateType(mt))
+        p = pfn + k * zone.geometry.pageblock_nr_pages
+        zone.set_pageblock_migratetype(p, MigrateType(mt))
+        await zone.sync.window("change_pageblock_range", PB, p >> zone.pageblock_order, True)

@@ -30,5 +30,12 @@ class KernelBug(ModelFault):
     invariant = "kernel_bug"
 
 
+class CpuStuck(ModelFault):
+    """A CPU spins forever with IRQs off (the kernel's soft lockup / hard lockup watchdog):
+    a livelock of the modelled design, named with the CPU and where it spins."""
+
+    invariant = "cpu_stuck"
+
+
 class SimulatorBug(Exception):
     """The model itself is inconsistent: a bug of zonesim, not of the modelled design."""

@@ -28,6 +28,12 @@ class ModelFlags:
     # ad53f92eb416 (3.18): free_one_page / __free_pages_ok re-read the pageblock type
     # under zone->lock when isolation is active.
     free_one_page_reread_mt: bool = True
+    # 3b12e7e97938 (5.14, "mm/page_alloc: scale the number of pages that are batch freed"):
+    # the pcp spill frees nr_pcp_free(pcp, high, batch) pages. Off: READ_ONCE(pcp->batch).
+    pcp_free_scaled: bool = True
+    # 88e8ac11d2ea (5.9, "mm, page_alloc: fix core hung in free_pcppages_bulk()"):
+    # free_pcppages_bulk frees at most pcp->count pages. Off: it spins on empty lists.
+    bulk_free_clamp: bool = True
     # David Hildenbrand's proposal a) / v6.17 "Make MIGRATE_ISOLATE a standalone bit":
     # isolation sets a separate bit and keeps the migratetype for the undo.
     isolate_bit: bool = False

@@ -20,11 +20,12 @@ from zonesim.model.buddy import (
     buddy_order,
     del_page_from_free_list,
 )
+from zonesim.model.sync import PAGE, PB
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Zone
 
 
-def __isolate_free_page(zone: Zone, pfn: int, order: int) -> int:
+async def __isolate_free_page(zone: Zone, pfn: int, order: int) -> int:
     """__isolate_free_page(): take a free block off the buddy for the caller.
 
     Accounting is keyed on the PAGEBLOCK type (not the list the block sat on), and an
@@ -38,6 +39,7 @@ def __isolate_free_page(zone: Zone, pfn: int, order: int) -> int:
             return 0
         __mod_zone_freepage_state(zone, -(1 << order), mt)
     del_page_from_free_list(zone, pfn, order)
+    await zone.sync.window("__isolate_free_page", PAGE, pfn, True)
     # Set the pageblock if the isolated page is at least half of a pageblock
     if order >= zone.pageblock_order - 1:
         pb = zone.geometry.pageblock_nr_pages
@@ -45,15 +47,20 @@ def __isolate_free_page(zone: Zone, pfn: int, order: int) -> int:
             t = zone.get_pageblock_migratetype(p)
             if t not in (ISOLATE, CMA, HIGHATOMIC):
                 zone.set_pageblock_migratetype(p, MigrateType.MOVABLE)
+                await zone.sync.window(
+                    "__isolate_free_page:pageblock", PB, p >> zone.pageblock_order, True
+                )
     return 1 << order
 
 
-def __putback_isolated_page(zone: Zone, pfn: int, order: int, mt: int) -> None:
+async def __putback_isolated_page(zone: Zone, pfn: int, order: int, mt: int) -> None:
     """Return a page from __isolate_free_page(): merge and queue at the tail."""
-    __free_one_page(zone, pfn, order, mt, FPI_TO_TAIL)
+    await __free_one_page(zone, pfn, order, mt, FPI_TO_TAIL)
 
 
-def split_free_page(zone: Zone, pfn: int, order: int, split_off: int, *, fixed: bool) -> int:
+async def split_free_page(
+    zone: Zone, pfn: int, order: int, split_off: int, *, fixed: bool
+) -> int:
     """split_free_page() of b2c9e2fbba32: cut a free block at ``pfn + split_off`` so that
     each piece goes to the list of its own pageblock.
 
@@ -70,13 +77,14 @@ def split_free_page(zone: Zone, pfn: int, order: int, split_off: int, *, fixed: 
         if mt != ISOLATE:
             __mod_zone_freepage_state(zone, -(1 << order), mt)
     del_page_from_free_list(zone, pfn, order)
+    await zone.sync.window("split_free_page", PAGE, pfn, True)
     start = pfn
     p = pfn
     end = pfn + (1 << order)
     while p < end:
         low = (p & -p).bit_length() - 1 if p else order
         free_order = min(low, split_off.bit_length() - 1)
-        __free_one_page(zone, p, free_order, zone.get_pageblock_migratetype(p), FPI_NONE)
+        await __free_one_page(zone, p, free_order, zone.get_pageblock_migratetype(p), FPI_NONE)
         p += 1 << free_order
         split_off -= 1 << free_order
         if split_off == 0:

@@ -15,6 +15,7 @@ from zonesim.model.errors import MemmapAccess
 from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
 from zonesim.model.memmap import NIL, Memmap, PG_nomap
+from zonesim.model.sync import SEQUENTIAL, ZoneSync
 from zonesim.model.types import MIGRATE_PCPTYPES, MIGRATE_TYPES, AllocId, MigrateType
 
 ISOLATE = MigrateType.ISOLATE
@@ -179,6 +180,9 @@ class Zone:
         self.offline_isolated_pageblocks = 0
         self.next_alloc_id = 1
         self.next_token = 1
+        # zone->lock and the lockless windows of the lock-held primitives (model.sync); the
+        # engine's kernel replaces it for an execution.
+        self.sync: ZoneSync = SEQUENTIAL
 
     def clone(self) -> Zone:
         """An independent copy for the next execution (cheaper than copy.deepcopy: the

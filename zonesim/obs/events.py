@@ -26,6 +26,7 @@ MODEL_EVENTS: dict[str, str] = {
     "online_pages": "online_pages()",
     "pageblock_isolated": "set_migratetype_isolate(): pageblock now ISOLATE",
     "pageblock_unisolated": "unset_migratetype_isolate(): pageblock back to its type",
+    "pageset_update": "pageset_update(): one CPU's pcp high and batch written (target)",
     "pcp_drain": "drain_pages_zone(): a CPU's pcp lists given back (count)",
     "pcp_free": "free_unref_page_commit(): a page onto a pcp list (and what spilled)",
     "pcp_update": "zone_pcp_update(): new pcp high and batch",

@@ -33,10 +33,10 @@ async def rmqueue(k: Kernel, cpu: int, order: int, mt: int, alloc_flags: int) ->
     zone = k.zone
     if zone.geometry.pcp_allowed_order(order) and (alloc_flags & ALLOC_CMA or mt != MOVABLE):
         with irq_off():  # local_lock_irqsave(&pagesets.lock)
-            return __rmqueue_pcplist(zone, cpu, order, mt, alloc_flags)
+            return await __rmqueue_pcplist(zone, cpu, order, mt, alloc_flags)
     await k.sp("rmqueue:before_zone_lock", cpu)
     async with k.zone_lock:  # spin_lock_irqsave(&zone->lock)
-        return rmqueue_buddy(zone, order, mt, alloc_flags)
+        return await rmqueue_buddy(zone, order, mt, alloc_flags)
 
 
 async def alloc_pages(

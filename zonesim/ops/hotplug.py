@@ -203,7 +203,7 @@ async def online_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
                 order = min(zone.max_order - 1, ((pfn & -pfn).bit_length() - 1) if pfn else 99)
                 while pfn + (1 << order) > end:
                     order -= 1
-                __free_one_page(zone, pfn, order, int(MigrateType.ISOLATE), FPI_TO_TAIL)
+                await __free_one_page(zone, pfn, order, int(MigrateType.ISOLATE), FPI_TO_TAIL)
                 pfn += 1 << order
         await undo_isolate_page_range(k, cpu, start, end, MOVABLE)
     k.trace("online_pages", cpu, pfn=start, count=nr, result="ok")

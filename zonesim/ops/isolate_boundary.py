@@ -14,6 +14,7 @@ from zonesim.model.alloc import find_free_block
 from zonesim.model.buddy import ISOLATE
 from zonesim.model.isolate import split_free_page
 from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable
+from zonesim.model.sync import PAGE, PB
 from zonesim.model.types import MigrateType
 from zonesim.ops.errno import EBUSY
 from zonesim.ops.isolation import (
@@ -23,6 +24,7 @@ from zonesim.ops.isolation import (
     unset_migratetype_isolate,
 )
 from zonesim.ops.kernel import Kernel
+from zonesim.sched import reads, writes
 
 
 async def start_isolate_page_range_v519(
@@ -48,18 +50,18 @@ async def start_isolate_page_range_v519(
     ret = await isolate_single_pageblock(k, cpu, isolate_end, flags, True, skip, mt)
     if ret:
         async with k.zone_lock:
-            unset_migratetype_isolate(k, cpu, isolate_start, mt)
+            await unset_migratetype_isolate(k, cpu, isolate_start, mt)
         return ret
     for pfn in range(isolate_start + pb, isolate_end - pb, pb):
         page = first_valid_pfn(k, pfn, pb)
         if page is None:
             continue
         async with k.zone_lock:
-            r = set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
+            r = await set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
         if r:
             await undo_isolate_page_range(k, cpu, isolate_start, pfn, mt)
             async with k.zone_lock:
-                unset_migratetype_isolate(k, cpu, isolate_end - pb, mt)
+                await unset_migratetype_isolate(k, cpu, isolate_end - pb, mt)
             return EBUSY
     return 0
 
@@ -75,24 +77,26 @@ async def _isolate_block(k: Kernel, cpu: int, blk: int, mt: int, flags: int) -> 
     """The boundary pageblock's own isolation."""
     zone = k.zone
     pb = zone.geometry.pageblock_nr_pages
-    async with k.zone_lock:
-        saved = int(zone.get_pageblock_migratetype(blk))
-        if k.policy.has("88ee134320b8"):
+    if k.policy.has("88ee134320b8"):
+        async with k.zone_lock:
+            saved = int(zone.get_pageblock_migratetype(blk))
             use = _boundary_mt(k, saved, mt)
-            return set_migratetype_isolate(k, cpu, blk, use, flags, blk, blk + pb)
-        # b2c9e2fbba32 as first merged: only the pageblock type was written -- no lock in
-        # the kernel, no unmovable check, no free pages moved, nr_isolate_pageblock not
-        # counted; the undo later decrements and re-counts as if it had been.
-        zone.set_pageblock_migratetype(blk, MigrateType.ISOLATE)
-        k.trace(
-            "pageblock_isolated",
-            cpu,
-            pfn=blk,
-            from_mt=MigrateType(saved).name,
-            to_mt="ISOLATE",
-            note="type only",
-        )
-        return 0
+            return await set_migratetype_isolate(k, cpu, blk, use, flags, blk, blk + pb)
+    # b2c9e2fbba32 as first merged: only the pageblock type was written -- no lock, no
+    # unmovable check, no free pages moved, nr_isolate_pageblock not counted; the undo
+    # later decrements and re-counts as if it had been.
+    await k.sp("isolate_single_pageblock:set_pb", cpu, writes((PB, blk >> zone.pageblock_order)))
+    saved = int(zone.get_pageblock_migratetype(blk))
+    zone.set_pageblock_migratetype(blk, MigrateType.ISOLATE)
+    k.trace(
+        "pageblock_isolated",
+        cpu,
+        pfn=blk,
+        from_mt=MigrateType(saved).name,
+        to_mt="ISOLATE",
+        note="type only",
+    )
+    return 0
 
 
 async def isolate_single_pageblock(
@@ -118,6 +122,10 @@ async def isolate_single_pageblock(
     pfn = scan_start
     rounds = 0
     while pfn < boundary:
+        # zone->lock is not held while walking: every page examined is one lockless read of
+        # its PageBuddy/order and compound/LRU state, so another CPU's allocation, free or
+        # merge can land between two reads.
+        await k.sp("isolate_single_pageblock:scan", cpu, reads((PAGE, None)))
         if not zone.has_memmap(pfn):
             pfn += 1
             continue
@@ -127,7 +135,7 @@ async def isolate_single_pageblock(
             if pfn + (1 << order) > boundary:
                 await k.sp("isolate_single_pageblock:split", cpu)
                 async with k.zone_lock:
-                    r = split_free_page(
+                    r = await split_free_page(
                         zone, pfn, order, boundary - pfn, fixed=k.policy.has("86d28b070927")
                     )
                 k.trace(
@@ -191,23 +199,27 @@ async def _migrate_straddler(k: Kernel, cpu: int, head: int, nr: int, flags: int
     page_mt = int(zone.get_pageblock_migratetype(head))
     if k.policy.has("88ee134320b8") and page_mt != ISOLATE:
         async with k.zone_lock:
-            r = set_migratetype_isolate(k, cpu, head, page_mt, flags, head, head + nr)
+            r = await set_migratetype_isolate(k, cpu, head, page_mt, flags, head, head + nr)
         if r:
             return EBUSY
         isolated_here = True
     ret = await __alloc_contig_migrate_range(k, cpu, head, head + nr)
     if isolated_here:
         async with k.zone_lock:
-            unset_migratetype_isolate(k, cpu, head, page_mt)
+            await unset_migratetype_isolate(k, cpu, head, page_mt)
     return ret
 
 
 async def _fail(k: Kernel, cpu: int, blk: int, skip: bool, saved: int, mt: int) -> int:
-    if not skip:
+    if skip:
+        return EBUSY
+    zone = k.zone
+    if k.policy.has("88ee134320b8"):
         async with k.zone_lock:
-            if k.policy.has("88ee134320b8"):
-                unset_migratetype_isolate(k, cpu, blk, _boundary_mt(k, saved, mt))
-            else:
-                zone = k.zone
-                zone.set_pageblock_migratetype(blk, MigrateType(saved))
+            await unset_migratetype_isolate(k, cpu, blk, _boundary_mt(k, saved, mt))
+        return EBUSY
+    # b2c9e2fbba32: "restore the original migratetype" -- a plain write, no lock
+    blockno = blk >> zone.pageblock_order
+    await k.sp("isolate_single_pageblock:restore_pb", cpu, writes((PB, blockno)))
+    zone.set_pageblock_migratetype(blk, MigrateType(saved))
     return EBUSY

@@ -28,9 +28,11 @@ from zonesim.model.memmap import (
     PG_offline,
     PG_reserved,
 )
+from zonesim.model.sync import PB
 from zonesim.model.types import MigrateType
 from zonesim.ops.errno import EBUSY
 from zonesim.ops.kernel import Kernel
+from zonesim.sched import reads
 
 MEMORY_OFFLINE = 0x1
 REPORT_FAILURE = 0x2
@@ -106,7 +108,7 @@ def unmovable_check_range(
     return lo, hi
 
 
-def set_migratetype_isolate(
+async def set_migratetype_isolate(
     k: Kernel,
     cpu: int,
     pfn: int,
@@ -136,6 +138,7 @@ def set_migratetype_isolate(
         return EBUSY
     old = zone.get_pageblock_migratetype(pfn)
     zone.set_pageblock_migratetype(pfn, MigrateType.ISOLATE)
+    await zone.sync.window("set_migratetype_isolate", PB, pfn >> zone.pageblock_order, True)
     zone.nr_isolate_pageblock += 1
     moved, _ = move_freepages_block(zone, pfn, ISOLATE)
     __mod_zone_freepage_state(zone, -moved, old)
@@ -143,7 +146,7 @@ def set_migratetype_isolate(
     return 0
 
 
-def unset_migratetype_isolate(k: Kernel, cpu: int, pfn: int, mt: int) -> None:
+async def unset_migratetype_isolate(k: Kernel, cpu: int, pfn: int, mt: int) -> None:
     """unset_migratetype_isolate(), zone->lock held. ``mt`` is the caller's guess of the
     type to restore; with the isolate bit (proposal a) the kept type is restored."""
     zone = k.zone
@@ -158,15 +161,16 @@ def unset_migratetype_isolate(k: Kernel, cpu: int, pfn: int, mt: int) -> None:
         if zone.pageblock_order <= order < zone.max_order - 1:
             buddy = pfn ^ (1 << order)
             if zone.has_memmap(buddy) and zone.get_pageblock_migratetype(buddy) != ISOLATE:
-                __isolate_free_page(zone, pfn, order)
+                await __isolate_free_page(zone, pfn, order)
                 isolated_order = order
     moved = 0
     if isolated_order < 0:
         moved, _ = move_freepages_block(zone, pfn, restore)
         __mod_zone_freepage_state(zone, moved, restore)
     zone.set_pageblock_migratetype(pfn, MigrateType(restore))
+    await zone.sync.window("unset_migratetype_isolate", PB, pfn >> zone.pageblock_order, True)
     if isolated_order >= 0:
-        __putback_isolated_page(zone, pfn, isolated_order, restore)
+        await __putback_isolated_page(zone, pfn, isolated_order, restore)
     zone.nr_isolate_pageblock -= 1
     pb = zone.geometry.pageblock_nr_pages
     k.trace(
@@ -204,7 +208,7 @@ async def start_isolate_page_range(
             if page is None:
                 continue
             async with k.zone_lock:  # P4: the lock is dropped between two pageblocks
-                ret = set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
+                ret = await set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
             if ret:
                 await undo_isolate_page_range(k, cpu, start, pfn, mt)
                 return EBUSY
@@ -220,20 +224,27 @@ async def undo_isolate_page_range(k: Kernel, cpu: int, start: int, end: int, mt:
             if page is None or k.zone.get_pageblock_migratetype(page) != ISOLATE:
                 continue
             async with k.zone_lock:
-                unset_migratetype_isolate(k, cpu, page, mt)
+                await unset_migratetype_isolate(k, cpu, page, mt)
 
 
 async def test_pages_isolated(k: Kernel, cpu: int, start: int, end: int, flags: int) -> int:
-    """test_pages_isolated(): every pageblock ISOLATE (lockless), then under zone->lock
+    """test_pages_isolated(): every pageblock ISOLATE — checked without the lock, walking
+    ``for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)`` from the unaligned
+    start and skipping holes; -EBUSY if the whole range is a hole — then under zone->lock
     every page free (PageBuddy), or hwpoisoned / offline-and-unreferenced when offlining.
     It does not look at which list a free block is on (I5b checks that on success)."""
     zone = k.zone
     pb = zone.geometry.pageblock_nr_pages
-    for pfn in range(start & ~(pb - 1), end, pb):
+    for pfn in range(start, end, pb):
+        # lockless: is_migrate_isolate_page(__first_valid_page(pfn, pageblock_nr_pages))
+        await k.sp("test_pages_isolated:read_pb", cpu, reads((PB, None)))
         page = first_valid_pfn(k, pfn, pb)
-        if page is None or zone.get_pageblock_migratetype(page) != ISOLATE:
+        if page is not None and zone.get_pageblock_migratetype(page) != ISOLATE:
             k.trace("test_pages_isolated", cpu, pfn=start, end_pfn=end, result="-EBUSY")
             return EBUSY
+    if first_valid_pfn(k, start, end - start) is None:
+        k.trace("test_pages_isolated", cpu, pfn=start, end_pfn=end, result="-EBUSY")
+        return EBUSY
     m = zone.memmap
     async with k.zone_lock:
         pfn = start

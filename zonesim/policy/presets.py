@@ -4,15 +4,25 @@ bug come back."""
 
 from __future__ import annotations
 
-V5_15 = frozenset({"d9dddbf55667", "ad53f92eb416", "51bb1a4093cc", "ec6e8c7e0314"})
+V5_15 = frozenset(
+    {
+        "d9dddbf55667",
+        "ad53f92eb416",
+        "51bb1a4093cc",
+        "88e8ac11d2ea",
+        "3b12e7e97938",
+        "ec6e8c7e0314",
+    }
+)
 
 # Zi Yan's RFC v1 as posted: only the alignment changes.
-RFC_V1 = V5_15 | {"rfc1/cma-align", "rfc1/acr-align", "rfc1/vmem-sb"}
+RFC_V1 = V5_15 | {"rfc1/1-align", "rfc1/2-vmem-sb"}
 
 # David Hildenbrand's a), b), c) on top of the RFC. c) brings back the MAX_ORDER-1
 # extension, limited to pageblocks of the range's own type, so it replaces the RFC's
-# pageblock alignment of alloc_contig_range.
-PROPOSAL = (RFC_V1 - {"rfc1/acr-align"}) | {
+# pageblock alignment of alloc_contig_range (zonesim.ops.contig.isolation_range); the CMA
+# half of RFC 1/3 stays.
+PROPOSAL = RFC_V1 | {
     "dh/a-isolate-bit",
     "dh/b-range-unmovable",
     "dh/c-no-extend",

@@ -14,6 +14,9 @@ class Switch:
     title: str  # the commit subject
     version: str  # first release that has it ("3.18", "5.19", "proposal")
     behaviour: str  # what zonesim does differently with the switch on
+    # Earlier switches whose code this commit changed: with it on they must be on too (its
+    # "off"'s only make sense with this one off as well; a policy that breaks it is refused).
+    builds_on: tuple[str, ...] = ()
 
 
 SWITCHES: tuple[Switch, ...] = (
@@ -45,6 +48,7 @@ SWITCHES: tuple[Switch, ...] = (
         "5.18",
         "at pageblock_order __free_one_page refuses to merge different types unless both are "
         "mergeable (UNMOVABLE/MOVABLE/RECLAIMABLE), whether or not isolation is active",
+        builds_on=("d9dddbf55667",),
     ),
     Switch(
         "787af64d05cd",
@@ -58,6 +62,22 @@ SWITCHES: tuple[Switch, ...] = (
 
 SWITCHES += (
     Switch(
+        "88e8ac11d2ea",
+        "mm, page_alloc: fix core hung in free_pcppages_bulk()",
+        "5.9",
+        "free_pcppages_bulk frees at most pcp->count pages; off: asked for more than the pcp "
+        "holds (a free that read high before and batch after a concurrent pcp update), it "
+        "spins forever with IRQs off looking for a non-empty list (cpu_stuck)",
+    ),
+    Switch(
+        "3b12e7e97938",
+        "mm/page_alloc: scale the number of pages that are batch freed",
+        "5.14",
+        "free_unref_page_commit spills nr_pcp_free(pcp, high, batch) pages (at most high - "
+        "batch, 1 when high < batch, growing with free_factor); off (5.9-5.13): "
+        "free_pcppages_bulk(zone, READ_ONCE(pcp->batch), pcp)",
+    ),
+    Switch(
         "ec6e8c7e0314",
         "mm, page_alloc: disable pcplists during memory offline",
         "5.11",
@@ -65,24 +85,21 @@ SWITCHES += (
         "around isolation and migration; off: one drain_all_pages after isolation, frees in "
         "the pcp window land on pcp lists of isolated pageblocks",
     ),
-    # Zi Yan's RFC v1 (2021-11-15), the three patches as posted.
+    # Zi Yan's RFC v1 (2021-11-15) as posted. Patch 3/3, "arch: powerpc: adjust fadump
+    # alignment to be pageblock aligned.", only moves powerpc's firmware-assisted-dump
+    # reservation: nothing in the zone model reads it, so it is no switch (docs/switches.md).
     Switch(
-        "rfc1/cma-align",
-        "[RFC PATCH 1/3] mm: cma: use pageblock_order as the single alignment",
+        "rfc1/1-align",
+        "[RFC PATCH 1/3] mm: cma: alloc_contig_range: use pageblock_order as the single "
+        "alignment.",
         "rfc-v1",
         "CMA areas need only pageblock alignment (5.15: max(MAX_ORDER-1, pageblock_order)), so "
-        "one MAX_ORDER-1 block may hold CMA and non-CMA pageblocks",
+        "one MAX_ORDER-1 block may hold CMA and non-CMA pageblocks; and pfn_max_align_down/up "
+        "round alloc_contig_range's isolation to pageblocks only (5.15: MAX_ORDER-1 blocks)",
     ),
     Switch(
-        "rfc1/acr-align",
-        "[RFC PATCH 2/3] mm: page_alloc: use pageblock_order for alloc_contig_range alignment",
-        "rfc-v1",
-        "alloc_contig_range isolates the pageblocks of the range only (5.15: the range rounded "
-        "out to MAX_ORDER-1 blocks)",
-    ),
-    Switch(
-        "rfc1/vmem-sb",
-        "[RFC PATCH 3/3] drivers: virtio_mem: use pageblock size as the minimum virtio_mem size",
+        "rfc1/2-vmem-sb",
+        "[RFC PATCH 2/3] drivers: virtio_mem: use pageblock size as the minimum virtio_mem size.",
         "rfc-v1",
         "virtio-mem subblocks are one pageblock (5.15: max(MAX_ORDER-1, pageblock)); without it "
         "unplugging one pageblock means unplugging its whole MAX_ORDER-1 subblock",
@@ -131,6 +148,7 @@ SWITCHES += (
         "5.19",
         "start_isolate_page_range accepts an unaligned range and the undo covers the same "
         "pageblocks; alloc_contig_range passes its range as is",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "11ac3e87ce09",
@@ -160,6 +178,7 @@ SWITCHES += (
         "ending exactly at the boundary is skipped, a straddling page is migrated with its "
         "pageblock isolated, and a lost free page fails the isolation; off: it only wrote "
         "the pageblock type and rescanned",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "9b209e557d69",
@@ -167,6 +186,7 @@ SWITCHES += (
         "5.19",
         "a range inside one pageblock is isolated once; off: the second boundary call finds "
         "its own isolation and fails with -EBUSY (all small CMA allocations fail)",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "86d28b070927",
@@ -174,6 +194,7 @@ SWITCHES += (
         "5.19",
         "split_free_page re-checks the page under zone->lock and moves the free-page counters "
         "to each piece's pageblock type; off: no re-check and no accounting",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "547be963c99f",
@@ -182,6 +203,7 @@ SWITCHES += (
         "isolate_single_pageblock takes compound_nr(head) for a tail page; off: "
         "compound_nr(tail) = 1, which loops when the scan meets a tail whose head lies "
         "before the scan start (needs orders >= MAX_ORDER: no outcome in the model)",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "80e2b584f3ab",
@@ -189,6 +211,7 @@ SWITCHES += (
         "6.0",
         "isolate_single_pageblock passes the caller's migratetype and flags, so a non-CMA "
         "caller cannot isolate a CMA boundary pageblock",
+        builds_on=("88ee134320b8",),
     ),
 )
 

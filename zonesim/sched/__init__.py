@@ -19,18 +19,29 @@ from zonesim.sched.errors import (
     WaitFor,
 )
 from zonesim.sched.execution import Exploration, Failure, Setup, execute, explore
+from zonesim.sched.footprint import Access, Obj, reads, writes
 from zonesim.sched.hypothesis_strategy import HypothesisStrategy, hypothesis_search
 from zonesim.sched.locks import Mutex, SpinLock, in_atomic, irq_off, irqs_disabled, preempt_disable
 from zonesim.sched.pct import PCTStrategy
 from zonesim.sched.random_strategy import RandomStrategy
 from zonesim.sched.replay import ReplayStrategy
 from zonesim.sched.schedule import decode, encode
-from zonesim.sched.scheduler import ExecutionResult, Scheduler, choose, switch_point, yield_cpu
+from zonesim.sched.scheduler import (
+    ExecutionResult,
+    Scheduler,
+    choose,
+    suspended_in_section,
+    switch_point,
+    window,
+    window_candidates,
+    yield_cpu,
+)
 from zonesim.sched.shrink import shrink, sort_key
 from zonesim.sched.strategy import Strategy
 from zonesim.sched.work import Work
 
 __all__ = [
+    "Access",
     "Choice",
     "ChoiceValue",
     "DFSStrategy",
@@ -42,6 +53,7 @@ __all__ = [
     "HypothesisStrategy",
     "LivelockSuspected",
     "Mutex",
+    "Obj",
     "PCTStrategy",
     "RandomStrategy",
     "Recorder",
@@ -68,8 +80,13 @@ __all__ = [
     "irqs_disabled",
     "preempt_disable",
     "preemptions",
+    "reads",
     "shrink",
     "sort_key",
+    "suspended_in_section",
     "switch_point",
+    "window",
+    "window_candidates",
+    "writes",
     "yield_cpu",
 ]

@@ -17,6 +17,8 @@ from zonesim.sched.choice import Choice, preemptions
 #: Replays a candidate (running out = choice 0); returns the choices actually taken if the
 #: execution fails the same way, else None.
 StillFails = Callable[[list[Choice]], list[Choice] | None]
+#: Replays a candidate the same way and returns the choices taken, failing or not.
+Trace = Callable[[list[Choice]], list[Choice]]
 
 
 def sort_key(choices: Sequence[Choice]) -> tuple[int, int, int]:
@@ -25,7 +27,25 @@ def sort_key(choices: Sequence[Choice]) -> tuple[int, int, int]:
     return preemptions(choices), len(choices), data
 
 
-def _candidates(best: list[Choice]) -> Iterator[list[Choice]]:
+def _single_preemptions(best: list[Choice], trace: Trace) -> Iterator[list[Choice]]:
+    """Every schedule with exactly one preemption along the path that keeps the current CPU
+    everywhere (after best's first choice): that path is replayed once to learn its
+    decisions, so each candidate is a real prefix of it plus one switch."""
+    if not best:
+        return
+    start = [best[0]] if best[0].current is None else []
+    path = trace(start)
+    names = sorted({str(c.value) for c in [*path, *best] if c.kind == "cpu"})
+    for i, c in enumerate(path):
+        if c.kind == "cpu" and c.current is not None:
+            for other in names:
+                if other != c.current:
+                    yield [*path[:i], replace(c, value=other)]
+
+
+def _candidates(best: list[Choice], trace: Trace | None = None) -> Iterator[list[Choice]]:
+    if preemptions(best) > 1 and trace is not None:
+        yield from _single_preemptions(best, trace)
     # One preemption alone: follow best's choices with every preemption turned into "keep
     # the current CPU", and switch to another CPU at exactly one decision. Finds the
     # one-switch race that removing preemptions one at a time misses when each of them is
@@ -59,18 +79,24 @@ def _candidates(best: list[Choice]) -> Iterator[list[Choice]]:
 
 
 def shrink(
-    choices: Sequence[Choice], still_fails: StillFails, *, max_attempts: int = 500
+    choices: Sequence[Choice],
+    still_fails: StillFails,
+    *,
+    max_attempts: int = 500,
+    trace: Trace | None = None,
 ) -> list[Choice]:
     """Return a failing choice sequence no larger than ``choices`` (by ``sort_key``).
 
     ``choices`` must be a failing execution's choices; at most ``max_attempts`` replays.
+    ``trace`` (optional) lets the first pass try every single preemption along the
+    no-preemption path.
     """
     best = list(choices)
     attempts = 0
     improved = True
     while improved and attempts < max_attempts:
         improved = False
-        for cand in _candidates(best):
+        for cand in _candidates(best, trace):
             if attempts >= max_attempts:
                 break
             attempts += 1
