@@ -152,6 +152,8 @@ def explore(
                 _finding(engine, cfg, n, outcome, shrink_attempts, artifacts, source)
             )
             if not keep_going:
+                if progress is not None:  # the display hears about the finding too
+                    progress(n, executions, len(report.violations))
                 return True
         if progress is not None:
             progress(n, executions, len(report.violations))

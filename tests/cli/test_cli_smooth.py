@@ -227,3 +227,13 @@ def test_the_entry_point_and_python_m_agree() -> None:
                        check=True, env={**os.environ})
     b = zonesim("show", "--pages", "4096")
     assert a.stdout == b.stdout
+
+
+def test_progress_counts_the_violations_found(tmp_path: Path) -> None:
+    """The line names the violation of the execution that ended the run."""
+    cma_b = ROOT / "scenarios" / "seed" / "cma-b-partial-isolation.toml"
+    r = zonesim("explore", str(cma_b), "--policy", "rfc-v1", "--artifacts", str(tmp_path),
+                "--progress-every", "0", "--json")
+    assert r.returncode == 1, r.stderr
+    assert "zonesim explore: 1/1000 executions," in r.stderr
+    assert "1 violation(s)" in r.stderr
