@@ -59,7 +59,7 @@ async def __putback_isolated_page(zone: Zone, pfn: int, order: int, mt: int) -> 
 
 
 async def split_free_page(
-    zone: Zone, pfn: int, order: int, split_off: int, *, fixed: bool
+    zone: Zone, pfn: int, order: int, split_off: int, *, fixed: bool, aligned: bool = True
 ) -> int:
     """split_free_page() of b2c9e2fbba32: cut a free block at ``pfn + split_off`` so that
     each piece goes to the list of its own pageblock.
@@ -67,7 +67,13 @@ async def split_free_page(
     ``fixed`` = 86d28b070927: re-check the block under zone->lock (it may have been taken
     since the lockless scan) and move the free-page counters from the block's type to each
     piece's type. Without it the pieces are counted again by __free_one_page while the
-    whole block was never subtracted. Returns 0, or -ENOENT when the block changed."""
+    whole block was never subtracted. Returns 0, or -ENOENT when the block changed.
+
+    ``aligned`` = 88ee134320b8's piece size, ``min(__ffs(pfn), __fls(split_off))``: the
+    largest naturally aligned piece that fits. Before it, b2c9e2fbba32 took
+    ``ffs(split_pfn_offset) - 1``, the lowest set bit of what is left: the first part is
+    tiled exactly but a piece may be misaligned (0x4000 at 0x10000, then 0x8000 at 0x14000;
+    with one pageblock boundary in a MAX_ORDER-1 block both forms cut 512 + 512)."""
     if split_off == 0:
         return 0
     if fixed:
@@ -82,8 +88,11 @@ async def split_free_page(
     p = pfn
     end = pfn + (1 << order)
     while p < end:
-        low = (p & -p).bit_length() - 1 if p else order
-        free_order = min(low, split_off.bit_length() - 1)
+        if aligned:
+            low = (p & -p).bit_length() - 1 if p else order
+            free_order = min(low, split_off.bit_length() - 1)
+        else:
+            free_order = (split_off & -split_off).bit_length() - 1
         await __free_one_page(zone, p, free_order, zone.get_pageblock_migratetype(p), FPI_NONE)
         p += 1 << free_order
         split_off -= 1 << free_order

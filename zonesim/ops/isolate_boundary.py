@@ -10,7 +10,6 @@ compound page is migrated away first. The scan runs without zone->lock.
 
 from __future__ import annotations
 
-from zonesim.model.alloc import find_free_block
 from zonesim.model.buddy import ISOLATE
 from zonesim.model.isolate import split_free_page
 from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable
@@ -125,7 +124,7 @@ async def isolate_single_pageblock(
         # zone->lock is not held while walking: every page examined is one lockless read of
         # its PageBuddy/order and compound/LRU state, so another CPU's allocation, free or
         # merge can land between two reads.
-        await k.sp("isolate_single_pageblock:scan", cpu, reads((PAGE, None)))
+        await k.sp("isolate_single_pageblock:scan", cpu, reads((PAGE, None), (PB, None)))
         if not zone.has_memmap(pfn):
             pfn += 1
             continue
@@ -136,7 +135,12 @@ async def isolate_single_pageblock(
                 await k.sp("isolate_single_pageblock:split", cpu)
                 async with k.zone_lock:
                     r = await split_free_page(
-                        zone, pfn, order, boundary - pfn, fixed=k.policy.has("86d28b070927")
+                        zone,
+                        pfn,
+                        order,
+                        boundary - pfn,
+                        fixed=k.policy.has("86d28b070927"),
+                        aligned=fixed_88ee,
                     )
                 k.trace(
                     "split_free_page",
@@ -166,7 +170,7 @@ async def isolate_single_pageblock(
                 ret = await _migrate_straddler(k, cpu, head, a.nr, flags)
                 if ret:
                     return await _fail(k, cpu, blk, skip, saved, mt)
-                found = _outer_free(k, pfn)
+                found = await _outer_free(k, cpu, pfn)
                 if found is None:
                     if fixed_88ee:
                         return await _fail(k, cpu, blk, skip, saved, mt)
@@ -182,10 +186,23 @@ async def isolate_single_pageblock(
     return 0
 
 
-def _outer_free(k: Kernel, pfn: int) -> int | None:
-    """The head of the free block covering ``pfn`` (searching up to MAX_ORDER), or None."""
-    found = find_free_block(k.zone, pfn)
-    return None if found is None else found[0]
+async def _outer_free(k: Kernel, cpu: int, pfn: int) -> int | None:
+    """After migrating a straddler: ``while (!PageBuddy(pfn_to_page(outer_pfn)))``, rounding
+    outer_pfn down one order at a time up to MAX_ORDER, without zone->lock (one step per
+    peek). The first PageBuddy found is where the scan resumes, whether or not it covers
+    ``pfn``; None when there is none (88ee134320b8: fail; before it: rescan from pfn)."""
+    zone = k.zone
+    m = zone.memmap
+    order = 0
+    outer = pfn
+    while True:
+        await k.sp("isolate_single_pageblock:outer_pfn", cpu, reads((PAGE, None)))
+        if zone.has_memmap(outer) and m.flags[outer - zone.start_pfn] & PG_buddy:
+            return outer
+        order += 1
+        if order >= zone.max_order:
+            return None
+        outer &= ~0 << order
 
 
 async def _migrate_straddler(k: Kernel, cpu: int, head: int, nr: int, flags: int) -> int:
