@@ -36,7 +36,9 @@ from zonesim.model.zone import Zone
 from zonesim.obs.logging import ListSink, bind_cpu, make_logger
 from zonesim.ops import Kernel
 from zonesim.policy import Policy
-from zonesim.scenario import Alloc, Scenario, ScenarioError, scenario_fingerprint
+from zonesim.scenario import Alloc, Scenario, ScenarioError
+from zonesim.scenario.fingerprint import behaviour_fingerprint, legacy_fingerprint
+from zonesim.scenario.limits import step_bound
 from zonesim.sched import (
     Choice,
     Deadlock,
@@ -113,15 +115,22 @@ def cpu_names(scenario: Scenario) -> list[str]:
 
 
 class Engine:
-    def __init__(self, scenario: Scenario, policy: Policy, *, max_steps: int = 100_000) -> None:
+    def __init__(
+        self, scenario: Scenario, policy: Policy, *, max_steps: int | None = None
+    ) -> None:
         check_applicable(scenario, policy)
         self.scenario = scenario
         self.policy = policy
-        self.max_steps = max_steps
-        fp = hashlib.sha256(
-            f"{scenario_fingerprint(scenario)}|{policy.name}|{MODEL_VERSION}".encode()
+        # None: the scenario's own bound ([explore] max_steps, else derived from its ops),
+        # so a long legal loop is not reported as a livelock.
+        self.max_steps = step_bound(scenario) if max_steps is None else max_steps
+        # What decides behaviour (zone, setup, ops, switches, model), not names or [expect]:
+        # schedules survive edits of a scenario's prose. zs1 schedules carry the older
+        # fingerprint, which hashed the whole parsed file and the policy's name.
+        self.fingerprint = behaviour_fingerprint(scenario, policy.switches, MODEL_VERSION)
+        self.legacy_fingerprint = hashlib.sha256(
+            f"{legacy_fingerprint(scenario)}|{policy.name}|{MODEL_VERSION}".encode()
         ).hexdigest()[:16]
-        self.fingerprint = fp
         self._base: tuple[Zone, Env] | None = None
         # Benchmarks switch the invariant checks off to see what scheduling alone costs;
         # last_zone is the final zone of the latest run (for same-work comparisons).

@@ -208,23 +208,48 @@ class _ViolationError(Exception):
     is approximated by the message (the invariant name)."""
 
 
-def shrink_outcome(engine: Engine, outcome: Outcome, attempts: int) -> Outcome:
-    """Shrink a failing execution's schedule; the result fails with the same invariant."""
+#: Scheduler steps one shrink may spend over all its replays (about 20 s at the ~50k steps
+#: per second of benchmarks/engine.py): a failure in a 100k-step execution gets ten replays,
+#: not three hundred.
+SHRINK_MAX_STEPS = 1_000_000
+
+
+def shrink_outcome(
+    engine: Engine,
+    outcome: Outcome,
+    attempts: int,
+    *,
+    max_steps: int = SHRINK_MAX_STEPS,
+    seconds: float | None = None,
+) -> Outcome:
+    """Shrink a failing execution's schedule; the result fails with the same invariant.
+
+    Bounded by ``attempts`` replays and ``max_steps`` steps over all of them (both
+    deterministic) and, if given, ``seconds`` of wall-clock time."""
     assert outcome.violation is not None
     want = outcome.violation.invariant
     cache: dict[str, Outcome] = {}
 
-    def still_fails(cand: list[Choice]) -> list[Choice] | None:
+    def still_fails(cand: list[Choice]) -> tuple[list[Choice] | None, int]:
         o = engine.run(ReplayStrategy(cand, strict=False))
         if o.violation is not None and o.violation.invariant == want:
             cache[encode(o.choices, engine.fingerprint)] = o
-            return list(o.choices)
-        return None
+            return list(o.choices), o.steps
+        return None, o.steps
 
-    def trace(cand: list[Choice]) -> list[Choice]:
-        return list(engine.run(ReplayStrategy(cand, strict=False)).choices)
+    def trace(cand: list[Choice]) -> tuple[list[Choice], int]:
+        o = engine.run(ReplayStrategy(cand, strict=False))
+        return list(o.choices), o.steps
 
-    best = shrink(outcome.choices, still_fails, max_attempts=attempts, trace=trace)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    best = shrink(
+        outcome.choices,
+        still_fails,
+        max_attempts=attempts,
+        max_steps=max_steps,
+        out_of_time=None if deadline is None else (lambda: time.monotonic() > deadline),
+        trace=trace,
+    )
     return cache.get(encode(best, engine.fingerprint), outcome)
 
 

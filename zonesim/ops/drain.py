@@ -19,9 +19,25 @@ from zonesim.sched import irq_off, reads, writes
 
 
 async def drain_local_pages(k: Kernel, cpu: int) -> None:
+    if k.pcp_spinlock:
+        await drain_pages_zone_locked(k, cpu, cpu)
+        return
     with irq_off():  # drain_pages_zone(): local_lock_irqsave
         freed = await drain_pages_zone(k.zone, cpu)
     k.trace("pcp_drain", cpu, pages=len(freed))
+
+
+async def drain_pages_zone_locked(k: Kernel, cpu: int, c: int) -> None:
+    """v6.0 drain_pages_zone(c, zone), run by ``cpu`` (c's own CPU, or any CPU for a remote
+    drain, 443c2accd1b6): ``if (pcp->count)`` peeked without the lock, then
+    spin_lock_irqsave(&pcp->lock) and free_pcppages_bulk(zone, pcp->count, pcp)."""
+    await k.sp("drain_pages_zone:peek", cpu, reads((PCP_COUNT, c)))
+    if not k.zone.pcp[c].count:
+        return
+    async with k.pcp_lock(c):  # spin_lock_irqsave(&pcp->lock): spins while c holds it
+        with irq_off():
+            freed = await drain_pages_zone(k.zone, c)
+    k.trace("pcp_drain", cpu, target=k.cpu_names[c], pages=len(freed))
 
 
 async def __drain_all_pages(k: Kernel, cpu: int, force_all_cpus: bool) -> None:
@@ -39,6 +55,12 @@ async def __drain_all_pages(k: Kernel, cpu: int, force_all_cpus: bool) -> None:
             if k.zone.pcp[c].count != 0:
                 targets.append(c)
         await k.sp("__drain_all_pages:after_peek", cpu)
+        if k.policy.has("443c2accd1b6"):
+            # v6.0: each CPU's pcp is drained from here, under that pcp's lock
+            for c in targets:
+                await drain_pages_zone_locked(k, cpu, c)
+            k.trace("drain_all_pages", cpu, cpus=",".join(k.cpu_names[c] for c in targets))
+            return
         works: list[WorkHandle] = []
         for c in targets:
             works.append(k.queue_work(k.cpu_names[c], "drain_local_pages_wq", _drain_wq(k, c)))

@@ -36,7 +36,12 @@ async def free_unref_page(
     """``preemptible=False`` drops the switch points: free_contig_range frees a range
     page by page and the model yields before the first page of each pageblock only (the
     frees of one pageblock's pages in a row differ for another CPU only by where the pcp
-    list spills, which the next pageblock's yield still exposes)."""
+    list spills, which the next pageblock's yield still exposes).
+
+    v6.0 (4b23a68f9536): the pcp is taken with spin_trylock; when another CPU holds it (a
+    remote drain, 443c2accd1b6) the page goes straight to the buddy through free_one_page
+    — with the type already overridden to MOVABLE for a CMA or HIGHATOMIC page, until
+    7b086755fb8c keeps the real type for that path."""
     zone = k.zone
     if preemptible:
         await k.sp(
@@ -45,16 +50,35 @@ async def free_unref_page(
     # free_unref_page_prepare(): lockless pageblock read, cached in page->index
     mt = int(zone.get_pageblock_migratetype(pfn))
     zone.memmap.cached_mt[zone.idx(pfn)] = mt
-    if preemptible:
-        await k.sp("free_unref_page:after_pb_read", cpu)  # P1: window A
+    pcp_mt = mt
     if mt >= MIGRATE_PCPTYPES:
         if mt == ISOLATE:
+            if preemptible:
+                await k.sp("free_unref_page:after_pb_read", cpu)  # P1: window A
             await free_one_page(k, cpu, pfn, order, mt, FPI_NONE)
             return
-        mt = MOVABLE  # CMA and HIGHATOMIC ride on the MOVABLE pcp list
-    with irq_off():  # local_lock_irqsave(&pagesets.lock)
-        freed = await free_unref_page_commit(zone, cpu, pfn, mt, order)
-    k.trace("pcp_free", cpu, pfn=pfn, order=order, mt=MigrateType(mt).name, spilled=len(freed))
+        pcp_mt = MOVABLE  # CMA and HIGHATOMIC ride on the MOVABLE pcp list
+        if not k.policy.has("7b086755fb8c"):
+            mt = MOVABLE  # 6.0: one variable for both the pcp list and the bypass
+    if k.pcp_spinlock:
+        lock = k.pcp_lock(cpu)
+        # P1 (window A) is the switch point of the trylock: between the pageblock read and
+        # taking the pcp; it declares the read of the lock word.
+        if not await lock.trylock("free_unref_page:after_pb_read", switch=preemptible):
+            k.trace("pcp_trylock_failed", cpu, pfn=pfn, order=order, lock=lock.name)
+            await free_one_page(k, cpu, pfn, order, mt, FPI_NONE)
+            return
+        try:
+            with irq_off():  # spin_trylock_irqsave
+                freed = await free_unref_page_commit(zone, cpu, pfn, pcp_mt, order)
+        finally:
+            lock.release()
+    else:
+        if preemptible:
+            await k.sp("free_unref_page:after_pb_read", cpu)  # P1: window A
+        with irq_off():  # local_lock_irqsave(&pagesets.lock)
+            freed = await free_unref_page_commit(zone, cpu, pfn, pcp_mt, order)
+    k.trace("pcp_free", cpu, pfn=pfn, order=order, mt=MigrateType(pcp_mt).name, spilled=len(freed))
 
 
 async def free_one_page(k: Kernel, cpu: int, pfn: int, order: int, mt: int, fpi: int) -> None:

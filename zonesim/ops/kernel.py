@@ -66,6 +66,10 @@ class Kernel:
         self.pcp_batch_high_lock = Mutex("pcp_batch_high_lock")
         self.mem_hotplug_lock = Mutex("mem_hotplug_lock")
         self.cma_mutex = Mutex("cma_mutex")
+        # v6.0 (4b23a68f9536): per_cpu_pages.lock, a spinlock per CPU's pcp. Before it the
+        # pcp was protected by running on its CPU with IRQs off (local_lock).
+        self.pcp_spinlock = policy.has("4b23a68f9536")
+        self._pcp_locks = [SpinLock(f"pcp[{name}]") for name in cpu_names]
         self._cma_locks: dict[str, SpinLock] = {}
         self._checkpoint = checkpoint
         self._event_check = event_check
@@ -101,6 +105,10 @@ class Kernel:
             yield
         finally:
             self.zone.transient_ranges.remove(entry)
+
+    def pcp_lock(self, cpu: int) -> SpinLock:
+        """per_cpu_ptr(zone->per_cpu_pageset, cpu)->lock (v6.0)."""
+        return self._pcp_locks[cpu]
 
     def cma_lock(self, name: str) -> SpinLock:
         """The area's cma->lock."""

@@ -45,9 +45,13 @@ V5_19 = V5_15 | {
     "80e2b584f3ab",
 }
 
+# v6.0: the pcp spinlock and remote drains; the fix of their fallout came in 6.6.
+V6_0 = V5_19 | {"4b23a68f9536", "443c2accd1b6", "01b44456a7aa"}
+
 PRESETS: dict[str, tuple[str, frozenset[str]]] = {
     "v5.15": ("the kernel of the founding thread (Nov 2021)", V5_15),
     "rfc-v1": ("Zi Yan's RFC v1 as posted: pageblock alignment only", RFC_V1),
     "proposal": ("David Hildenbrand's a) b) c) on top of rfc-v1", PROPOSAL),
     "v5.19": ("the series as merged, with prerequisites and the 2022 fixes", V5_19),
+    "v6.0": ("v5.19 + the pcp spinlock with trylock and remote pcp drains", V6_0),
 }

@@ -215,4 +215,44 @@ SWITCHES += (
     ),
 )
 
+# v6.0: Mel Gorman's "Drain remote per-cpu directly" (research R8 §1).
+SWITCHES += (
+    Switch(
+        "4b23a68f9536",
+        "mm/page_alloc: protect PCP lists with a spinlock",
+        "6.0",
+        "each CPU's pcp is protected by pcp->lock: frees and pcp allocations take it with "
+        "spin_trylock; a failed free goes straight to the buddy (free_one_page), a failed "
+        "allocation falls through to rmqueue_buddy (and so does an empty pcp list); drains "
+        "take it with spin_lock. Off: local_lock (IRQs off on the owning CPU) only",
+    ),
+    Switch(
+        "443c2accd1b6",
+        "mm/page_alloc: remotely drain per-cpu lists",
+        "6.0",
+        "__drain_all_pages drains every selected CPU's pcp itself, under that pcp's lock, "
+        "instead of queueing drain_local_pages_wq on each CPU and flushing; the drained CPU "
+        "keeps running, and its trylocks fail while the drain holds its lock",
+        builds_on=("4b23a68f9536",),
+    ),
+    Switch(
+        "01b44456a7aa",
+        "mm/page_alloc: replace local_lock with normal spinlock",
+        "6.0",
+        "the outer local_lock goes; pcp->lock is taken with IRQs off by pcp_spin_*_irqsave "
+        "(no outcome changes in the model: with 4b23a68f9536 the section already is IRQ-off "
+        "plus the spinlock)",
+        builds_on=("4b23a68f9536",),
+    ),
+    Switch(
+        "7b086755fb8c",
+        "mm: page_alloc: fix CMA and HIGHATOMIC landing on the wrong buddy list",
+        "6.6",
+        "free_unref_page keeps the page's own type for the free_one_page bypass after a "
+        "failed pcp trylock; off (6.0-6.5): a CMA or HIGHATOMIC page whose trylock fails is "
+        "freed to the MOVABLE list, counted as MOVABLE",
+        builds_on=("4b23a68f9536",),
+    ),
+)
+
 BY_ID: dict[str, Switch] = {s.id: s for s in SWITCHES}

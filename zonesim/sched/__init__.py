@@ -24,8 +24,15 @@ from zonesim.sched.hypothesis_strategy import HypothesisStrategy, hypothesis_sea
 from zonesim.sched.locks import Mutex, SpinLock, in_atomic, irq_off, irqs_disabled, preempt_disable
 from zonesim.sched.pct import PCTStrategy
 from zonesim.sched.random_strategy import RandomStrategy
-from zonesim.sched.replay import ReplayStrategy
-from zonesim.sched.schedule import decode, encode
+from zonesim.sched.replay import (
+    Divergence,
+    FingerprintMismatch,
+    ReplayStrategy,
+    check_fingerprint,
+    first_divergence,
+    replay_schedule,
+)
+from zonesim.sched.schedule import Schedule, decode, encode, parse_schedule
 from zonesim.sched.scheduler import (
     ExecutionResult,
     Scheduler,
@@ -36,7 +43,7 @@ from zonesim.sched.scheduler import (
     window_candidates,
     yield_cpu,
 )
-from zonesim.sched.shrink import shrink, sort_key
+from zonesim.sched.shrink import ShrinkStats, shrink, sort_key
 from zonesim.sched.strategy import Strategy
 from zonesim.sched.work import Work
 
@@ -46,9 +53,11 @@ __all__ = [
     "ChoiceValue",
     "DFSStrategy",
     "Deadlock",
+    "Divergence",
     "ExecutionResult",
     "Exploration",
     "Failure",
+    "FingerprintMismatch",
     "ForeignAwait",
     "HypothesisStrategy",
     "LivelockSuspected",
@@ -60,27 +69,33 @@ __all__ = [
     "ReplayMismatch",
     "ReplayStrategy",
     "SchedError",
+    "Schedule",
     "ScheduleFormatError",
     "Scheduler",
     "Setup",
+    "ShrinkStats",
     "SleepInAtomic",
     "SpinLock",
     "Strategy",
     "WaitFor",
     "Work",
+    "check_fingerprint",
     "choose",
     "current_cpu",
     "decode",
     "encode",
     "execute",
     "explore",
+    "first_divergence",
     "hypothesis_search",
     "in_atomic",
     "irq_off",
     "irqs_disabled",
+    "parse_schedule",
     "preempt_disable",
     "preemptions",
     "reads",
+    "replay_schedule",
     "shrink",
     "sort_key",
     "suspended_in_section",

@@ -76,17 +76,19 @@ class _Lock:
         await cpu.sched.block(cpu, wait, self._label)
         # release() handed the lock over: self.holder == cpu.name
 
-    async def trylock(self, label: str | None = None) -> bool:
+    async def trylock(self, label: str | None = None, *, switch: bool = True) -> bool:
         """``spin_trylock`` / ``mutex_trylock``: take the lock if it is free, never wait.
 
         The attempt reads the lock word without holding the lock, so it is preceded by a
         switch point that declares that read: while this CPU is parked there, the holder's
         windows are offered to it, and the attempt fails exactly in the schedules where
         another CPU is inside its section at that moment. The outcome is a function of the
-        recorded CPU choices, so replay reproduces it."""
+        recorded CPU choices, so replay reproduces it. ``switch=False``: no switch point (the
+        caller took one just before)."""
         cpu = current_cpu_state()
         self._bind(cpu)
-        await switch_point(label or self._try_label, reads(("lock", self.name)))
+        if switch:
+            await switch_point(label or self._try_label, reads(("lock", self.name)))
         if self.holder is not None:
             return False
         self._take(cpu)
