@@ -5,7 +5,8 @@ An ``ObservingEngine`` runs exactly what ``Engine`` runs (same schedule, same
 
 - ``op_start`` when a CPU starts a scenario op (the engine's ``op:<kind>`` switch point);
 - ``lock_acquired`` / ``lock_released`` for the modelled locks (zone->lock, cma->lock,
-  the mutexes); the pcp lists' irq-off sections are not locks and are not recorded;
+  v6.0's pcp->lock, the mutexes); before v6.0 the pcp lists' irq-off sections are not
+  locks and are not recorded;
 - ``rmqueue_page`` / ``pcp_drain_page``: pages moving between the buddy and a pcp list,
   found by comparing the pcp lists before and after each model event (the model's
   ``pcp_free`` / ``pcp_drain`` events carry counts only): the data of the kernel's
@@ -253,6 +254,8 @@ class ObservingEngine(Engine):
         k.pcp_batch_high_lock = _TracedMutex("pcp_batch_high_lock", rec)
         k.mem_hotplug_lock = _TracedMutex("mem_hotplug_lock", rec)
         k.cma_mutex = _TracedMutex("cma_mutex", rec)
+        # v6.0's per-CPU pcp->lock (4b23a68f9536); unused by designs without it
+        k._pcp_locks = [_TracedSpinLock(lock.name, rec) for lock in k._pcp_locks]
         cma_locks: dict[str, SpinLock] = {}
 
         def cma_lock(name: str) -> SpinLock:

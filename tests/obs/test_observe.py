@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
     ("stress/offline-races-alloc.toml", "v5.15"),
     ("seed/cma-c-concurrent.toml", "v5.19"),
     ("findings/foreign-undo.toml", "v5.19"),
+    ("stress/drain-races-alloc.toml", "v6.0"),  # pcp->lock is a lock from v6.0 on
 ])
 def test_observing_changes_nothing(path: str, policy: str) -> None:
     scenario = load_scenario(ROOT / "scenarios" / path)
+    locks: set[str] = set()
     plain = Engine(scenario, parse_policy(policy))
     for seed in range(3):
         strategy = StrategyConfig("pct", seed).make()
@@ -40,6 +42,7 @@ def test_observing_changes_nothing(path: str, policy: str) -> None:
         for r in b.records:
             key = (str(r["cpu"]), str(r.get("lock")))
             if r["event"] == "lock_acquired":
+                locks.add(str(r["lock"]))
                 assert key not in held
                 held[key] = 1
             elif r["event"] == "lock_released":
@@ -47,6 +50,7 @@ def test_observing_changes_nothing(path: str, policy: str) -> None:
         # states are kept once each; the last record's state is the final zone
         assert len({id(s) for s in b.states}) == len(b.states)
         assert b.state_of[-1] == b.final or b.outcome.violation is not None
+    assert any(lock.startswith("pcp[") for lock in locks) == (policy == "v6.0"), locks
 
 
 def test_pcp_moves_account_for_the_counts_the_model_logs() -> None:

@@ -28,6 +28,7 @@ MODEL_EVENTS: dict[str, str] = {
     "pageblock_unisolated": "unset_migratetype_isolate(): pageblock back to its type",
     "pageset_update": "pageset_update(): one CPU's pcp high and batch written (target)",
     "pcp_drain": "drain_pages_zone(): a CPU's pcp lists given back (count)",
+    "pcp_trylock_failed": "v6.0: spin_trylock(&pcp->lock) failed; the page goes another way",
     "pcp_free": "free_unref_page_commit(): a page onto a pcp list (and what spilled)",
     "pcp_update": "zone_pcp_update(): new pcp high and batch",
     "soft_offline_page": "soft_offline_page() (result)",
