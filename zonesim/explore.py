@@ -124,11 +124,14 @@ def explore(
     shrink_attempts: int = 300,
     artifacts: Path | None = Path("logs"),
     scenario_path: str = "",
+    scenario_text: str | None = None,
     progress: Progress | None = None,
 ) -> ExploreReport:
     """Run up to ``executions`` executions (or ``seconds``, whichever ends first).
 
     Stops at the first violation unless ``keep_going`` (then one finding per invariant).
+    Artifacts embed ``scenario_text`` (read from ``scenario_path`` or the scenario's file
+    when not given) so that they replay from any directory.
     ``trace_hash`` hashes every execution's own trace hash in order, so two runs with the
     same seed agree on it exactly when they made the same decisions and saw the same
     states."""
@@ -144,10 +147,13 @@ def explore(
         h.update(outcome.trace_hash.encode())
         if outcome.violation is not None and outcome.violation.invariant not in seen:
             seen.add(outcome.violation.invariant)
+            source = _Source(scenario_path or engine.scenario.file, scenario_text)
             report.violations.append(
-                _finding(engine, cfg, n, outcome, shrink_attempts, artifacts, scenario_path)
+                _finding(engine, cfg, n, outcome, shrink_attempts, artifacts, source)
             )
             if not keep_going:
+                if progress is not None:  # the display hears about the finding too
+                    progress(n, executions, len(report.violations))
                 return True
         if progress is not None:
             progress(n, executions, len(report.violations))
@@ -254,7 +260,7 @@ def _finding(
     outcome: Outcome,
     attempts: int,
     artifacts: Path | None,
-    scenario_path: str,
+    source: _Source,
 ) -> Found:
     assert outcome.violation is not None
     small = shrink_outcome(engine, outcome, attempts)
@@ -276,7 +282,7 @@ def _finding(
         switches=preemption_lines(traced.choices),
     )
     if artifacts is not None:
-        found.artifact = str(write_artifact(artifacts, engine, cfg, found, scenario_path))
+        found.artifact = str(write_artifact(artifacts, engine, cfg, found, source))
     return found
 
 
@@ -284,17 +290,37 @@ def replay_command(path: str) -> str:
     return f"zonesim replay {shlex.quote(path)}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where the scenario came from: its path as the user wrote it, and its text."""
+
+    path: str
+    text: str | None = None
+
+    def read(self) -> str | None:
+        if self.text is not None:
+            return self.text
+        try:
+            return Path(self.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None  # the artifact then names the path only (replay needs the file)
+
+
 def write_artifact(
-    directory: Path, engine: Engine, cfg: StrategyConfig, found: Found, scenario_path: str
+    directory: Path, engine: Engine, cfg: StrategyConfig, found: Found, source: _Source
 ) -> Path:
-    """Write the failure atomically (temp file in the same directory, then rename)."""
+    """Write the failure atomically (temp file in the same directory, then rename).
+
+    The scenario's text is embedded (``scenario_text``) beside its path as written, so
+    the artifact replays from any directory and after the file changed."""
     directory.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9.+-]+", "_", engine.policy.name)
     name = f"{engine.scenario.name}--{slug}--{cfg.name}-s{cfg.seed}--{found.invariant}.json"
     path = directory / name
     doc = {
         "format": ARTIFACT_FORMAT,
-        "scenario": scenario_path or engine.scenario.file,
+        "scenario": source.path,
+        "scenario_text": source.read(),
         "scenario_name": engine.scenario.name,
         "policy": engine.policy.name,
         "strategy": cfg.name,

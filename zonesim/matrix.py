@@ -16,12 +16,14 @@ every machine; the seconds cap is a safety net only, and a cell it ends is marke
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import time
+import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from zonesim.engine import Engine, NotApplicable, cpu_names
 from zonesim.explore import Found, StrategyConfig, explore, replay_command
@@ -149,14 +151,25 @@ class Matrix:
 # -- scenarios and columns -------------------------------------------------------------
 
 
-def find_scenarios(args: Sequence[str | Path]) -> list[Path]:
-    """Files as given; directories searched recursively for ``*.toml``, sorted. A file named
-    twice is run once."""
+def is_scenario_file(path: Path) -> bool:
+    """A ``*.toml`` file is a scenario when it has a ``[scenario]`` table; one that is not
+    TOML at all may be a broken scenario, so it is kept (its load names the error), while
+    other TOML files (``pyproject.toml``, tool configs) are not scenarios."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
+    return "scenario" in doc
+
+
+def find_scenarios(args: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given; directories searched recursively for scenario files (``*.toml``
+    with a ``[scenario]`` table), sorted. A file named twice is run once."""
     out: list[Path] = []
     for arg in args:
         p = Path(arg)
         if p.is_dir():
-            found = sorted(p.rglob("*.toml"))
+            found = [f for f in sorted(p.rglob("*.toml")) if is_scenario_file(f)]
             if not found:
                 raise MatrixInputError(f"{p}: expected a directory with *.toml scenarios")
             out += found
@@ -250,8 +263,10 @@ def run_cell(
     budget: Budget,
     *,
     artifacts: Path | None,
+    progress: ExecutionProgress | None = None,
 ) -> Cell:
-    """Explore one cell (see the module docstring for the budget)."""
+    """Explore one cell (see the module docstring for the budget). ``progress`` hears
+    (executions so far, the cell's budget, violations) as the cell runs."""
     started = time.monotonic()
     bound = scenario.explore.preemption_bound
     bound = DEFAULT_BOUND if bound is None else bound
@@ -274,6 +289,7 @@ def run_cell(
             seconds=None if cap is None else cap / 2,
             artifacts=artifacts,
             scenario_path=path,
+            progress=None if progress is None else _offset(progress, 0, total),
         )
         cell.exhaustive = bool(dfs.exhausted) and not dfs.violations
         cell.executions = dfs.executions
@@ -291,6 +307,8 @@ def run_cell(
                     seconds=left_s,
                     artifacts=artifacts,
                     scenario_path=path,
+                    progress=None if progress is None
+                    else _offset(progress, dfs.executions, total),
                 )
                 if pct.violations:
                     found = pct.violations[0]
@@ -317,7 +335,24 @@ def run_cell(
     return cell
 
 
-Progress = Callable[[int, int, str, str], None]  # (cell number, cells, scenario, policy)
+ExecutionProgress = Callable[[int, int, int], None]  # (executions, budget, violations)
+
+
+def _offset(progress: ExecutionProgress, done: int, total: int) -> ExecutionProgress:
+    """The PCT phase continues the DFS phase's count against the cell's whole budget."""
+
+    def report(n: int, _budget: int, violations: int) -> None:
+        progress(done + n, total, violations)
+
+    return report
+
+
+class MatrixProgress(Protocol):
+    """What a progress display hears: each cell as it starts, then its executions."""
+
+    def cell(self, n: int, total: int, scenario: str, policy: str) -> None: ...
+
+    def executions(self, done: int, budget: int, violations: int) -> None: ...
 
 
 def run_matrix(
@@ -326,7 +361,7 @@ def run_matrix(
     budget: Budget,
     *,
     artifacts: Path | None = Path("logs"),
-    progress: Progress | None = None,
+    progress: MatrixProgress | None = None,
 ) -> Matrix:
     """Every scenario (``(path, scenario)`` pairs) under every column."""
     matrix = Matrix(list(columns), [], budget)
@@ -346,8 +381,9 @@ def run_matrix(
             continue
         n += 1
         if progress is not None:
-            progress(n, todo, row.scenario.name, col.name)
-        cell = run_cell(row.scenario, row.path, col.policy, budget, artifacts=artifacts)
+            progress.cell(n, todo, row.scenario.name, col.name)
+        cell = run_cell(row.scenario, row.path, col.policy, budget, artifacts=artifacts,
+                        progress=None if progress is None else progress.executions)
         cell.expected = expected
         cell.matches = None if expected is None else matches(expected, cell)
         row.cells[col.name] = cell

@@ -43,7 +43,7 @@ def test_foreign_undo_found_replayed_and_filtered(tmp_path: Path,
     assert "preempted at" in out and "reproduced cma_pageblocks" in out
     # log filters: pfn spans (0x600 lies inside [0x600, 0xa00)), cpu, event
     assert main(["log", artifact, "--cpu", "cpu1", "--pfn", "0x700",
-                 "--event", "alloc_contig_range"]) == 0
+                 "--event", "alloc_contig_range", "--format", "jsonl"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["event"] for r in lines] == ["alloc_contig_range"]
     assert lines[0]["cpu"] == "cpu1"

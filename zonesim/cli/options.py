@@ -1,0 +1,40 @@
+"""Options shared by several commands, each with its help text and its default."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+DEFAULT_POLICY = "v5.15"
+
+SubParsers = Any  # argparse's _SubParsersAction (a private type)
+
+
+def add_policy(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--policy", default=DEFAULT_POLICY, metavar="SPEC",
+        help="the design: a preset, optionally with switches added (+) or removed (-), e.g. "
+        "\"v5.19 -86d28b070927\" (see `zonesim policies`; default: %(default)s)")
+    p.add_argument("--with", dest="add", action="append", default=[], metavar="SWITCH",
+                   help="add a switch to the design; repeatable (default: none)")
+    p.add_argument("--without", dest="remove", action="append", default=[],
+                   metavar="SWITCH",
+                   help="remove a switch from the design; repeatable (default: none)")
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object on stdout instead of text (default: text)")
+
+
+def add_progress(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress on stderr (default: a bar on a terminal, otherwise a "
+                   "line every --progress-every seconds)")
+    p.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
+                   help="seconds between two progress lines when stderr is not a terminal "
+                   "(default: %(default)g)")
+
+
+def policy_spec(args: argparse.Namespace) -> tuple[str, list[str], list[str]]:
+    return args.policy, list(args.add), list(args.remove)
