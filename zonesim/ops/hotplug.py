@@ -58,11 +58,13 @@ def _range_ok(k: Kernel, start: int, nr: int, offline: bool) -> bool:
 
 
 async def offline_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
-    if not _range_ok(k, start, nr, offline=True):
-        return EINVAL
     end = start + nr
     pcp_disabled = k.policy.has("ec6e8c7e0314")
+    # The memory block's state is checked under the hotplug locks (device_hotplug_lock +
+    # mem_hotplug_begin), so two CPUs cannot both offline (or online) the same block.
     async with k.mem_hotplug_lock:
+        if not _range_ok(k, start, nr, offline=True):
+            return EINVAL
         if pcp_disabled:
             await zone_pcp_disable(k, cpu)
         ret = await start_isolate_page_range(
@@ -185,12 +187,12 @@ def _offline_isolated_pages(k: Kernel, start: int, end: int, held: list[int]) ->
 
 
 async def online_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
-    if not _range_ok(k, start, nr, offline=False):
-        return EINVAL
     end = start + nr
     zone = k.zone
     pb = zone.geometry.pageblock_nr_pages
     async with k.mem_hotplug_lock:
+        if not _range_ok(k, start, nr, offline=False):
+            return EINVAL
         async with k.zone_lock:
             nr_pb = nr // pb
             for p in range(start, end, pb):
