@@ -32,6 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
+    def parallel_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--workers", type=int, default=None, metavar="N",
+            help="worker processes (default: this machine's cores); the findings and "
+            "trace_hash do not depend on N",
+        )
+        sp.add_argument(
+            "--cluster", default=None, metavar="ADDRESS",
+            help="run the work units on this Dask scheduler (tcp://host:8786; default: "
+            "$ZONESIM_DASK_SCHEDULER); needs `pip install 'zonesim[dask]'`",
+        )
+
     def policy_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--policy", default="v5.15", help="preset (see `zonesim policies`)")
         sp.add_argument(
@@ -88,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-steps", type=int, default=None)
     e.add_argument("--artifacts", type=Path, default=Path("logs"))
     e.add_argument("--json", action="store_true")
+    parallel_args(e)
     e.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -145,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mx.add_argument("--json", action="store_true")
     mx.add_argument("--artifacts", type=Path, default=Path("logs"))
+    parallel_args(mx)
     mx.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

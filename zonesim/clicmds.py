@@ -23,6 +23,7 @@ from zonesim.model.snapshot import snapshot
 from zonesim.obs import proc
 from zonesim.obs.logging import write_json_lines, write_log
 from zonesim.obs.report import failure_report
+from zonesim.parallel import ClusterError
 from zonesim.policy import PRESETS, SWITCHES, Policy, PolicyError, make_policy
 from zonesim.scenario import PolicySpec, Scenario, ScenarioError, json_schema, load_scenario
 from zonesim.sched import ReplayMismatch, ReplayStrategy, ScheduleFormatError, decode
@@ -80,6 +81,14 @@ def load(path: str | Path) -> Scenario:
 def _positive(name: str, v: int | None) -> None:
     if v is not None and v < 1:
         raise BadInput(f"{name}: expected a positive integer, got {v}")
+
+
+def _parallel(args: argparse.Namespace) -> tuple[int, str | None]:
+    """--workers (default: the cores) and --cluster (default: $ZONESIM_DASK_SCHEDULER)."""
+    from zonesim.parallel import cluster_from_env, default_workers
+
+    _positive("--workers", args.workers)
+    return args.workers or default_workers(), cluster_from_env(args.cluster)
 
 
 # -- show ----------------------------------------------------------------------------
@@ -194,16 +203,22 @@ def cmd_explore(args: argparse.Namespace) -> int:
     cfg = StrategyConfig(args.strategy, args.seed, args.depth, args.preemption_bound)
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     progress = _progress_bar if show_progress else None
-    report = explore(
-        engine,
-        cfg,
-        executions=args.executions,
-        seconds=args.time,
-        keep_going=args.keep_going,
-        artifacts=args.artifacts,
-        scenario_path=args.scenario,
-        progress=progress,
-    )
+    workers, cluster = _parallel(args)
+    try:
+        report = explore(
+            engine,
+            cfg,
+            executions=args.executions,
+            seconds=args.time,
+            keep_going=args.keep_going,
+            artifacts=args.artifacts,
+            scenario_path=args.scenario,
+            progress=progress,
+            workers=workers,
+            cluster=cluster,
+        )
+    except ClusterError as exc:
+        raise BadInput(str(exc)) from None
     if show_progress:
         print(file=sys.stderr)
     if args.json:
@@ -224,7 +239,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
             f"{report.scenario:<28} {report.policy:<16} {report.strategy:<10} "
             f"{report.seed:>5} {report.executions:>7} {report.steps:>9}  {verdict}"
         )
-        print(f"trace_hash {report.trace_hash}  ({report.seconds:.1f} s)")
+        print(f"trace_hash {report.trace_hash}  ({report.seconds:.1f} s)"
+              + ("  INTERRUPTED: the executions that finished" if report.interrupted else ""))
         for f in report.violations:
             print()
             print(
@@ -243,6 +259,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
                     switches=f.switches,
                 )
             )
+    if report.interrupted:
+        return 130
     return 1 if report.violations else 0
 
 
@@ -284,19 +302,27 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         def progress(n: int, total: int, scenario: str, policy: str) -> None:
             print(f"[{n}/{total}] {scenario} x {policy}", file=sys.stderr, flush=True)
 
+        workers, cluster = _parallel(args)
         result = matrix.run_matrix(
             entries,
             columns,
             budget,
             artifacts=args.artifacts,
             progress=progress if show_progress else None,
+            workers=workers,
+            cluster=cluster,
         )
     except matrix.MatrixInputError as exc:
         raise BadInput(f"zonesim matrix: {exc}") from None
+    except ClusterError as exc:
+        raise BadInput(str(exc)) from None
     if args.json:
         print(json.dumps(result.to_json(), sort_keys=True))
     else:
         sys.stdout.write(matrix.render_text(result, check=args.check))
+    if result.interrupted:
+        print("zonesim matrix: interrupted; empty cells (-) did not finish", file=sys.stderr)
+        return 130
     return 1 if args.check and result.mismatches() else 0
 
 

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from zonesim.engine import Engine, NotApplicable, cpu_names
-from zonesim.explore import Found, StrategyConfig, explore, replay_command
+from zonesim.explore import Found, StrategyConfig, explore, replay_command, write_artifact
 from zonesim.model.errors import ModelFault
 from zonesim.obs.report import cpu_columns
+from zonesim.parallel import open_backend
 from zonesim.policy import PRESETS, Policy, PolicyError, make_policy
 from zonesim.scenario import Expectation, Scenario
 
@@ -117,6 +118,7 @@ class Matrix:
     columns: list[Column]
     rows: list[Row]
     budget: Budget
+    interrupted: bool = False  # Ctrl-C: the cells not finished are empty
 
     def mismatches(self) -> list[tuple[Row, str, Cell]]:
         return [
@@ -143,7 +145,7 @@ class Matrix:
                 "seed": self.budget.seed,
             },
             "mismatches": len(self.mismatches()),
-        }
+        } | ({"interrupted": True} if self.interrupted else {})
 
 
 # -- scenarios and columns -------------------------------------------------------------
@@ -320,6 +322,21 @@ def run_cell(
 Progress = Callable[[int, int, str, str], None]  # (cell number, cells, scenario, policy)
 
 
+@dataclass(frozen=True, slots=True)
+class CellJob:
+    """One cell as a work unit: what a worker process (or a Dask worker) needs to run it.
+    The worker writes no artifact; the coordinator does, on its own disk."""
+
+    scenario: Scenario
+    path: str
+    policy: Policy
+    budget: Budget
+
+
+def run_cell_job(job: CellJob) -> Cell:
+    return run_cell(job.scenario, job.path, job.policy, job.budget, artifacts=None)
+
+
 def run_matrix(
     entries: Sequence[tuple[str, Scenario]],
     columns: Sequence[Column],
@@ -327,31 +344,62 @@ def run_matrix(
     *,
     artifacts: Path | None = Path("logs"),
     progress: Progress | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> Matrix:
-    """Every scenario (``(path, scenario)`` pairs) under every column."""
+    """Every scenario (``(path, scenario)`` pairs) under every column, one cell per work
+    unit on ``workers`` processes (or the Dask scheduler at ``cluster``). A cell's result
+    does not depend on where it ran. Ctrl-C stops every worker; the cells not finished
+    stay empty and ``Matrix.interrupted`` is set."""
     matrix = Matrix(list(columns), [], budget)
-    plan: list[tuple[Row, Column, Expectation | None, bool]] = []
+    plan: list[tuple[Row, Column, Expectation | None]] = []
     for path, scenario in entries:
         row = Row(scenario, path)
         matrix.rows.append(row)
         wanted = expectations(scenario)
         for col in columns:
             expected = wanted.get(col.name)
-            plan.append((row, col, expected, not col.extra or expected is not None))
-    todo = sum(1 for *_, run in plan if run)
-    n = 0
-    for row, col, expected, run in plan:
-        if not run:
             row.cells[col.name] = Cell()
-            continue
-        n += 1
-        if progress is not None:
-            progress(n, todo, row.scenario.name, col.name)
-        cell = run_cell(row.scenario, row.path, col.policy, budget, artifacts=artifacts)
-        cell.expected = expected
-        cell.matches = None if expected is None else matches(expected, cell)
-        row.cells[col.name] = cell
+            if not col.extra or expected is not None:
+                plan.append((row, col, expected))
+    # Largest budgets first: the long cells start early and the short ones fill the gaps.
+    order = sorted(range(len(plan)),
+                   key=lambda i: -budget.executions_for(plan[i][0].scenario))
+    backend = open_backend(min(workers, len(plan)) if not cluster else 1, cluster)
+    flight: dict[int, int] = {}
+    n = 0
+    try:
+        while order or flight:
+            while order and len(flight) < 2 * backend.slots:
+                i = order.pop(0)
+                row, col, _ = plan[i]
+                n += 1
+                if progress is not None:
+                    progress(n, len(plan), row.scenario.name, col.name)
+                flight[backend.submit(run_cell_job,
+                                      CellJob(row.scenario, row.path, col.policy, budget))] = i
+            for t, cell in backend.wait(0.2):
+                row, col, expected = plan[flight.pop(t)]
+                _finish_cell(cell, row, col, expected, budget, artifacts)
+    except KeyboardInterrupt:
+        matrix.interrupted = True
+    finally:
+        backend.close()
     return matrix
+
+
+def _finish_cell(cell: Cell, row: Row, col: Column, expected: Expectation | None,
+                 budget: Budget, artifacts: Path | None) -> None:
+    cell.expected = expected
+    cell.matches = None if expected is None else matches(expected, cell)
+    row.cells[col.name] = cell
+    f = cell.found
+    if f is not None and artifacts is not None:
+        engine = Engine(row.scenario, col.policy,
+                        max_steps=row.scenario.explore.max_steps or DEFAULT_MAX_STEPS)
+        cfg = StrategyConfig("dfs" if cell.strategy == "dfs" else "pct", budget.seed,
+                             preemption_bound=cell.preemption_bound or 0)
+        f.artifact = str(write_artifact(artifacts, engine, cfg, f, row.path))
 
 
 # -- text --------------------------------------------------------------------------------

@@ -29,8 +29,12 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
 EXCEPTIONS = {
     # The Hypothesis-driven strategy is a Hypothesis client by definition (DESIGN.md §7).
     ("sched/hypothesis_strategy.py", "hypothesis"),
+    # Beyond one machine, exploration runs on Dask distributed (DESIGN.md §11); imported
+    # only when --cluster is used (the optional [dask] extra).
+    ("parallel.py", "distributed"),
 }
-ENGINE_MODULES = {"engine.py", "explore.py", "interp.py", "matrix.py"}
+ENGINE_MODULES = {"engine.py", "explore.py", "interp.py", "matrix.py", "units.py",
+                  "coordinator.py", "parallel.py"}
 CLI_MODULES = {"cli.py", "clicmds.py", "cli_artifacts.py", "__main__.py"}
 # model must not even use the stdlib's random: the model has no randomness (DESIGN.md §1)
 FORBIDDEN_STDLIB = {"model": {"random", "time"}, "check": {"random", "time"},
@@ -64,7 +68,7 @@ def zonesim_target(mod: str) -> str:
     parts = mod.split(".")[1:]
     if not parts:
         return "zonesim"
-    if parts[0] in ("engine", "explore", "interp", "matrix"):
+    if parts[0] in ("engine", "explore", "interp", "matrix", "units", "coordinator", "parallel"):
         return "engine"
     if parts[0] in ("cli", "clicmds", "cli_artifacts"):
         return "cli"
