@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import time
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -180,22 +181,17 @@ class DaskBackend:
         return t
 
     def wait(self, timeout: float) -> list[tuple[int, Any]]:
-        from distributed import wait as _wait
-
-        wait: Any = _wait
-        if not self._futures:
-            return []
-        try:
-            done, _ = wait(list(self._futures.values()), timeout=timeout,
-                           return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return []
-        out = []
-        for t, f in list(self._futures.items()):
-            if f in done:
-                del self._futures[t]
-                out.append((t, f.result()))
-        return out
+        # Futures are polled: distributed.wait() needs a default client, and this one is
+        # not made the default (a user's own client stays theirs).
+        end = time.monotonic() + timeout
+        while self._futures:
+            done = [t for t, f in self._futures.items() if f.done()]
+            if done:
+                return [(t, self._futures.pop(t).result()) for t in done]
+            if time.monotonic() >= end:
+                break
+            time.sleep(0.005)
+        return []
 
     def close(self) -> None:
         if self._futures:
