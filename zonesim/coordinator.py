@@ -70,8 +70,16 @@ class Run:
     def over(self) -> bool:
         return self.deadline is not None and time.monotonic() > self.deadline
 
+    def note(self, r: ExecRecord) -> None:
+        """One more execution finished (progress counts them as they come)."""
+        self.finished += 1
+        if r.violation is not None:
+            self.invariants.add(r.violation.invariant)
+        if self.progress is not None:
+            self.progress(min(self.finished, self.budget), self.budget, len(self.invariants))
+
     def submit(self, key: Any, unit: Unit) -> None:
-        sink: list[ExecRecord] = []
+        sink: list[ExecRecord] = _Sink(self) if self.backend.local else []
         if self.backend.local:
             t = self.backend.submit(partial(run_unit, engine=self.engine, out=sink), unit)
         else:
@@ -92,17 +100,26 @@ class Run:
                 for t, result in self.backend.wait(_POLL):
                     key, _ = self.flight.pop(t)
                     accept(key, result)
-                    recs = result.records if isinstance(result, DfsResult) else result
-                    self.finished += len(recs)
-                    self.invariants.update(r.violation.invariant for r in recs
-                                           if r.violation is not None)
-                    if self.progress is not None:
-                        self.progress(min(self.finished, self.budget), self.budget,
-                                      len(self.invariants))
+                    if not self.backend.local:  # inline units noted each execution
+                        recs = result.records if isinstance(result, DfsResult) else result
+                        for r in recs:
+                            self.note(r)
         except KeyboardInterrupt:
             self.interrupted = True
             self.backend.close()
             return {key: sink for key, sink in self.flight.values() if sink}
+
+
+class _Sink(list[ExecRecord]):
+    """The record list of a unit run in this process: progress sees every execution."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self._run = run
+
+    def append(self, r: ExecRecord) -> None:
+        super().append(r)
+        self._run.note(r)
 
 
 def _cut(records: Iterator[ExecRecord], budget: int, keep_going: bool) -> list[ExecRecord]:

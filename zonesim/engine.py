@@ -8,9 +8,12 @@ the ``quiescent`` ones after every top-level op, all of them when every CPU is d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import signal
+import threading
 from array import array
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,13 +249,25 @@ class Engine:
                 on_outcome(failed)
             return
 
+        # Ctrl-C ends the batch after the execution in progress, then raises
+        # KeyboardInterrupt here: raised inside the scheduler's baton passing it would
+        # leave trio with a task rescheduled twice (TrioInternalError).
+        interrupted = False
+
+        def on_sigint(signum: int, frame: object) -> None:
+            nonlocal interrupted
+            interrupted = True
+
         async def main() -> None:
             prev: Outcome | None = None
-            while (strategy := next_strategy(prev)) is not None:
+            while not interrupted and (strategy := next_strategy(prev)) is not None:
                 prev = await self._run_one(strategy, tracing)
                 on_outcome(prev)
 
-        trio.run(main, clock=trio.testing.MockClock())
+        with _sigint_flag(on_sigint):
+            trio.run(main, clock=trio.testing.MockClock())
+        if interrupted:
+            raise KeyboardInterrupt
 
     async def _run_one(self, strategy: Strategy, tracing: bool) -> Outcome:
         base_zone, base_env = self.base_state()
@@ -374,6 +389,22 @@ def quiescent_check(zone: Zone, cadence: Cadence) -> None:
     found = check_zone(zone, cadence, skip=("page_conservation",))
     if found:
         raise InvariantViolation(found[0])
+
+
+@contextlib.contextmanager
+def _sigint_flag(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """Route SIGINT to ``handler`` while a batch runs -- only where Python's default
+    handler is in place (the main thread of a normal process; a pool worker ignores
+    SIGINT and keeps ignoring it)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 async def _idle() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from zonesim.coordinator import (
+    Collected,
     Progress,
     Run,
     explore_dfs,
@@ -150,6 +151,7 @@ def explore(
     if executions <= _INLINE_BELOW and cluster is None:
         workers = 1  # a pool would cost more than it saves
     backend = open_backend(workers, cluster)
+    col = Collected(interrupted=True)  # Ctrl-C before any unit ran (boot, the PCT probe)
     try:
         run = Run(backend, engine, seconds, progress, executions)
         spec = EngineSpec.of(engine)
@@ -161,11 +163,13 @@ def explore(
         elif cfg.name == "hypothesis":
             col = explore_hypothesis(run, spec, cfg.seed, _HYPOTHESIS_CHUNK)
         else:
-            pct_steps = max(1, engine.run(ReplayStrategy(())).steps) if cfg.name == "pct" else 1
+            pct_steps = _pct_steps(engine) if cfg.name == "pct" else 1
             chunk = executions if not par else max(
                 4, min(_INDEXED_UNIT, -(-executions // (4 * backend.slots))))
             col = explore_indexed(run, spec, cfg.name, cfg.seed, cfg.depth, pct_steps,
                                   keep_going, chunk)
+    except KeyboardInterrupt:
+        pass
     finally:
         backend.close()
     h = hashlib.blake2b(digest_size=16)
@@ -178,16 +182,27 @@ def explore(
             raise r.error
         if r.violation is not None and r.violation.invariant not in seen:
             seen.add(r.violation.invariant)
-            report.violations.append(
-                _finding(engine, cfg, r.index, r.outcome(), shrink_attempts, artifacts,
-                         scenario_path)
-            )
+            try:
+                found = _finding(engine, cfg, r.index, r.outcome(), shrink_attempts,
+                                 artifacts, scenario_path)
+            except KeyboardInterrupt:  # Ctrl-C while shrinking: report it unshrunk
+                col.interrupted = True
+                found = _finding(engine, cfg, r.index, r.outcome(), 0, artifacts,
+                                 scenario_path)
+            report.violations.append(found)
     if cfg.name == "dfs":
         report.exhausted = col.exhausted
     report.interrupted = col.interrupted
     report.trace_hash = h.hexdigest()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _pct_steps(engine: Engine) -> int:
+    """PCT's k, the same for every execution: the steps of the preemption-free execution
+    (a cheap deterministic probe; PCT used to learn k from the executions it had run,
+    which made execution n depend on executions 1..n-1)."""
+    return max(1, engine.run(ReplayStrategy(())).steps)
 
 
 # Work-unit sizes (executions). Any sizes give the same result; these keep the workers
