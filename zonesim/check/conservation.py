@@ -5,7 +5,6 @@ strongest check: a lost, duplicated or double-handed page breaks it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import accumulate
 
 from zonesim.check.registry import Violation, invariant
 from zonesim.model.memmap import (
@@ -31,40 +30,39 @@ _NOT_MEMORY = PG_nomap | PG_reserved | PG_offline_section
 def page_conservation(zone: Zone) -> Iterator[Violation]:
     m = zone.memmap
     n = m.nr
-    # Every role claims a pfn range; a difference array counts the claims per pfn in one
-    # C-speed prefix sum instead of a Python loop over the zone.
-    diff = [0] * (n + 1)
-
-    def claim(i: int, count: int) -> None:
-        diff[max(i, 0)] += 1
-        diff[min(i + count, n)] -= 1
-
+    # Every role claims a pfn range [lo, hi). Sorted, the claims must tile [0, n) exactly:
+    # O(claims log claims), no Python object per page (a 1M-page zone has a few thousand
+    # claims, not a million counters).
+    claims: list[tuple[int, int]] = []
+    add = claims.append
     for lid in range(zone.nr_free_lists):
         size = 1 << (lid // MIGRATE_TYPES)
         for i in m.list_iter(lid):
-            claim(i, size)
+            add((max(i, 0), min(i + size, n)))
     for lid in range(zone.nr_free_lists, len(m.lists_head)):
         for i in m.list_iter(lid):
-            claim(i, 1 << m.order[i])  # a pcp page: its order travels with it
+            add((max(i, 0), min(i + (1 << m.order[i]), n)))  # a pcp page: its order
     for a in zone.allocations.values():
-        claim(a.pfn - zone.start_pfn, a.nr)
+        i = a.pfn - zone.start_pfn
+        add((max(i, 0), min(i + a.nr, n)))
     for start, end in zone.absent_ranges:
-        claim(start - zone.start_pfn, end - start)
-    counts = list(accumulate(diff[:n]))
-    if counts and (min(counts) != 1 or max(counts) != 1):
-        i = next(j for j, c in enumerate(counts) if c != 1)
+        i = start - zone.start_pfn
+        add((max(i, 0), min(i + end - start, n)))
+    bad = _first_miscounted(claims, n)
+    if bad is not None:
+        i, count = bad
         pfn = i + zone.start_pfn
         what = (
             "lost: neither free, on a pcp list, allocated nor offline"
-            if counts[i] == 0
-            else f"claimed {counts[i]} times"
+            if count == 0
+            else f"claimed {count} times"
         )
         yield Violation(
             "page_conservation",
             f"pfn {pfn:#x} is {what} ({_roles(zone, i)})",
             pfn,
             expected=1,
-            actual=counts[i],
+            actual=count,
         )
         return
     for a in zone.allocations.values():
@@ -103,6 +101,23 @@ def page_conservation(zone: Zone) -> Iterator[Violation]:
                                 f"pfn {pfn:#x} is marked in use by allocation {aid}, which does "
                                 f"not hold it ({_roles(zone, i)})", pfn, expected=1, actual=2)
                 return
+
+
+def _first_miscounted(claims: list[tuple[int, int]], n: int) -> tuple[int, int] | None:
+    """The lowest index in [0, n) not claimed exactly once, with its claim count."""
+    claims = sorted(c for c in claims if c[0] < c[1])
+    covered = 0  # [0, covered) is claimed exactly once so far
+    for k, (lo, hi) in enumerate(claims):
+        if lo > covered:
+            return covered, 0
+        if lo < covered:
+            # lo is claimed by this range and by an earlier one still open
+            return lo, sum(1 for a, b in claims[: k + 1] if a <= lo < b) + sum(
+                1 for a, _ in claims[k + 1 :] if a == lo)
+        covered = hi
+    if covered < n:
+        return covered, 0
+    return None
 
 
 def _roles(zone: Zone, i: int) -> str:

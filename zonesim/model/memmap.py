@@ -35,7 +35,9 @@ class Memmap:
 
     __slots__ = (
         "cached_mt",
+        "cma_listed",
         "flags",
+        "free_listed",
         "list_id",
         "lists_head",
         "lists_len",
@@ -46,6 +48,8 @@ class Memmap:
         "owner",
         "prev",
         "refcount",
+        "weight_cma",
+        "weight_free",
     )
 
     def __init__(self, nr: int, nr_lists: int) -> None:
@@ -64,6 +68,14 @@ class Memmap:
         self.lists_head = [NIL] * nr_lists
         self.lists_tail = [NIL] * nr_lists
         self.lists_len = [0] * nr_lists
+        # Running totals the step invariants compare with NR_FREE_PAGES and
+        # NR_FREE_CMA_PAGES: pages on the free lists (ISOLATE excluded) and on the CMA
+        # lists, kept by list_add/list_del with a per-list weight (2^order, or 0) that the
+        # zone sets; the quiescent checks recompute them from the lists.
+        self.weight_free = [0] * nr_lists
+        self.weight_cma = [0] * nr_lists
+        self.free_listed = 0
+        self.cma_listed = 0
 
     def clone(self) -> Memmap:
         new = Memmap.__new__(Memmap)
@@ -73,6 +85,10 @@ class Memmap:
         new.lists_head = list(self.lists_head)
         new.lists_tail = list(self.lists_tail)
         new.lists_len = list(self.lists_len)
+        new.weight_free = self.weight_free  # never written after the zone sets them
+        new.weight_cma = self.weight_cma
+        new.free_listed = self.free_listed
+        new.cma_listed = self.cma_listed
         return new
 
     # -- intrusive lists (include/linux/list.h) --------------------------------------
@@ -89,6 +105,8 @@ class Memmap:
         self.lists_head[lid] = i
         self.list_id[i] = lid
         self.lists_len[lid] += 1
+        self.free_listed += self.weight_free[lid]
+        self.cma_listed += self.weight_cma[lid]
 
     def list_add_tail(self, i: int, lid: int) -> None:
         """list_add_tail(): insert page ``i`` at the tail of list ``lid``."""
@@ -102,6 +120,8 @@ class Memmap:
         self.lists_tail[lid] = i
         self.list_id[i] = lid
         self.lists_len[lid] += 1
+        self.free_listed += self.weight_free[lid]
+        self.cma_listed += self.weight_cma[lid]
 
     def list_del(self, i: int) -> None:
         """list_del(): unlink page ``i`` from whatever list holds it."""
@@ -121,6 +141,8 @@ class Memmap:
         self.next[i] = NIL
         self.list_id[i] = NIL
         self.lists_len[lid] -= 1
+        self.free_listed -= self.weight_free[lid]
+        self.cma_listed -= self.weight_cma[lid]
 
     def list_iter(self, lid: int) -> Iterator[int]:
         """Page indexes of list ``lid`` from head to tail."""

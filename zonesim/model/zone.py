@@ -23,6 +23,19 @@ PB_MT_MASK = 0x7  # PB_migratetype_bits = 3
 PB_ISOLATE_BIT = 0x8  # the standalone isolate bit of the proposal / v6.17
 
 
+# get_pageblock_migratetype() by table lookup: no enum construction in the hot path.
+# Type bits 6 and 7 are no migratetype (a model bug): None, and the slow path raises
+# MigrateType's own ValueError as before.
+_MT_BITS: tuple[MigrateType | None, ...] = (*MigrateType, None, None)
+_PB_TYPE: tuple[MigrateType | None, ...] = tuple(
+    ISOLATE if v & PB_ISOLATE_BIT else _MT_BITS[v & PB_MT_MASK] for v in range(256)
+)
+
+
+def _checked(t: MigrateType | None, v: int) -> MigrateType:
+    return t if t is not None else MigrateType(v & PB_MT_MASK)
+
+
 class PerCpuPages:
     """struct per_cpu_pages of one CPU for this zone."""
 
@@ -145,6 +158,10 @@ class Zone:
         self.nr_free_lists = g.max_order * MIGRATE_TYPES
         nr_lists = self.nr_free_lists + g.cpus * g.nr_pcp_lists
         self.memmap = Memmap(g.pages, nr_lists)
+        for lid in range(self.nr_free_lists):
+            order, mt = divmod(lid, MIGRATE_TYPES)
+            self.memmap.weight_free[lid] = 0 if mt == ISOLATE else 1 << order
+            self.memmap.weight_cma[lid] = 1 << order if mt == CMA else 0
         # pageblock flags: 3 bits migratetype (+ the isolate bit where the design has it)
         self.pageblock = bytearray([MigrateType.MOVABLE]) * g.nr_pageblocks
         self.first_pageblock = g.first_pageblock
@@ -221,14 +238,17 @@ class Zone:
 
     def get_pageblock_migratetype(self, pfn: int) -> MigrateType:
         """get_pageblock_migratetype(): ISOLATE when the isolate bit is set (v6.17 mask)."""
-        v = self.pageblock[self._pb_index(pfn)]
-        if v & PB_ISOLATE_BIT:
-            return ISOLATE
-        return MigrateType(v & PB_MT_MASK)
+        b = (pfn >> self.pageblock_order) - self.first_pageblock
+        if not 0 <= b < len(self.pageblock):
+            self._pb_index(pfn)  # raises MemmapAccess
+        v = self.pageblock[b]
+        t = _PB_TYPE[v]
+        return t if t is not None else _checked(t, v)
 
     def get_pageblock_original_mt(self, pfn: int) -> MigrateType:
         """The migratetype bits alone: what the isolate-bit design restores on undo."""
-        return MigrateType(self.pageblock[self._pb_index(pfn)] & PB_MT_MASK)
+        v = self.pageblock[self._pb_index(pfn)]
+        return _checked(_MT_BITS[v & PB_MT_MASK], v)
 
     def set_pageblock_migratetype(self, pfn: int, mt: MigrateType) -> None:
         """set_pageblock_migratetype(). With the isolate bit, ISOLATE sets the bit and keeps
