@@ -85,7 +85,16 @@ def _walked(transient: list[tuple[int, int]], block: int, pbo: int) -> bool:
 
 
 def suspect(zone: Zone, *, end: bool = False) -> bool:
-    """Could any step or quiescent invariant (and with ``end``, I4i) report a violation?"""
+    """Could any step or quiescent invariant (and with ``end``, I4i) report a violation?
+
+    Incremental between two quiescent points: only the pages whose links or list the
+    list operations changed since the last clean check (``Memmap.touched``) are judged
+    again -- their links both ways, PageBuddy, order, alignment and the pageblocks under
+    them -- as long as no pageblock was retyped, the set of walked ranges is the same and
+    no page was added to a list while still on one (any of these: every list is walked).
+    Between two list operations the model writes no link, PageBuddy or buddy order of a
+    listed page (its primitives write them together with the list operation), so a page
+    judged clean stays clean. The end of an execution walks everything."""
     total, cma = list_pages(zone)
     if (total != zone.NR_FREE_PAGES or cma != zone.NR_FREE_CMA_PAGES
             or zone.cma_pages < zone.NR_FREE_CMA_PAGES
@@ -93,66 +102,111 @@ def suspect(zone: Zone, *, end: bool = False) -> bool:
         return True
     if zone.nr_isolate_pageblock:
         return True  # I5a judges isolated pageblocks itself
-    if _pageblocks_suspect(zone):
-        return True
     m = zone.memmap
-    flags, orders, nxt, prev_of = m.flags, m.order, m.next, m.prev
-    heads, lens = m.lists_head, m.lists_len
-    pageblock = zone.pageblock
-    start, end_pfn = zone.start_pfn, zone.end_pfn
-    pbo = zone.pageblock_order
-    first_pb = zone.first_pageblock
-    nr_pb = len(pageblock)
-    transient = zone.transient_ranges
-    strict = zone.flags.mergeable_merge_check
-    for order in range(zone.max_order):
-        seen = 0
-        size = 1 << order
-        span = max(1, size >> pbo)  # pageblocks under a block of this order
-        for mt in range(MIGRATE_TYPES):
-            lid = order * MIGRATE_TYPES + mt
-            i = heads[lid]
-            prev = NIL
-            n = 0
-            while i != NIL:
-                n += 1
-                pfn = i + start
-                # I1: links, PageBuddy, order, alignment, inside the zone
-                if (prev_of[i] != prev or not flags[i] & PG_buddy or orders[i] != order
-                        or pfn & (size - 1) or pfn + size > end_pfn):
-                    return True
-                prev = i
-                b = (pfn >> pbo) - first_pb
-                if b < 0 or b + span > nr_pb:
-                    return True
-                if span == 1:
-                    t = _mt(pageblock[b])
-                    if mt == CMA or (end and mt == ISOLATE):
-                        # I4 / I4i: the block's pageblock has the list's type (an
-                        # ISOLATE pageblock a CPU is walking is tolerated)
-                        if t != mt and not (t == ISOLATE and _walked(transient, b + first_pb,
-                                                                     pbo)):
-                            return True
-                    elif mt != ISOLATE and t == CMA:
-                        return True  # cma_pageblocks: CMA memory on a normal list
-                else:
-                    types = [_mt(v) for v in pageblock[b:b + span]]
-                    if mt == CMA or (end and mt == ISOLATE):
-                        if any(t != mt and not (t == ISOLATE
-                                                and _walked(transient, b + first_pb + k, pbo))
-                               for k, t in enumerate(types)):
-                            return True
-                    elif mt != ISOLATE and CMA in types:
-                        return True
-                    merged = [t for t in types if t != ISOLATE]
-                    if len(set(merged)) > 1 and (
-                            CMA in merged or HIGHATOMIC in merged
-                            or (strict and any(t >= MIGRATE_PCPTYPES for t in merged))):
-                        return True  # no_forbidden_merge
-                i = nxt[i]
-            if n != lens[lid]:
-                return True
-            seen += n
-        if seen != zone.nr_free[order]:
-            return True
+    state = (zone.pageblock_writes, tuple(zone.transient_ranges))
+    full = end or m.relinked or zone.checked_state != state
+    if full and _pageblocks_suspect(zone):
+        return True
+    if _walk_suspect(zone, end) if full else _touched_suspect(zone):
+        return True
+    m.touched.clear()
+    m.relinked = False
+    zone.checked_state = state
     return False
+
+
+class _Judge:
+    """The per-block predicates of I1 (but the links), I4/I4i, cma_pageblocks and
+    no_forbidden_merge, over ints."""
+
+    def __init__(self, zone: Zone, end: bool) -> None:
+        self.zone = zone
+        self.end = end
+        m = zone.memmap
+        self.flags, self.orders = m.flags, m.order
+        self.pageblock = zone.pageblock
+        self.start, self.end_pfn = zone.start_pfn, zone.end_pfn
+        self.pbo = zone.pageblock_order
+        self.first_pb = zone.first_pageblock
+        self.transient = zone.transient_ranges
+        self.strict = zone.flags.mergeable_merge_check
+
+    def block(self, i: int, order: int, mt: int) -> bool:
+        """True when the free block at index ``i`` on free_list[order][mt] is suspect."""
+        size = 1 << order
+        pfn = i + self.start
+        if (not self.flags[i] & PG_buddy or self.orders[i] != order
+                or pfn & (size - 1) or pfn + size > self.end_pfn):
+            return True
+        pbo, first_pb, pageblock = self.pbo, self.first_pb, self.pageblock
+        span = max(1, size >> pbo)  # pageblocks under the block
+        b = (pfn >> pbo) - first_pb
+        if b < 0 or b + span > len(pageblock):
+            return True
+        types = [_mt(v) for v in pageblock[b:b + span]]
+        if mt == CMA or (self.end and mt == ISOLATE):
+            # I4 / I4i: every pageblock has the list's type (an ISOLATE pageblock a CPU is
+            # walking is tolerated)
+            if any(t != mt and not (t == ISOLATE
+                                    and _walked(self.transient, b + first_pb + k, pbo))
+                   for k, t in enumerate(types)):
+                return True
+        elif mt != ISOLATE and CMA in types:
+            return True  # cma_pageblocks: CMA memory on a normal list
+        if span > 1:
+            merged = [t for t in types if t != ISOLATE]
+            if len(set(merged)) > 1 and (
+                    CMA in merged or HIGHATOMIC in merged
+                    or (self.strict and any(t >= MIGRATE_PCPTYPES for t in merged))):
+                return True  # no_forbidden_merge
+        return False
+
+
+def _counts_suspect(zone: Zone) -> bool:
+    """free_area[order].nr_free against the list lengths (I1's census)."""
+    lens = zone.memmap.lists_len
+    return any(sum(lens[o * MIGRATE_TYPES:(o + 1) * MIGRATE_TYPES]) != zone.nr_free[o]
+               for o in range(zone.max_order))
+
+
+def _touched_suspect(zone: Zone) -> bool:
+    m = zone.memmap
+    judge = _Judge(zone, end=False)
+    nfl = zone.nr_free_lists
+    list_id, prev, nxt = m.list_id, m.prev, m.next
+    heads, tails = m.lists_head, m.lists_tail
+    for i in set(m.touched):
+        if i == NIL:
+            continue
+        lid = list_id[i]
+        if lid == NIL or lid >= nfl:
+            continue
+        p, n = prev[i], nxt[i]
+        if (heads[lid] != i if p == NIL else nxt[p] != i or list_id[p] != lid):
+            return True
+        if (tails[lid] != i if n == NIL else prev[n] != i or list_id[n] != lid):
+            return True
+        order, mt = divmod(lid, MIGRATE_TYPES)
+        if judge.block(i, order, mt):
+            return True
+    return _counts_suspect(zone)
+
+
+def _walk_suspect(zone: Zone, end: bool) -> bool:
+    m = zone.memmap
+    judge = _Judge(zone, end)
+    nxt, prev_of, heads, lens = m.next, m.prev, m.lists_head, m.lists_len
+    for lid in range(zone.nr_free_lists):
+        order, mt = divmod(lid, MIGRATE_TYPES)
+        i = heads[lid]
+        prev = NIL
+        n = 0
+        while i != NIL:
+            n += 1
+            if prev_of[i] != prev or judge.block(i, order, mt):
+                return True
+            prev = i
+            i = nxt[i]
+        if n != lens[lid]:
+            return True
+    return _counts_suspect(zone)

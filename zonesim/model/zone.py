@@ -196,6 +196,9 @@ class Zone:
         self.offline_isolated_pageblocks = 0
         self.next_alloc_id = 1
         self.next_token = 1
+        self.pageblock_writes = 0  # set_pageblock_migratetype() calls (for the checker)
+        # What the incremental checker last verified: (pageblock_writes, transient ranges)
+        self.checked_state: tuple[int, tuple[tuple[int, int], ...]] | None = None
 
     def clone(self) -> Zone:
         """An independent copy for the next execution (cheaper than copy.deepcopy: the
@@ -204,15 +207,31 @@ class Zone:
         new.__dict__.update(self.__dict__)
         new.memmap = self.memmap.clone()
         new.pageblock = bytearray(self.pageblock)
-        new.nr_free = list(self.nr_free)
-        new.pcp = [p.clone() for p in self.pcp]
-        new.allocations = {aid: a.clone() for aid, a in self.allocations.items()}
-        new.by_token = dict(self.by_token)
-        new.cma_ranges = list(self.cma_ranges)
-        new.cma_areas = {n: c.clone() for n, c in self.cma_areas.items()}
-        new.transient_ranges = list(self.transient_ranges)
-        new.absent_ranges = list(self.absent_ranges)
+        new._copy_small(self)
         return new
+
+    def reset_from(self, base: Zone) -> None:
+        """Become a copy of ``base`` (a zone this one was cloned from) in place: the big
+        arrays are overwritten, not reallocated, so an exploration holds two zones
+        whatever happens to the previous execution's garbage."""
+        memmap, pageblock = self.memmap, self.pageblock
+        self.__dict__.update(base.__dict__)
+        memmap.copy_from(base.memmap)
+        pageblock[:] = base.pageblock
+        self.memmap, self.pageblock = memmap, pageblock
+        self._copy_small(base)
+
+    def _copy_small(self, base: Zone) -> None:
+        """The small mutable fields, copied from ``base`` (the rest is shared or copied
+        by the caller)."""
+        self.nr_free = list(base.nr_free)
+        self.pcp = [p.clone() for p in base.pcp]
+        self.allocations = {aid: a.clone() for aid, a in base.allocations.items()}
+        self.by_token = dict(base.by_token)
+        self.cma_ranges = list(base.cma_ranges)
+        self.cma_areas = {n: c.clone() for n, c in base.cma_areas.items()}
+        self.transient_ranges = list(base.transient_ranges)
+        self.absent_ranges = list(base.absent_ranges)
 
     # -- pfn <-> memmap index ---------------------------------------------------------
 
@@ -254,6 +273,7 @@ class Zone:
         """set_pageblock_migratetype(). With the isolate bit, ISOLATE sets the bit and keeps
         the type bits; any other type clears the bit and writes the type."""
         b = self._pb_index(pfn)
+        self.pageblock_writes += 1  # the checker re-walks every list after a retype
         if self.flags.isolate_bit:
             if mt == ISOLATE:
                 self.pageblock[b] |= PB_ISOLATE_BIT
