@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -41,15 +42,52 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall seconds of ``fn`` and its last result."""
-    times: list[float] = []
+def cpu_now() -> float:
+    """CPU seconds of this process and of its reaped children (the pool's workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:
+    """Median wall seconds and median CPU seconds (this process + the workers it
+    reaped) of ``fn``, and its last result."""
+    walls: list[float] = []
+    cpus: list[float] = []
     result: Any = None
     for _ in range(repeats):
+        c = cpu_now()
         t = time.perf_counter()
         result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
+        walls.append(time.perf_counter() - t)
+        cpus.append(cpu_now() - c)
+    return statistics.median(walls), statistics.median(cpus), result
+
+
+def _burn(n: int) -> float:
+    x = 0
+    for i in range(n):
+        x += i * i
+    return float(x)
+
+
+def calibrate(n: int) -> float:
+    """How much faster N CPU-bound processes get through N equal loops than one process
+    gets through one: the parallelism this machine gives right now (a shared machine
+    gives less than N)."""
+    import multiprocessing
+
+    loop = 3_000_000
+    t = time.perf_counter()
+    _burn(loop)
+    one = time.perf_counter() - t
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(n) as pool:
+        pool.map(_burn, [1000] * n)  # start the workers outside the timing
+        t = time.perf_counter()
+        pool.map(_burn, [loop] * n)
+        many = time.perf_counter() - t
+    return n * one / many
 
 
 def explore_run(executions: int, **kw: Any) -> Callable[[], Any]:
@@ -68,16 +106,20 @@ def same(a: Any, b: Any) -> str:
 def bench_explore(n: int, executions: int, repeats: int, cluster: str | None) -> None:
     print(f"== explore {STRESS.name}, policy v5.15, pct seed 0, {executions} executions "
           f"(wall, median of {repeats}; load {load()}) ==")
-    t1, r1 = timed(explore_run(executions, workers=1), repeats)
-    tn, rn = timed(explore_run(executions, workers=n), repeats)
+    print(f"  this machine now runs {n} CPU-bound processes {calibrate(n):.2f}x as fast as one "
+          f"(the ceiling for any speedup below)")
+    t1, c1, r1 = timed(explore_run(executions, workers=1), repeats)
+    tn, cn, rn = timed(explore_run(executions, workers=n), repeats)
     rate1, raten = r1.executions / t1, rn.executions / tn
     r = raten / rate1
-    print(f"  --workers 1: {t1:.2f} s, {rate1:.1f} executions/s")
+    print(f"  --workers 1: {t1:.2f} s, {rate1:.1f} executions/s ({c1:.2f} s CPU)")
     print(f"  --workers {n}: {tn:.2f} s, {raten:.1f} executions/s -> {r:.2f}x "
           f"(goal >= {WORKERS_GOAL:g}x for 2 workers)  [{'PASS' if r >= WORKERS_GOAL else 'FAIL'}]"
           f"  result {same(r1.to_json(), rn.to_json())}")
+    print(f"    CPU of coordinator + workers {cn:.2f} s = {cn / c1:.2f}x the single worker's "
+          f"CPU (the work the parallel run adds: probe, boots, coordination)")
     if cluster is not None:
-        tc, rc = timed(explore_run(executions, cluster=cluster), repeats)
+        tc, _, rc = timed(explore_run(executions, cluster=cluster), repeats)
         ratec = rc.executions / tc
         rr = ratec / rate1
         print(f"  LocalCluster, {n} worker processes: {tc:.2f} s, {ratec:.1f} executions/s "
@@ -106,12 +148,15 @@ def bench_matrix(n: int, quick: bool, tmp: Path) -> None:
           f"(wall, one run each; load {load()}) ==")
     results = {}
     for w in (1, n):
+        c = cpu_now()
         t = time.perf_counter()
-        m = run_matrix(entries, cols, Budget(), artifacts=tmp / f"w{w}", workers=w)
-        results[w] = (time.perf_counter() - t, matrix_doc(m), len(m.mismatches()))
-    (t1, d1, _), (tn, dn, mism) = results[1], results[n]
-    print(f"  --workers 1: {t1:.1f} s; --workers {n}: {tn:.1f} s -> {t1 / tn:.2f}x; "
-          f"{mism} mismatch(es) with [expect]; result {same(d1, dn)}")
+        m = run_matrix(entries, cols, Budget(), artifacts=tmp, workers=w)
+        results[w] = (time.perf_counter() - t, cpu_now() - c, matrix_doc(m),
+                      len(m.mismatches()))
+    (t1, c1, d1, _), (tn, cn, dn, mism) = results[1], results[n]
+    print(f"  --workers 1: {t1:.1f} s ({c1:.1f} s CPU); --workers {n}: {tn:.1f} s "
+          f"({cn:.1f} s CPU) -> {t1 / tn:.2f}x; {mism} mismatch(es) with [expect]; "
+          f"result {same(d1, dn)}")
     if not quick:
         print(f"  zonesim matrix --check --workers {n}: {tn:.1f} s wall (goal <= "
               f"{MATRIX_GOAL_S:g} s on 2 cores)  [{'PASS' if tn <= MATRIX_GOAL_S else 'FAIL'}]")
