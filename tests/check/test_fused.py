@@ -41,6 +41,14 @@ def test_a_page_moved_by_a_list_operation_is_judged_again() -> None:
     assert check_zone(z, "quiescent")[0].invariant == "I1_free_list_integrity"
 
 
+def test_a_retyped_pageblock_judges_the_blocks_over_it_again() -> None:
+    z = zone()
+    z.set_pageblock_migratetype(1024, MigrateType.MOVABLE)  # a CMA pageblock, no list op
+    assert z.retyped and not z.memmap.touched
+    assert suspect(z)
+    assert check_zone(z, "quiescent")[0].invariant == "cma_pageblocks"
+
+
 def test_a_double_add_walks_every_list() -> None:
     z = zone()
     i = 3072

@@ -85,14 +85,23 @@ def page_conservation(zone: Zone) -> Iterator[Violation]:
     # so they are counted above like any allocation. A page may still carry an owner it
     # does not belong to (in use and free at once): every pfn the claims give to no
     # allocation -- free, on a pcp list, absent -- must have no owner.
-    for lo, hi in _runs(unowned):
-        if m.owner[lo:hi] != array("i", [NIL]) * (hi - lo):
+    for lo, hi in _pieces(_runs(unowned)):
+        want = _NIL_RUN if hi - lo == _PIECE else _NIL_RUN[: hi - lo]
+        if m.owner[lo:hi] != want:
             i = next(j for j in range(lo, hi) if m.owner[j] != NIL)
             pfn = i + zone.start_pfn
             yield Violation("page_conservation",
                             f"pfn {pfn:#x} is marked in use by allocation {m.owner[i]}, which "
                             f"does not hold it ({_roles(zone, i)})", pfn, expected=1, actual=2)
             return
+
+
+_PIECE = 1 << 16  # compared at most this many pages at a time: no zone-sized temporaries
+_NIL_RUN = array("i", [NIL]) * _PIECE
+
+
+def _pieces(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return [(p, min(p + _PIECE, hi)) for lo, hi in runs for p in range(lo, hi, _PIECE)]
 
 
 def _runs(claims: list[tuple[int, int]]) -> list[tuple[int, int]]:

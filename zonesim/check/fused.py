@@ -32,6 +32,9 @@ def _mt(v: int) -> int:
     return ISOLATE if v & PB_ISOLATE_BIT else v & PB_MT_MASK
 
 
+_TYPE_OF = bytes(_mt(v) for v in range(256))  # pageblock byte -> migratetype
+
+
 def _bad_tables(isolate_bit: bool) -> tuple[bytes, bytes]:
     """Per pageblock byte: 1 where cma_pageblocks would complain, inside / outside a CMA
     area (the registered invariant's three conditions)."""
@@ -90,8 +93,9 @@ def suspect(zone: Zone, *, end: bool = False) -> bool:
     Incremental between two quiescent points: only the pages whose links or list the
     list operations changed since the last clean check (``Memmap.touched``) are judged
     again -- their links both ways, PageBuddy, order, alignment and the pageblocks under
-    them -- as long as no pageblock was retyped, the set of walked ranges is the same and
-    no page was added to a list while still on one (any of these: every list is walked).
+    them -- and the free blocks over a pageblock retyped since (``Zone.retyped``), as long
+    as the set of walked ranges is the same and no page was added to a list while still
+    on one (either: every list is walked).
     Between two list operations the model writes no link, PageBuddy or buddy order of a
     listed page (its primitives write them together with the list operation), so a page
     judged clean stays clean. The end of an execution walks everything."""
@@ -103,14 +107,16 @@ def suspect(zone: Zone, *, end: bool = False) -> bool:
     if zone.nr_isolate_pageblock:
         return True  # I5a judges isolated pageblocks itself
     m = zone.memmap
-    state = (zone.pageblock_writes, tuple(zone.transient_ranges))
+    state = tuple(zone.transient_ranges)
     full = end or m.relinked or zone.checked_state != state
-    if full and _pageblocks_suspect(zone):
+    if (full or zone.retyped) and _pageblocks_suspect(zone):
         return True
-    if _walk_suspect(zone, end) if full else _touched_suspect(zone):
+    if _walk_suspect(zone, end) if full else (
+            _touched_suspect(zone) or _retyped_suspect(zone)):
         return True
     m.touched.clear()
     m.relinked = False
+    zone.retyped.clear()
     zone.checked_state = state
     return False
 
@@ -143,17 +149,19 @@ class _Judge:
         b = (pfn >> pbo) - first_pb
         if b < 0 or b + span > len(pageblock):
             return True
-        types = [_mt(v) for v in pageblock[b:b + span]]
+        types = pageblock[b:b + span].translate(_TYPE_OF)  # one type per pageblock
+        uniform = types.count(types[0]) == span
         if mt == CMA or (self.end and mt == ISOLATE):
             # I4 / I4i: every pageblock has the list's type (an ISOLATE pageblock a CPU is
             # walking is tolerated)
-            if any(t != mt and not (t == ISOLATE
-                                    and _walked(self.transient, b + first_pb + k, pbo))
-                   for k, t in enumerate(types)):
+            if not (uniform and types[0] == mt) and any(
+                    t != mt and not (t == ISOLATE
+                                     and _walked(self.transient, b + first_pb + k, pbo))
+                    for k, t in enumerate(types)):
                 return True
         elif mt != ISOLATE and CMA in types:
             return True  # cma_pageblocks: CMA memory on a normal list
-        if span > 1:
+        if not uniform:
             merged = [t for t in types if t != ISOLATE]
             if len(set(merged)) > 1 and (
                     CMA in merged or HIGHATOMIC in merged
@@ -190,6 +198,30 @@ def _touched_suspect(zone: Zone) -> bool:
         if judge.block(i, order, mt):
             return True
     return _counts_suspect(zone)
+
+
+def _retyped_suspect(zone: Zone) -> bool:
+    """Judge again every free block over a retyped pageblock: they all lie inside its
+    MAX_ORDER-1 block (buddy blocks are aligned), found by stepping over its pages."""
+    m = zone.memmap
+    judge = _Judge(zone, end=False)
+    flags, orders, list_id = m.flags, m.order, m.list_id
+    nfl = zone.nr_free_lists
+    top = 1 << (zone.max_order - 1)
+    for b in sorted(set(zone.retyped)):
+        lo = ((b + zone.first_pageblock) << zone.pageblock_order) & ~(top - 1)
+        i = max(lo, zone.start_pfn) - zone.start_pfn
+        end = min(lo + top, zone.end_pfn) - zone.start_pfn
+        while i < end:
+            lid = list_id[i]
+            if flags[i] & PG_buddy and lid != NIL and lid < nfl:
+                order, mt = divmod(lid, MIGRATE_TYPES)
+                if judge.block(i, order, mt):
+                    return True
+                i += 1 << orders[i]
+            else:
+                i += 1
+    return False
 
 
 def _walk_suspect(zone: Zone, end: bool) -> bool:

@@ -196,9 +196,10 @@ class Zone:
         self.offline_isolated_pageblocks = 0
         self.next_alloc_id = 1
         self.next_token = 1
-        self.pageblock_writes = 0  # set_pageblock_migratetype() calls (for the checker)
-        # What the incremental checker last verified: (pageblock_writes, transient ranges)
-        self.checked_state: tuple[int, tuple[tuple[int, int], ...]] | None = None
+        # For the incremental checker (zonesim.check.fused): pageblocks retyped since its
+        # last clean check, and the walked ranges it judged against (None: never ran).
+        self.retyped: list[int] = []
+        self.checked_state: tuple[tuple[int, int], ...] | None = None
 
     def clone(self) -> Zone:
         """An independent copy for the next execution (cheaper than copy.deepcopy: the
@@ -232,6 +233,7 @@ class Zone:
         self.cma_areas = {n: c.clone() for n, c in base.cma_areas.items()}
         self.transient_ranges = list(base.transient_ranges)
         self.absent_ranges = list(base.absent_ranges)
+        self.retyped = list(base.retyped)
 
     # -- pfn <-> memmap index ---------------------------------------------------------
 
@@ -273,7 +275,7 @@ class Zone:
         """set_pageblock_migratetype(). With the isolate bit, ISOLATE sets the bit and keeps
         the type bits; any other type clears the bit and writes the type."""
         b = self._pb_index(pfn)
-        self.pageblock_writes += 1  # the checker re-walks every list after a retype
+        self.retyped.append(b)  # the checker judges the free blocks over it again
         if self.flags.isolate_bit:
             if mt == ISOLATE:
                 self.pageblock[b] |= PB_ISOLATE_BIT
