@@ -77,7 +77,7 @@ def calibrate(n: int) -> float:
     gives less than N)."""
     import multiprocessing
 
-    loop = 3_000_000
+    loop = 10_000_000
     t = time.perf_counter()
     _burn(loop)
     one = time.perf_counter() - t
