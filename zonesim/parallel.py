@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -98,17 +99,22 @@ def _ignore_sigint() -> None:
 class PoolBackend:
     """``workers`` processes on this machine. Each keeps its booted engines between jobs.
 
-    Started with fork where there is one: a worker starts at once with zonesim already
-    imported, and the caller's ``__main__`` is not re-run (spawn and forkserver re-import
-    it, which a user's script without an ``if __name__ == "__main__"`` guard does not
-    survive). The pool is made outside any trio run, by a caller without threads of its
-    own (the Dask backend, which has threads, never forks)."""
+    Started with fork where there is one and the caller has no other thread: a worker
+    starts at once with zonesim already imported, and the caller's ``__main__`` is not
+    re-run (spawn and forkserver re-import it, which a user's script without an
+    ``if __name__ == "__main__"`` guard does not survive). A caller with threads (a Dask
+    client, say) gets forkserver: forking a threaded process can copy a lock another
+    thread holds."""
 
     local = False
 
     def __init__(self, workers: int) -> None:
         methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        if "fork" in methods and threading.active_count() == 1:
+            method = "fork"
+        else:
+            method = "forkserver" if "forkserver" in methods else "spawn"
+        ctx = multiprocessing.get_context(method)
         self.slots = workers
         self._pool = ctx.Pool(workers, initializer=_ignore_sigint)
         self._done: queue.SimpleQueue[tuple[int, Any, BaseException | None]] = (
