@@ -37,8 +37,14 @@ from zonesim.model.buddy import FPI_NONE, __free_one_page
 from zonesim.model.geometry import Geometry
 from zonesim.model.memmap import Memmap
 from zonesim.model.pcp import __rmqueue_pcplist, free_unref_page_commit
+from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
 from zonesim.model.zone import Allocation, Zone
+
+rmqueue_buddy = sequential(rmqueue_buddy)
+__free_one_page = sequential(__free_one_page)
+__rmqueue_pcplist = sequential(__rmqueue_pcplist)
+free_unref_page_commit = sequential(free_unref_page_commit)
 
 SMALL = 65_536
 LARGE = 1_048_576

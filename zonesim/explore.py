@@ -131,6 +131,7 @@ def explore(
     shrink_attempts: int = 300,
     artifacts: Path | None = Path("logs"),
     scenario_path: str = "",
+    scenario_text: str | None = None,
     progress: Progress | None = None,
     workers: int = 1,
     cluster: str | None = None,
@@ -139,11 +140,13 @@ def explore(
     ``workers`` processes of this machine, or on the Dask scheduler at ``cluster``.
 
     Stops at the first violation -- the lowest execution index that fails -- unless
-    ``keep_going`` (then one finding per invariant). ``trace_hash`` hashes every
-    execution's own trace hash in execution order, so two runs with the same seed agree
-    on it exactly when they made the same decisions and saw the same states, whatever
-    the number of workers (zonesim.coordinator). Ctrl-C stops every worker; the report
-    then covers what finished (``interrupted``)."""
+    ``keep_going`` (then one finding per invariant). Artifacts embed ``scenario_text``
+    (read from ``scenario_path`` or the scenario's file when not given) so that they
+    replay from any directory. ``trace_hash`` hashes every execution's own trace hash in
+    execution order, so two runs with the same seed agree on it exactly when they made
+    the same decisions and saw the same states, whatever the number of workers
+    (zonesim.coordinator). Ctrl-C stops every worker; the report then covers what
+    finished (``interrupted``)."""
     report = ExploreReport(engine.scenario.name, engine.policy.name, cfg.name, cfg.seed)
     started = time.monotonic()
     if cfg.name not in STRATEGIES:
@@ -182,17 +185,19 @@ def explore(
             raise r.error
         if r.violation is not None and r.violation.invariant not in seen:
             seen.add(r.violation.invariant)
+            source = _Source(scenario_path or engine.scenario.file, scenario_text)
             try:
                 found = _finding(engine, cfg, r.index, r.outcome(), shrink_attempts,
-                                 artifacts, scenario_path)
+                                 artifacts, source)
             except KeyboardInterrupt:  # Ctrl-C while shrinking: report it unshrunk
                 col.interrupted = True
-                found = _finding(engine, cfg, r.index, r.outcome(), 0, artifacts,
-                                 scenario_path)
+                found = _finding(engine, cfg, r.index, r.outcome(), 0, artifacts, source)
             report.violations.append(found)
     if cfg.name == "dfs":
         report.exhausted = col.exhausted
     report.interrupted = col.interrupted
+    if progress is not None:  # the display ends on what counted (workers may run past)
+        progress(report.executions, executions, len(report.violations))
     report.trace_hash = h.hexdigest()
     report.seconds = time.monotonic() - started
     return report
@@ -213,20 +218,48 @@ _DFS_UNIT = 16
 _HYPOTHESIS_CHUNK = 50
 
 
-def shrink_outcome(engine: Engine, outcome: Outcome, attempts: int) -> Outcome:
-    """Shrink a failing execution's schedule; the result fails with the same invariant."""
+#: Scheduler steps one shrink may spend over all its replays (about 20 s at the ~50k steps
+#: per second of benchmarks/engine.py): a failure in a 100k-step execution gets ten replays,
+#: not three hundred.
+SHRINK_MAX_STEPS = 1_000_000
+
+
+def shrink_outcome(
+    engine: Engine,
+    outcome: Outcome,
+    attempts: int,
+    *,
+    max_steps: int = SHRINK_MAX_STEPS,
+    seconds: float | None = None,
+) -> Outcome:
+    """Shrink a failing execution's schedule; the result fails with the same invariant.
+
+    Bounded by ``attempts`` replays and ``max_steps`` steps over all of them (both
+    deterministic) and, if given, ``seconds`` of wall-clock time."""
     assert outcome.violation is not None
     want = outcome.violation.invariant
     cache: dict[str, Outcome] = {}
 
-    def still_fails(cand: list[Choice]) -> list[Choice] | None:
+    def still_fails(cand: list[Choice]) -> tuple[list[Choice] | None, int]:
         o = engine.run(ReplayStrategy(cand, strict=False))
         if o.violation is not None and o.violation.invariant == want:
             cache[encode(o.choices, engine.fingerprint)] = o
-            return list(o.choices)
-        return None
+            return list(o.choices), o.steps
+        return None, o.steps
 
-    best = shrink(outcome.choices, still_fails, max_attempts=attempts)
+    def trace(cand: list[Choice]) -> tuple[list[Choice], int]:
+        o = engine.run(ReplayStrategy(cand, strict=False))
+        return list(o.choices), o.steps
+
+    deadline = None if seconds is None else time.monotonic() + seconds
+    best = shrink(
+        outcome.choices,
+        still_fails,
+        max_attempts=attempts,
+        max_steps=max_steps,
+        out_of_time=None if deadline is None else (lambda: time.monotonic() > deadline),
+        trace=trace,
+    )
     return cache.get(encode(best, engine.fingerprint), outcome)
 
 
@@ -237,7 +270,7 @@ def _finding(
     outcome: Outcome,
     attempts: int,
     artifacts: Path | None,
-    scenario_path: str,
+    source: _Source,
 ) -> Found:
     assert outcome.violation is not None
     small = shrink_outcome(engine, outcome, attempts)
@@ -259,7 +292,7 @@ def _finding(
         switches=preemption_lines(traced.choices),
     )
     if artifacts is not None:
-        found.artifact = str(write_artifact(artifacts, engine, cfg, found, scenario_path))
+        found.artifact = str(write_artifact(artifacts, engine, cfg, found, source))
     return found
 
 
@@ -267,17 +300,37 @@ def replay_command(path: str) -> str:
     return f"zonesim replay {shlex.quote(path)}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where the scenario came from: its path as the user wrote it, and its text."""
+
+    path: str
+    text: str | None = None
+
+    def read(self) -> str | None:
+        if self.text is not None:
+            return self.text
+        try:
+            return Path(self.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None  # the artifact then names the path only (replay needs the file)
+
+
 def write_artifact(
-    directory: Path, engine: Engine, cfg: StrategyConfig, found: Found, scenario_path: str
+    directory: Path, engine: Engine, cfg: StrategyConfig, found: Found, source: _Source
 ) -> Path:
-    """Write the failure atomically (temp file in the same directory, then rename)."""
+    """Write the failure atomically (temp file in the same directory, then rename).
+
+    The scenario's text is embedded (``scenario_text``) beside its path as written, so
+    the artifact replays from any directory and after the file changed."""
     directory.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9.+-]+", "_", engine.policy.name)
     name = f"{engine.scenario.name}--{slug}--{cfg.name}-s{cfg.seed}--{found.invariant}.json"
     path = directory / name
     doc = {
         "format": ARTIFACT_FORMAT,
-        "scenario": scenario_path or engine.scenario.file,
+        "scenario": source.path,
+        "scenario_text": source.read(),
         "scenario_name": engine.scenario.name,
         "policy": engine.policy.name,
         "strategy": cfg.name,

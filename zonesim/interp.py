@@ -230,6 +230,7 @@ class Interp:
                 movable=op.movable,
                 cma=cma,
                 harder=harder,
+                hugetlb=op.hugetlb,
             )
             if a is None:
                 result = "null"

@@ -16,15 +16,25 @@ every machine; the seconds cap is a safety net only, and a cell it ends is marke
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import time
+import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from zonesim.engine import Engine, NotApplicable, cpu_names
-from zonesim.explore import Found, StrategyConfig, explore, replay_command, write_artifact
+from zonesim.explore import (
+    Found,
+    StrategyConfig,
+    _Source,
+    explore,
+    replay_command,
+    write_artifact,
+)
 from zonesim.model.errors import ModelFault
 from zonesim.obs.report import cpu_columns
 from zonesim.parallel import open_backend
@@ -151,14 +161,25 @@ class Matrix:
 # -- scenarios and columns -------------------------------------------------------------
 
 
-def find_scenarios(args: Sequence[str | Path]) -> list[Path]:
-    """Files as given; directories searched recursively for ``*.toml``, sorted. A file named
-    twice is run once."""
+def is_scenario_file(path: Path) -> bool:
+    """A ``*.toml`` file is a scenario when it has a ``[scenario]`` table; one that is not
+    TOML at all may be a broken scenario, so it is kept (its load names the error), while
+    other TOML files (``pyproject.toml``, tool configs) are not scenarios."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
+    return "scenario" in doc
+
+
+def find_scenarios(args: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given; directories searched recursively for scenario files (``*.toml``
+    with a ``[scenario]`` table), sorted. A file named twice is run once."""
     out: list[Path] = []
     for arg in args:
         p = Path(arg)
         if p.is_dir():
-            found = sorted(p.rglob("*.toml"))
+            found = [f for f in sorted(p.rglob("*.toml")) if is_scenario_file(f)]
             if not found:
                 raise MatrixInputError(f"{p}: expected a directory with *.toml scenarios")
             out += found
@@ -252,8 +273,10 @@ def run_cell(
     budget: Budget,
     *,
     artifacts: Path | None,
+    progress: ExecutionProgress | None = None,
 ) -> Cell:
-    """Explore one cell (see the module docstring for the budget)."""
+    """Explore one cell (see the module docstring for the budget). ``progress`` hears
+    (executions so far, the cell's budget, violations) as the cell runs."""
     started = time.monotonic()
     bound = scenario.explore.preemption_bound
     bound = DEFAULT_BOUND if bound is None else bound
@@ -276,6 +299,7 @@ def run_cell(
             seconds=None if cap is None else cap / 2,
             artifacts=artifacts,
             scenario_path=path,
+            progress=None if progress is None else _offset(progress, 0, total),
         )
         cell.exhaustive = bool(dfs.exhausted) and not dfs.violations
         cell.executions = dfs.executions
@@ -293,6 +317,8 @@ def run_cell(
                     seconds=left_s,
                     artifacts=artifacts,
                     scenario_path=path,
+                    progress=None if progress is None
+                    else _offset(progress, dfs.executions, total),
                 )
                 if pct.violations:
                     found = pct.violations[0]
@@ -319,7 +345,24 @@ def run_cell(
     return cell
 
 
-Progress = Callable[[int, int, str, str], None]  # (cell number, cells, scenario, policy)
+ExecutionProgress = Callable[[int, int, int], None]  # (executions, budget, violations)
+
+
+def _offset(progress: ExecutionProgress, done: int, total: int) -> ExecutionProgress:
+    """The PCT phase continues the DFS phase's count against the cell's whole budget."""
+
+    def report(n: int, _budget: int, violations: int) -> None:
+        progress(done + n, total, violations)
+
+    return report
+
+
+class MatrixProgress(Protocol):
+    """What a progress display hears: each cell as it starts, then its executions."""
+
+    def cell(self, n: int, total: int, scenario: str, policy: str) -> None: ...
+
+    def executions(self, done: int, budget: int, violations: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,8 +376,9 @@ class CellJob:
     budget: Budget
 
 
-def run_cell_job(job: CellJob) -> Cell:
-    return run_cell(job.scenario, job.path, job.policy, job.budget, artifacts=None)
+def run_cell_job(job: CellJob, progress: ExecutionProgress | None = None) -> Cell:
+    return run_cell(job.scenario, job.path, job.policy, job.budget, artifacts=None,
+                    progress=progress)
 
 
 def run_matrix(
@@ -343,7 +387,7 @@ def run_matrix(
     budget: Budget,
     *,
     artifacts: Path | None = Path("logs"),
-    progress: Progress | None = None,
+    progress: MatrixProgress | None = None,
     workers: int = 1,
     cluster: str | None = None,
 ) -> Matrix:
@@ -367,20 +411,33 @@ def run_matrix(
                    key=lambda i: -budget.executions_for(plan[i][0].scenario))
     backend = open_backend(min(workers, len(plan)) if not cluster else 1, cluster)
     flight: dict[int, int] = {}
-    n = 0
+    n = done = 0
     try:
         while order or flight:
             while order and len(flight) < 2 * backend.slots:
                 i = order.pop(0)
                 row, col, _ = plan[i]
                 n += 1
-                if progress is not None:
-                    progress(n, len(plan), row.scenario.name, col.name)
-                flight[backend.submit(run_cell_job,
-                                      CellJob(row.scenario, row.path, col.policy, budget))] = i
+                if progress is not None and backend.local:
+                    progress.cell(n, len(plan), row.scenario.name, col.name)
+                job = CellJob(row.scenario, row.path, col.policy, budget)
+                if backend.local and progress is not None:
+                    # in this process the cell's executions reach the display too
+                    fn: Callable[[CellJob], Cell] = partial(
+                        run_cell_job, progress=progress.executions)
+                else:
+                    fn = run_cell_job
+                flight[backend.submit(fn, job)] = i
             for t, cell in backend.wait(0.2):
                 row, col, expected = plan[flight.pop(t)]
                 _finish_cell(cell, row, col, expected, budget, artifacts)
+                done += 1
+                if progress is not None and not backend.local:
+                    # cells run elsewhere: the display hears each one as it ends
+                    progress.cell(done, len(plan), row.scenario.name, col.name)
+                    total = budget.executions_for(row.scenario)
+                    progress.executions(cell.executions or 0, total,
+                                        int(cell.verdict == "violation"))
     except KeyboardInterrupt:
         matrix.interrupted = True
     finally:
@@ -399,7 +456,8 @@ def _finish_cell(cell: Cell, row: Row, col: Column, expected: Expectation | None
                         max_steps=row.scenario.explore.max_steps or DEFAULT_MAX_STEPS)
         cfg = StrategyConfig("dfs" if cell.strategy == "dfs" else "pct", budget.seed,
                              preemption_bound=cell.preemption_bound or 0)
-        f.artifact = str(write_artifact(artifacts, engine, cfg, f, row.path))
+        source = _Source(row.path or row.scenario.file, None)
+        f.artifact = str(write_artifact(artifacts, engine, cfg, f, source))
 
 
 # -- text --------------------------------------------------------------------------------

@@ -16,11 +16,12 @@ CMA_A = ROOT / "scenarios" / "seed" / "cma-a-mixed-pageblocks.toml"
 
 def test_policy_spec_and_with_without_are_the_same_design(
         capsys: pytest.CaptureFixture[str]) -> None:
-    main(["run", str(FOREIGN), "--policy", "v5.19 -b2c9e2fbba32", "--json"])
+    main(["run", str(FOREIGN), "--policy", "v5.19 -88ee134320b8 -80e2b584f3ab", "--json"])
     a = json.loads(capsys.readouterr().out)
-    main(["run", str(FOREIGN), "--policy", "v5.19", "--without", "b2c9e2fbba32", "--json"])
+    main(["run", str(FOREIGN), "--policy", "v5.19", "--without", "88ee134320b8",
+          "--without", "80e2b584f3ab", "--json"])
     b = json.loads(capsys.readouterr().out)
-    assert a["policy"] == b["policy"] == "v5.19 -b2c9e2fbba32"
+    assert a["policy"] == b["policy"] == "v5.19 -80e2b584f3ab -88ee134320b8"
     assert a["trace_hash"] == b["trace_hash"]
 
 
@@ -42,7 +43,7 @@ def test_foreign_undo_found_replayed_and_filtered(tmp_path: Path,
     assert "preempted at" in out and "reproduced cma_pageblocks" in out
     # log filters: pfn spans (0x600 lies inside [0x600, 0xa00)), cpu, event
     assert main(["log", artifact, "--cpu", "cpu1", "--pfn", "0x700",
-                 "--event", "alloc_contig_range"]) == 0
+                 "--event", "alloc_contig_range", "--format", "jsonl"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["event"] for r in lines] == ["alloc_contig_range"]
     assert lines[0]["cpu"] == "cpu1"

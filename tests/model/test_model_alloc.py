@@ -20,8 +20,12 @@ from zonesim.model.buddy import __free_one_page as free_one_page_locked
 from zonesim.model.errors import KernelBug
 from zonesim.model.geometry import Geometry
 from zonesim.model.memmap import NIL, PG_head, PG_lru, PG_tail
+from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Zone
+
+rmqueue_buddy = sequential(rmqueue_buddy)
+free_one_page_locked = sequential(free_one_page_locked)
 
 M = MigrateType
 U, MOV, H, C, ISO = M.UNMOVABLE, M.MOVABLE, M.HIGHATOMIC, M.CMA, M.ISOLATE

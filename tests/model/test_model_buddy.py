@@ -35,8 +35,17 @@ from zonesim.model.buddy import __rmqueue_smallest as rmqueue_smallest
 from zonesim.model.errors import MemmapAccess
 from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
+from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation, Zone
+
+change_pageblock_range = sequential(change_pageblock_range)
+expand = sequential(expand)
+steal_suitable_fallback = sequential(steal_suitable_fallback)
+free_one_page_locked = sequential(free_one_page_locked)
+rmqueue_locked = sequential(rmqueue_locked)
+rmqueue_fallback = sequential(rmqueue_fallback)
+rmqueue_smallest = sequential(rmqueue_smallest)
 
 M = MigrateType
 U, MOV, R, H, C, ISO = (M.UNMOVABLE, M.MOVABLE, M.RECLAIMABLE, M.HIGHATOMIC, M.CMA, M.ISOLATE)

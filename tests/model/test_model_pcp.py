@@ -19,8 +19,16 @@ from zonesim.model.pcp import (
     nr_pcp_free,
     rmqueue_bulk,
 )
+from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
 from zonesim.model.zone import PerCpuPages, Zone
+
+rmqueue_buddy = sequential(rmqueue_buddy)
+rmqueue_pcplist = sequential(rmqueue_pcplist)
+drain_pages_zone = sequential(drain_pages_zone)
+free_pcppages_bulk = sequential(free_pcppages_bulk)
+free_unref_page_commit = sequential(free_unref_page_commit)
+rmqueue_bulk = sequential(rmqueue_bulk)
 
 M = MigrateType
 U, MOV, C, ISO = M.UNMOVABLE, M.MOVABLE, M.CMA, M.ISOLATE

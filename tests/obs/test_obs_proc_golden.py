@@ -15,9 +15,12 @@ from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.geometry import Geometry
 from zonesim.model.pcp import __rmqueue_pcplist as rmqueue_pcplist
 from zonesim.model.snapshot import snapshot
+from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Zone
 from zonesim.obs.proc import buddyinfo, pageblock_map, pagetypeinfo, zoneinfo
+
+rmqueue_pcplist = sequential(rmqueue_pcplist)
 
 M = MigrateType
 
@@ -134,8 +137,10 @@ def test_pagetypeinfo_caps_a_list_count_at_100000_with_a_greater_sign() -> None:
 def test_pagetypeinfo_free_counts_by_list_type_and_blocks_by_pageblock_type() -> None:
     # expand() put the halves of the stolen MOVABLE block on UNMOVABLE lists, and the
     # block count follows the pageblocks (change_pageblock_range retyped both)
-    from zonesim.model.buddy import __rmqueue as rmqueue_locked
+    from zonesim.model.buddy import __rmqueue
+    from zonesim.model.sync import sequential
 
+    rmqueue_locked = sequential(__rmqueue)
     zone = fresh()
     assert rmqueue_locked(zone, 0, int(M.UNMOVABLE), 0) == 0
     text = pagetypeinfo(snapshot(zone)).split("\n")

@@ -47,11 +47,11 @@ def test_local_cluster_reports_what_one_worker_reports(cluster: str, path: Path,
 
 
 def test_matrix_cells_on_the_cluster(cluster: str, tmp_path: Path) -> None:
-    s = load_scenario(CMA_C)
-    cols = columns_for([s], [parse_policy("v5.15"), parse_policy("rfc-v1")])
+    s = load_scenario(FOREIGN)
+    cols = columns_for([s], [parse_policy("v5.15"), parse_policy("v5.19")])
     tables = []
     for kw in ({"workers": 1}, {"cluster": cluster}):
-        m = run_matrix([(str(CMA_C), s)], cols, Budget(60), artifacts=tmp_path,
+        m = run_matrix([(str(FOREIGN), s)], cols, Budget(60), artifacts=tmp_path,
                        **kw)  # type: ignore[arg-type]
         doc = m.to_json()
         for row in doc["rows"]:
@@ -59,7 +59,7 @@ def test_matrix_cells_on_the_cluster(cluster: str, tmp_path: Path) -> None:
                 cell.pop("seconds")
         tables.append(doc)
     assert tables[0] == tables[1]
-    assert tables[0]["rows"][0]["cells"]["rfc-v1"]["verdict"] == "violation"
+    assert tables[0]["rows"][0]["cells"]["v5.19"]["verdict"] == "violation"
 
 
 def test_cli_reads_the_scheduler_from_the_environment(

@@ -42,8 +42,15 @@ from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
 from zonesim.model.pcp import __rmqueue_pcplist as rmqueue_pcplist
 from zonesim.model.pcp import drain_pages_zone, free_unref_page_commit
+from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MIGRATE_PCPTYPES, AllocId, MigrateType
 from zonesim.model.zone import Allocation, Zone
+
+rmqueue_buddy = sequential(rmqueue_buddy)
+free_one_page_locked = sequential(free_one_page_locked)
+rmqueue_pcplist = sequential(rmqueue_pcplist)
+drain_pages_zone = sequential(drain_pages_zone)
+free_unref_page_commit = sequential(free_unref_page_commit)
 
 M = MigrateType
 U, MOV, R, H, C, ISO = M.UNMOVABLE, M.MOVABLE, M.RECLAIMABLE, M.HIGHATOMIC, M.CMA, M.ISOLATE

@@ -11,8 +11,13 @@ from zonesim.model.buddy import __free_one_page as free_one_page_locked
 from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
 from zonesim.model.pcp import drain_pages_zone, free_unref_page_commit
+from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Zone
+
+free_one_page_locked = sequential(free_one_page_locked)
+drain_pages_zone = sequential(drain_pages_zone)
+free_unref_page_commit = sequential(free_unref_page_commit)
 
 MOV, ISO = MigrateType.MOVABLE, MigrateType.ISOLATE
 

@@ -25,7 +25,7 @@ async def racy_free_one_page(k: Kernel, cpu: int, pfn: int, order: int, mt: int,
     zone = k.zone
     stale = zone.NR_FREE_PAGES  # BUG: read outside zone->lock
     async with k.zone_lock:  # (acquiring is a switch point: another CPU may free here)
-        free_one_page_locked(zone, pfn, order, mt, fpi)
+        await free_one_page_locked(zone, pfn, order, mt, fpi)
         zone.NR_FREE_PAGES = stale + (1 << order)  # overwrites a concurrent update
 
 
@@ -81,8 +81,9 @@ def test_found_replayed_and_shrunk(planted: None, strategy: str, tmp_path: Path)
 
 def test_cli_explore_replay_shrink(planted: None, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # --workers 1: the planted bug is a monkeypatch of this process
     rc = main(["explore", str(SCENARIO), "--strategy", "pct", "--seed", "1", "--executions",
-               "200", "--artifacts", str(tmp_path), "--json"])
+               "200", "--artifacts", str(tmp_path), "--json", "--workers", "1"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 1
     artifact = out["violations"][0]["artifact"]

@@ -1,4 +1,5 @@
-"""scenario_fingerprint: independent of PYTHONHASHSEED, key order, comments and file path."""
+"""scenario_fingerprint: independent of PYTHONHASHSEED, key order, comments, file path and
+prose; dependent on what the scenario does."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def _run(seed: str) -> str:
 def test_stable_across_hash_seeds() -> None:
     a, b = _run("1"), _run("12345")
     assert a == b
-    assert len(a) == 16 and int(a, 16) >= 0
+    assert len(a) == 16 and set(a) <= set("0123456789abcdef")
 
 
 def test_ignores_layout_but_not_content() -> None:
@@ -46,3 +47,19 @@ def test_ignores_layout_but_not_content() -> None:
         FULL.replace("[zone]\npages = 2048", "[zone]\npages = 2048\ncpus = 2"), "x.toml"
     )
     assert scenario_fingerprint(explicit) == scenario_fingerprint(base)
+
+
+def test_ignores_prose_and_expect_but_not_an_ops_expect() -> None:
+    base = parse_scenario(FULL, "x.toml")
+    assert base.summary == "test" and base.expect
+    edited = parse_scenario(
+        FULL.replace('summary = "test"', 'summary = "reworded"\ndescription = "more"'), "x.toml"
+    )
+    assert edited.summary != base.summary
+    assert scenario_fingerprint(edited) == scenario_fingerprint(base)
+    head, tail = FULL.split("[expect]")
+    no_expect = parse_scenario(head + "[explore]" + tail.split("[explore]")[1], "x.toml")
+    assert not no_expect.expect
+    assert scenario_fingerprint(no_expect) == scenario_fingerprint(base)
+    op_expect = parse_scenario(FULL.replace('expect = "-EBUSY"', 'expect = "ok"'), "x.toml")
+    assert scenario_fingerprint(op_expect) != scenario_fingerprint(base)

@@ -112,8 +112,8 @@ async def test_spinlock_knows_holder_and_trylock() -> None:
         async with lock:
             seen.append((lock.holder, in_atomic()))
         seen.append((lock.holder, in_atomic()))
-        assert lock.trylock()
-        assert not lock.trylock()
+        assert await lock.trylock()
+        assert not await lock.trylock()
         lock.release()
 
     sched = Scheduler(RandomStrategy(0))

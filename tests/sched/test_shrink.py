@@ -11,6 +11,7 @@ from zonesim.sched import (
     Failure,
     RandomStrategy,
     ReplayStrategy,
+    ShrinkStats,
     Strategy,
     execute,
     explore,
@@ -22,11 +23,11 @@ from zonesim.sched import (
 
 
 def _still_fails(cpus: int):  # type: ignore[no-untyped-def]
-    def still_fails(candidate: list[Choice]) -> list[Choice] | None:
+    def still_fails(candidate: list[Choice]) -> tuple[list[Choice] | None, int]:
         outcome = execute(ReplayStrategy(candidate, strict=False), lost_update(cpus=cpus))
         if isinstance(outcome, Failure) and isinstance(outcome.error, AssertionError):
-            return list(outcome.choices)
-        return None
+            return list(outcome.choices), outcome.steps
+        return None, outcome.steps
 
     return still_fails
 
@@ -40,7 +41,7 @@ def test_shrink_reduces_lost_update_to_one_preemption() -> None:
     shrunk = shrink(original, _still_fails(4))
     assert preemptions(shrunk) == 1
     assert sort_key(shrunk) < sort_key(original)
-    assert _still_fails(4)(shrunk) == shrunk  # the result replays to the same failure
+    assert _still_fails(4)(shrunk)[0] == shrunk  # the result replays to the same failure
 
 
 @settings(max_examples=25, deadline=None)
@@ -74,3 +75,62 @@ def test_hypothesis_search_returns_none_when_correct() -> None:
         return outcome if isinstance(outcome, Failure) else None
 
     assert hypothesis_search(run_one, max_examples=30, seed=1) is None
+
+
+def _noisy_failure(cpus: int = 4) -> list[Choice]:
+    found = explore(RandomStrategy(3, switch_probability=1.0), lost_update(cpus=cpus))
+    assert found.failure is not None
+    return list(found.failure.choices)
+
+
+def test_shrink_stops_at_its_step_budget() -> None:
+    # Issue 12: shrinking a failure of a 100k-step execution re-ran it hundreds of times.
+    # The step budget counts every replay's scheduler steps, so it ends after a few.
+    original = _noisy_failure()
+    unbounded = ShrinkStats()
+    shrink(original, _still_fails(4), stats=unbounded)
+    assert unbounded.stopped_by is None and unbounded.steps > 40
+    bounded = ShrinkStats()
+    result = shrink(original, _still_fails(4), max_steps=40, stats=bounded)
+    assert bounded.stopped_by == "steps"
+    assert 40 <= bounded.steps < 40 + 20  # one replay of this workload is < 20 steps
+    assert bounded.attempts < unbounded.attempts
+    assert sort_key(result) <= sort_key(original)
+
+
+def test_shrink_stops_at_its_attempt_budget_and_when_out_of_time() -> None:
+    original = _noisy_failure()
+    stats = ShrinkStats()
+    shrink(original, _still_fails(4), max_attempts=3, stats=stats)
+    assert (stats.attempts, stats.stopped_by) == (3, "attempts")
+    calls: list[int] = []
+
+    def out_of_time() -> bool:
+        calls.append(1)
+        return len(calls) > 2  # the caller's clock says stop after two replays
+
+    stats = ShrinkStats()
+    result = shrink(original, _still_fails(4), out_of_time=out_of_time, stats=stats)
+    assert (stats.attempts, stats.stopped_by) == (2, "time")
+    assert sort_key(result) <= sort_key(original)
+
+
+def test_trace_replays_count_against_the_budgets() -> None:
+    # The single-preemption pass replays the no-preemption path first (``trace``); that
+    # replay costs steps like any other and must not escape the step budget.
+    original = _noisy_failure()
+    calls: list[int] = []
+
+    def trace(candidate: list[Choice]) -> tuple[list[Choice], int]:
+        outcome = execute(ReplayStrategy(candidate, strict=False), lost_update(cpus=4))
+        calls.append(outcome.steps)
+        return list(outcome.choices), outcome.steps
+
+    stats = ShrinkStats()
+    result = shrink(original, _still_fails(4), trace=trace, stats=stats)
+    assert calls, "the pass traced the no-preemption path"
+    assert stats.steps >= sum(calls) and stats.attempts >= len(calls)
+    assert preemptions(result) == 1
+    bounded = ShrinkStats()
+    shrink(original, _still_fails(4), trace=trace, max_steps=1, stats=bounded)
+    assert bounded.stopped_by == "steps" and bounded.attempts <= 2

@@ -21,13 +21,14 @@ from zonesim.model.buddy import (
     __mod_zone_freepage_state,
     __rmqueue,
     __rmqueue_smallest,
+    account_freepages,
     add_to_free_list,
     del_page_from_free_list,
     free_list_mt,
     set_buddy_order,
 )
 from zonesim.model.errors import KernelBug
-from zonesim.model.memmap import NIL, PG_buddy, PG_head, PG_lru, PG_offline, PG_tail
+from zonesim.model.memmap import NIL, PG_buddy, PG_head, PG_hugetlb, PG_lru, PG_offline, PG_tail
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation, Zone
 
@@ -71,17 +72,24 @@ def zone_watermark_ok(zone: Zone, order: int, mark: int, alloc_flags: int) -> bo
     return __zone_watermark_ok(zone, order, mark, alloc_flags, zone.NR_FREE_PAGES)
 
 
-def rmqueue_buddy(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
+async def rmqueue_buddy(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
     """The zone->lock half of rmqueue() for orders that bypass the pcp lists."""
     pfn = None
     if order > 0 and alloc_flags & ALLOC_HARDER:
-        pfn = __rmqueue_smallest(zone, order, HIGHATOMIC)
+        pfn = await __rmqueue_smallest(zone, order, HIGHATOMIC)
     if pfn is None:
-        pfn = __rmqueue(zone, order, mt, alloc_flags)
+        pfn = await __rmqueue(zone, order, mt, alloc_flags)
     if pfn is None:
         return None
-    # __mod_zone_freepage_state(zone, -(1 << order), get_pcppage_migratetype(page))
-    __mod_zone_freepage_state(zone, -(1 << order), zone.memmap.cached_mt[zone.idx(pfn)])
+    if not zone.flags.account_on_lists:  # e0932b6c1f94: the list removal accounted already
+        # __mod_zone_freepage_state(zone, -(1 << order), get_pcppage_migratetype(page));
+        # 17edeb5d3f76: get_pageblock_migratetype(page)
+        mt = (
+            int(zone.get_pageblock_migratetype(pfn))
+            if zone.flags.pcp_free_lookup
+            else zone.memmap.cached_mt[zone.idx(pfn)]
+        )
+        __mod_zone_freepage_state(zone, -(1 << order), mt)
     return pfn
 
 
@@ -95,9 +103,11 @@ def prep_new_page(
     movable: bool,
     cpu: int,
     token: int | None = None,
+    hugetlb: bool = False,
 ) -> Allocation:
     """post_alloc_hook() + prep_compound_page(): refcount 1 on the head, tails marked,
-    PageLRU for a movable allocation (it would be added to an LRU list)."""
+    PageLRU for a movable allocation (it would be added to an LRU list); a hugetlb page is
+    compound and PageHuge, never on an LRU."""
     m = zone.memmap
     head = zone.idx(pfn)
     aid = zone.new_alloc_id()
@@ -112,7 +122,11 @@ def prep_new_page(
         cpu=cpu,
         token=zone.new_token() if token is None else token,
         cma=in_cma,
+        hugetlb=hugetlb,
     )
+    if hugetlb:
+        compound, movable = True, False
+        a.compound, a.movable = True, False
     n = 1 << order
     # Ints and slices, no per-page Python loop (order 0 is the common case: no slices).
     in_use = m.owner[head] != NIL if n == 1 else m.owner[head : head + n].count(NIL) != n
@@ -134,6 +148,8 @@ def prep_new_page(
             f[head + 1 : head + n] = array("H", [x | PG_tail for x in f[head + 1 : head + n]])
     if movable:
         m.flags[head] |= PG_lru
+    if hugetlb:
+        m.flags[head] |= PG_hugetlb
     zone.allocations[aid] = a
     zone.by_token[a.token] = aid
     return a
@@ -156,8 +172,8 @@ def free_pages_prepare(zone: Zone, a: Allocation) -> None:
         m.owner[head] = NIL
     else:
         m.owner[head : head + n] = array("i", [NIL]) * n
-    if a.compound or a.contig or m.flags[head] & (PG_head | PG_lru | PG_offline):
-        mask = ~(PG_head | PG_tail | PG_lru | PG_offline) & 0xFFFF
+    if a.compound or a.contig or m.flags[head] & (PG_head | PG_lru | PG_offline | PG_hugetlb):
+        mask = ~(PG_head | PG_tail | PG_lru | PG_offline | PG_hugetlb) & 0xFFFF
         k = n if a.compound or a.contig else 1
         f = m.flags
         f[head : head + k] = array("H", [x & mask for x in f[head : head + k]])
@@ -199,6 +215,7 @@ def take_free_block_at(zone: Zone, pfn: int, order: int) -> int:
     del_page_from_free_list(zone, head, high)
     page = head
     size = 1 << high
+    added = 0
     while high > order:
         high -= 1
         size >>= 1
@@ -208,7 +225,10 @@ def take_free_block_at(zone: Zone, pfn: int, order: int) -> int:
             buddy = page + size
         add_to_free_list(zone, buddy, high, mt)
         set_buddy_order(zone, buddy, high)
-    if mt != ISOLATE:
+        added += size
+    if zone.flags.account_on_lists:
+        account_freepages(zone, added, mt)  # the removal of the whole block was accounted
+    elif mt != ISOLATE:
         __mod_zone_freepage_state(zone, -(1 << order), mt)
     zone.memmap.cached_mt[zone.idx(pfn)] = mt
     return mt

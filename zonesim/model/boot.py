@@ -18,6 +18,7 @@ from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
 from zonesim.model.memmap import PG_nomap, PG_reserved
 from zonesim.model.sizing import zone_batchsize, zone_highsize, zone_watermarks
+from zonesim.model.sync import run_sync
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Watermarks, Zone
 
@@ -155,7 +156,7 @@ def _free_range(zone: Zone, start: int, end: int) -> None:
         while pfn + (1 << order) > end or not _one_type(zone, pfn, order):
             order -= 1
         mt = zone.get_pageblock_migratetype(pfn)
-        __free_one_page(zone, pfn, order, mt, FPI_TO_TAIL)
+        run_sync(__free_one_page(zone, pfn, order, mt, FPI_TO_TAIL))
         pfn += 1 << order
 
 

@@ -1,9 +1,11 @@
 """The buddy allocator's lock-held primitives, v5.15 mm/page_alloc.c.
 
 Every function here runs "under zone->lock": the ops layer calls them inside a modelled
-spinlock or IRQ-off section, so nothing else touches the zone meanwhile. Names, argument
-order and the order of side effects follow the kernel, so a reader with mm/page_alloc.c
-open finds each step. Departures:
+spinlock section, so no other CPU takes zone->lock meanwhile. Names, argument order and the
+order of side effects follow the kernel, so a reader with mm/page_alloc.c open finds each
+step. The primitives that change what lockless readers see (PageBuddy and the order of a
+head, pageblock bits) are coroutines with a window after each such write (model.sync,
+docs/lockless.md); the pure list and counter helpers stay plain functions. Departures:
 
 - ``NR_FREE_PAGES``/``NR_FREE_CMA_PAGES`` are exact: the kernel folds per-CPU deltas
   lazily, a delay no path here depends on.
@@ -15,8 +17,9 @@ open finds each step. Departures:
 
 from __future__ import annotations
 
-from zonesim.model.errors import KernelBug
-from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable
+from zonesim.model.errors import FreelistHygiene, KernelBug
+from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable, PG_tail
+from zonesim.model.sync import PAGE, PB
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
 from zonesim.model.zone import Zone
 
@@ -82,25 +85,60 @@ def page_is_buddy(zone: Zone, buddy_pfn: int, order: int) -> bool:
     return bool(m.flags[i] & PG_buddy) and m.order[i] == order
 
 
+def account_freepages(zone: Zone, nr: int, mt: int) -> None:
+    """account_freepages() (6.10, e0932b6c1f94): the counters follow a list change of ``nr``
+    pages of type ``mt``; ISOLATE lists are not counted."""
+    if mt == ISOLATE:
+        return
+    zone.NR_FREE_PAGES += nr
+    if mt == CMA:
+        zone.NR_FREE_CMA_PAGES += nr
+
+
+def _hygiene(zone: Zone, pfn: int, order: int, mt: int) -> None:
+    """The VM_WARN_ONCE of __add_to_free_list / move_to_free_list / __del_page_from_free_list
+    (6.10): the list the caller names must be the page's pageblock type."""
+    block = zone.get_pageblock_migratetype(pfn)
+    if block != mt:
+        raise FreelistHygiene(
+            f"page type is {int(block)}, passed migratetype is {mt} (nr={1 << order}): "
+            f"pfn {pfn:#x} ({block.name} pageblock) on free_list[{MigrateType(mt).name}]",
+            pfn=pfn,
+        )
+
+
 def add_to_free_list(zone: Zone, pfn: int, order: int, mt: int) -> None:
+    """__add_to_free_list(..., tail=false): no counter change (callers account)."""
+    if zone.flags.account_on_lists:
+        _hygiene(zone, pfn, order, mt)
     zone.memmap.list_add(zone.idx(pfn), zone.free_list_id(order, mt))
     zone.nr_free[order] += 1
 
 
 def add_to_free_list_tail(zone: Zone, pfn: int, order: int, mt: int) -> None:
+    if zone.flags.account_on_lists:
+        _hygiene(zone, pfn, order, mt)
     zone.memmap.list_add_tail(zone.idx(pfn), zone.free_list_id(order, mt))
     zone.nr_free[order] += 1
 
 
 def move_to_free_list(zone: Zone, pfn: int, order: int, mt: int) -> None:
-    """list_move_tail() to free_list[mt]; nr_free and the vm counters stay as they are."""
+    """list_move_tail() to free_list[mt]; nr_free stays. Before e0932b6c1f94 the vm counters
+    stay too; with it the pages leave the old type's count and join the new one's."""
     i = zone.idx(pfn)
-    zone.memmap.list_del(i)
-    zone.memmap.list_add_tail(i, zone.free_list_id(order, mt))
+    m = zone.memmap
+    if zone.flags.account_on_lists:
+        old = m.list_id[i] % 6
+        _hygiene(zone, pfn, order, old)
+        account_freepages(zone, -(1 << order), old)
+        account_freepages(zone, 1 << order, mt)
+    m.list_del(i)
+    m.list_add_tail(i, zone.free_list_id(order, mt))
 
 
-def del_page_from_free_list(zone: Zone, pfn: int, order: int) -> None:
-    """list_del + __ClearPageBuddy + set_page_private(0); nr_free--; no vm counter change."""
+def __del_page_from_free_list(zone: Zone, pfn: int, order: int) -> int:
+    """list_del + __ClearPageBuddy + set_page_private(0); nr_free--; no vm counter change.
+    Returns the type of the list the page was on."""
     i = zone.idx(pfn)
     m = zone.memmap
     if m.list_id[i] == NIL or not m.flags[i] & PG_buddy or m.order[i] != order:
@@ -110,10 +148,39 @@ def del_page_from_free_list(zone: Zone, pfn: int, order: int) -> None:
             f"(PageBuddy={bool(m.flags[i] & PG_buddy)}, order {m.order[i]})",
             pfn=pfn,
         )
+    mt = m.list_id[i] % 6
+    if zone.flags.account_on_lists:
+        _hygiene(zone, pfn, order, mt)
     m.list_del(i)
     m.flags[i] &= ~PG_buddy
     m.order[i] = 0
     zone.nr_free[order] -= 1
+    return mt
+
+
+def del_page_from_free_list(zone: Zone, pfn: int, order: int) -> None:
+    """del_page_from_free_list(): with e0932b6c1f94 it also takes the pages out of the
+    counters (account_freepages); before it, the callers adjust the counters themselves."""
+    mt = __del_page_from_free_list(zone, pfn, order)
+    if zone.flags.account_on_lists:
+        account_freepages(zone, -(1 << order), mt)
+
+
+def page_lru_or_movable(zone: Zone, i: int) -> bool:
+    """PageLRU(page) || __PageMovable(page) of memmap index ``i``. PG_lru is a PF_HEAD flag:
+    on a tail page it tests the compound head, so every page of an LRU folio counts (as
+    move_freepages' num_movable does); __PageMovable reads the page's own mapping, which a
+    tail does not have."""
+    m = zone.memmap
+    f = m.flags[i]
+    if f & (PG_lru | PG_movable):
+        return True
+    if f & PG_tail:
+        aid = m.owner[i]
+        if aid != NIL:
+            head = zone.allocations[aid].pfn - zone.start_pfn
+            return bool(m.flags[head] & PG_lru)
+    return False
 
 
 def free_list_mt(zone: Zone, pfn: int) -> int:
@@ -136,12 +203,16 @@ def buddy_merge_likely(zone: Zone, pfn: int, buddy_pfn: int, order: int) -> bool
     return page_is_buddy(zone, higher_buddy, order + 1)
 
 
-def __free_one_page(zone: Zone, pfn: int, order: int, mt: int, fpi: int) -> tuple[int, int]:
+async def __free_one_page(
+    zone: Zone, pfn: int, order: int, mt: int, fpi: int
+) -> tuple[int, int]:
     """Free 2^order pages at ``pfn`` onto free_list[mt], merging with free buddies.
 
     Returns the (pfn, order) of the block as finally queued. Counting is by the CALLER's
     ``mt`` and happens before merging, exactly as in 5.15; the merged block goes on the
-    caller's list whatever the types of the buddies it swallowed.
+    caller's list whatever the types of the buddies it swallowed. Windows: after each buddy
+    leaves its list (its PageBuddy is clear, the merged head not yet marked) and after the
+    merged head is marked and queued.
     """
     flags = zone.flags
     max_order = min(zone.max_order - 1, zone.pageblock_order)
@@ -155,8 +226,9 @@ def __free_one_page(zone: Zone, pfn: int, order: int, mt: int, fpi: int) -> tupl
         while order < max_order:
             buddy_pfn = pfn ^ (1 << order)
             if not page_is_buddy(zone, buddy_pfn, order):
-                return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
-            del_page_from_free_list(zone, buddy_pfn, order)
+                return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+            __del_page_from_free_list(zone, buddy_pfn, order)
+            await zone.sync.window("__free_one_page:merge", PAGE, buddy_pfn, True)
             pfn = buddy_pfn & pfn
             order += 1
         if order < zone.max_order - 1:
@@ -164,24 +236,39 @@ def __free_one_page(zone: Zone, pfn: int, order: int, mt: int, fpi: int) -> tupl
             buddy_pfn = pfn ^ (1 << order)
             if flags.mergeable_merge_check:
                 if flags.validate_buddy_before_mt and not page_is_buddy(zone, buddy_pfn, order):
-                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                    return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
                 buddy_mt = zone.get_pageblock_migratetype(buddy_pfn)
                 if mt != buddy_mt and (
                     not migratetype_is_mergeable(mt) or not migratetype_is_mergeable(buddy_mt)
                 ):
-                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                    return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                if flags.merge_fixup_type and mt != buddy_mt and page_is_buddy(
+                    zone, buddy_pfn, order
+                ):
+                    # e6cf9e1c4cde: take the buddy off its list under its own type, then
+                    # match its block's type so expand() later puts the halves right.
+                    __del_page_from_free_list(zone, buddy_pfn, order)
+                    await zone.sync.window("__free_one_page:merge", PAGE, buddy_pfn, True)
+                    zone.set_pageblock_migratetype(buddy_pfn, MigrateType(mt))
+                    await zone.sync.window(
+                        "__free_one_page:fixup", PB, buddy_pfn >> zone.pageblock_order, True
+                    )
+                    pfn = buddy_pfn & pfn
+                    order += 1
+                    max_order = order
+                    continue
             elif flags.isolate_merge_check and zone.has_isolate_pageblock():
                 if flags.validate_buddy_before_mt and not page_is_buddy(zone, buddy_pfn, order):
-                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                    return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
                 buddy_mt = zone.get_pageblock_migratetype(buddy_pfn)  # 5.15: pfn not validated
                 if mt != buddy_mt and (mt == ISOLATE or buddy_mt == ISOLATE):
-                    return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+                    return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
             max_order = order + 1
             continue
-        return _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
+        return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
 
 
-def _done_merging(
+async def _done_merging(
     zone: Zone, pfn: int, buddy_pfn: int, order: int, mt: int, fpi: int
 ) -> tuple[int, int]:
     set_buddy_order(zone, pfn, order)
@@ -189,39 +276,46 @@ def _done_merging(
         add_to_free_list_tail(zone, pfn, order, mt)
     else:
         add_to_free_list(zone, pfn, order, mt)
+    await zone.sync.window("__free_one_page:done", PAGE, pfn, True)
     return pfn, order
 
 
 # -- allocation from the free lists (2.4) ----------------------------------------------
 
 
-def expand(zone: Zone, pfn: int, low: int, high: int, mt: int) -> None:
+async def expand(zone: Zone, pfn: int, low: int, high: int, mt: int) -> None:
     """expand(): hand the upper halves back to free_list[mt] at orders high-1 .. low.
 
     The LIST type is used for every half, whatever the pageblock of that half is."""
     size = 1 << high
+    nr_added = 0
     while high > low:
         high -= 1
         size >>= 1
         add_to_free_list(zone, pfn + size, high, mt)
         set_buddy_order(zone, pfn + size, high)
+        nr_added += size
+        await zone.sync.window("expand", PAGE, pfn + size, True)
+    if zone.flags.account_on_lists:
+        account_freepages(zone, nr_added, mt)
 
 
-def __rmqueue_smallest(zone: Zone, order: int, mt: int) -> int | None:
+async def __rmqueue_smallest(zone: Zone, order: int, mt: int) -> int | None:
     """Take the smallest free block of type ``mt`` that fits, split off the rest."""
     for current_order in range(order, zone.max_order):
         pfn = zone.free_list_first(current_order, mt)
         if pfn is None:
             continue
         del_page_from_free_list(zone, pfn, current_order)
-        expand(zone, pfn, order, current_order, mt)
+        await zone.sync.window("__rmqueue_smallest", PAGE, pfn, True)
+        await expand(zone, pfn, order, current_order, mt)
         zone.memmap.cached_mt[zone.idx(pfn)] = mt  # set_pcppage_migratetype
         return pfn
     return None
 
 
-def __rmqueue_cma_fallback(zone: Zone, order: int) -> int | None:
-    return __rmqueue_smallest(zone, order, CMA)
+async def __rmqueue_cma_fallback(zone: Zone, order: int) -> int | None:
+    return await __rmqueue_smallest(zone, order, CMA)
 
 
 def can_steal_fallback(zone: Zone, order: int, start_mt: int) -> bool:
@@ -248,8 +342,14 @@ def find_suitable_fallback(
     return -1, can_steal
 
 
-def __rmqueue_fallback(zone: Zone, order: int, start_mt: int, alloc_flags: int) -> bool:
-    """__rmqueue_fallback(): steal from another type, largest block first."""
+async def __rmqueue_fallback(
+    zone: Zone, order: int, start_mt: int, alloc_flags: int
+) -> bool | int | None:
+    """__rmqueue_fallback(): steal from another type, largest block first.
+
+    5.15: True when a block was moved to ``start_mt``'s lists (the caller retries), False
+    when nothing fits. With c0cd6f557b90 (steal_transaction) it returns the page itself
+    (an int pfn) or None."""
     min_order = zone.pageblock_order if alloc_flags & ALLOC_NOFRAGMENT else order
     current_order = -1
     fallback_mt = -1
@@ -267,17 +367,21 @@ def __rmqueue_fallback(zone: Zone, order: int, start_mt: int, alloc_flags: int) 
                 if fallback_mt != -1:
                     break
             if fallback_mt == -1:
-                return False  # VM_BUG_ON(current_order == MAX_ORDER) in the kernel
+                return None if zone.flags.steal_transaction else False
         break
     else:
-        return False
+        return None if zone.flags.steal_transaction else False
     pfn = zone.free_list_first(current_order, fallback_mt)
     assert pfn is not None
-    steal_suitable_fallback(zone, pfn, alloc_flags, start_mt, can_steal)
+    if zone.flags.steal_transaction:
+        return await try_to_steal_block(
+            zone, pfn, current_order, order, start_mt, alloc_flags, can_steal
+        )
+    await steal_suitable_fallback(zone, pfn, alloc_flags, start_mt, can_steal)
     return True
 
 
-def steal_suitable_fallback(
+async def steal_suitable_fallback(
     zone: Zone, pfn: int, alloc_flags: int, start_type: int, whole_block: bool
 ) -> None:
     """steal_suitable_fallback(): take the pageblock if enough of it is free or alike."""
@@ -285,7 +389,7 @@ def steal_suitable_fallback(
     old_block_type = zone.get_pageblock_migratetype(pfn)
     if old_block_type != HIGHATOMIC:
         if current_order >= zone.pageblock_order:
-            change_pageblock_range(zone, pfn, current_order, start_type)
+            await change_pageblock_range(zone, pfn, current_order, start_type)
         elif whole_block:
             # boost_watermark() is not modelled: it only wakes kswapd.
             free_pages, movable_pages = move_freepages_block(zone, pfn, start_type)
@@ -298,23 +402,103 @@ def steal_suitable_fallback(
             if free_pages:
                 if free_pages + alike_pages >= (1 << (zone.pageblock_order - 1)):
                     zone.set_pageblock_migratetype(pfn, MigrateType(start_type))
+                    await zone.sync.window(
+                        "steal_suitable_fallback", PB, pfn >> zone.pageblock_order, True
+                    )
                 return
     move_to_free_list(zone, pfn, current_order, start_type)  # single_page:
 
 
-def __rmqueue(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
-    """__rmqueue(): CMA balancing, then own type, then CMA, then steal and retry."""
+async def try_to_steal_block(
+    zone: Zone,
+    pfn: int,
+    current_order: int,
+    order: int,
+    start_type: int,
+    alloc_flags: int,
+    whole_block: bool,
+) -> int | None:
+    """steal_suitable_fallback() of c0cd6f557b90 (6.10): decide first whether the block is
+    claimed, move its free pages only then, and return the page. An unclaimed block gives
+    up just the buddy found; its remainder goes back on the block's own type's lists."""
+    block_type = int(zone.get_pageblock_migratetype(pfn))
+    if block_type != HIGHATOMIC:
+        if current_order >= zone.pageblock_order:
+            del_page_from_free_list(zone, pfn, current_order)
+            await zone.sync.window("steal_suitable_fallback", PAGE, pfn, True)
+            await change_pageblock_range(zone, pfn, current_order, start_type)
+            await expand(zone, pfn, order, current_order, start_type)
+            return pfn
+        counted = _prep_move_freepages_block(zone, pfn) if whole_block else None
+        if counted is not None:
+            start, free_pages, movable_pages = counted
+            if start_type == MOVABLE:
+                alike_pages = movable_pages
+            elif block_type == MOVABLE:
+                alike_pages = zone.geometry.pageblock_nr_pages - (free_pages + movable_pages)
+            else:
+                alike_pages = 0
+            if free_pages + alike_pages >= (1 << (zone.pageblock_order - 1)):
+                await __move_freepages_block(zone, start, start_type)
+                return await __rmqueue_smallest(zone, order, start_type)
+    # single_page:
+    del_page_from_free_list(zone, pfn, current_order)
+    await zone.sync.window("steal_suitable_fallback", PAGE, pfn, True)
+    await expand(zone, pfn, order, current_order, block_type)
+    return pfn
+
+
+def _prep_move_freepages_block(zone: Zone, pfn: int) -> tuple[int, int, int] | None:
+    """prep_move_freepages_block() (6.10): the block's start, free pages and movable pages,
+    or None when the block straddles the zone's edge."""
+    pb = zone.geometry.pageblock_nr_pages
+    start = pfn & ~(pb - 1)
+    end = start + pb
+    if not zone.geometry.spans(start) or not zone.geometry.spans(end - 1):
+        return None
+    m = zone.memmap
+    free_pages = movable = 0
+    p = start
+    while p < end:
+        i = zone.idx(p)
+        if m.flags[i] & PG_buddy:
+            free_pages += 1 << m.order[i]
+            p += 1 << m.order[i]
+            continue
+        if page_lru_or_movable(zone, i):
+            movable += 1
+        p += 1
+    return start, free_pages, movable
+
+
+async def __move_freepages_block(zone: Zone, start: int, new_mt: int) -> int:
+    """__move_freepages_block() (6.10; f37c0f6876a8 sets the type inside): move every free
+    block of the pageblock at ``start`` to ``new_mt``'s lists, then set the block's type."""
+    moved, _ = move_freepages(zone, start, start + zone.geometry.pageblock_nr_pages - 1, new_mt)
+    zone.set_pageblock_migratetype(start, MigrateType(new_mt))
+    await zone.sync.window("__move_freepages_block", PB, start >> zone.pageblock_order, True)
+    return moved
+
+
+async def __rmqueue(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
+    """__rmqueue(): CMA balancing, then own type, then CMA, then steal (and, before
+    c0cd6f557b90, retry from the start)."""
     if alloc_flags & ALLOC_CMA and zone.NR_FREE_CMA_PAGES > zone.NR_FREE_PAGES // 2:
-        pfn = __rmqueue_cma_fallback(zone, order)
+        pfn = await __rmqueue_cma_fallback(zone, order)
         if pfn is not None:
             return pfn
     while True:
-        pfn = __rmqueue_smallest(zone, order, mt)
+        pfn = await __rmqueue_smallest(zone, order, mt)
         if pfn is None:
             if alloc_flags & ALLOC_CMA:
-                pfn = __rmqueue_cma_fallback(zone, order)
-            if pfn is None and __rmqueue_fallback(zone, order, mt, alloc_flags):
-                continue
+                pfn = await __rmqueue_cma_fallback(zone, order)
+            if pfn is None:
+                stolen = await __rmqueue_fallback(zone, order, mt, alloc_flags)
+                if zone.flags.steal_transaction:
+                    # the page itself, or None (never a bool in this form)
+                    return None if isinstance(stolen, bool) else stolen
+                if stolen:
+                    continue
         return pfn
 
 
@@ -332,7 +516,7 @@ def move_freepages(zone: Zone, start: int, end: int, mt: int) -> tuple[int, int]
     while pfn <= end:
         i = zone.idx(pfn)
         if not m.flags[i] & PG_buddy:
-            if m.flags[i] & (PG_lru | PG_movable):
+            if page_lru_or_movable(zone, i):
                 num_movable += 1
             pfn += 1
             continue
@@ -349,14 +533,18 @@ def move_freepages_block(zone: Zone, pfn: int, mt: int) -> tuple[int, int]:
     start = pfn & ~(zone.geometry.pageblock_nr_pages - 1)
     end = start + zone.geometry.pageblock_nr_pages - 1
     if not zone.geometry.spans(start):
+        if zone.flags.move_block_zone_edge:
+            return 0, 0  # 2dd482ba627d: don't touch a block that straddles into another zone
         start = pfn
     if not zone.geometry.spans(end):
         return 0, 0
     return move_freepages(zone, start, end, mt)
 
 
-def change_pageblock_range(zone: Zone, pfn: int, start_order: int, mt: int) -> None:
+async def change_pageblock_range(zone: Zone, pfn: int, start_order: int, mt: int) -> None:
     """change_pageblock_range(): retype every pageblock a >= pageblock_order block covers."""
     nr = 1 << (start_order - zone.pageblock_order)
     for k in range(nr):
-        zone.set_pageblock_migratetype(pfn + k * zone.geometry.pageblock_nr_pages, MigrateType(mt))
+        p = pfn + k * zone.geometry.pageblock_nr_pages
+        zone.set_pageblock_migratetype(p, MigrateType(mt))
+        await zone.sync.window("change_pageblock_range", PB, p >> zone.pageblock_order, True)

@@ -30,5 +30,27 @@ class KernelBug(ModelFault):
     invariant = "kernel_bug"
 
 
+class KernelWarn(ModelFault):
+    """A WARN_ON / VM_WARN_ON_ONCE of the modelled kernel fired: the kernel goes on, but its
+    authors said this state must not happen, so the model reports it where it is seen."""
+
+    invariant = "kernel_warn"
+
+
+class FreelistHygiene(ModelFault):
+    """A VM_WARN_ONCE of the 6.10 free-list helpers fired: a page was added to, moved off or
+    deleted from a list that is not its pageblock's ("page type is %lu, passed migratetype
+    is %d (nr=%d)"). Only designs with e0932b6c1f94 promise (and check) this."""
+
+    invariant = "freelist_hygiene"
+
+
+class CpuStuck(ModelFault):
+    """A CPU spins forever with IRQs off (the kernel's soft lockup / hard lockup watchdog):
+    a livelock of the modelled design, named with the CPU and where it spins."""
+
+    invariant = "cpu_stuck"
+
+
 class SimulatorBug(Exception):
     """The model itself is inconsistent: a bug of zonesim, not of the modelled design."""

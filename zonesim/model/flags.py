@@ -28,6 +28,32 @@ class ModelFlags:
     # ad53f92eb416 (3.18): free_one_page / __free_pages_ok re-read the pageblock type
     # under zone->lock when isolation is active.
     free_one_page_reread_mt: bool = True
+    # 3b12e7e97938 (5.14, "mm/page_alloc: scale the number of pages that are batch freed"):
+    # the pcp spill frees nr_pcp_free(pcp, high, batch) pages. Off: READ_ONCE(pcp->batch).
+    pcp_free_scaled: bool = True
+    # 88e8ac11d2ea (5.9, "mm, page_alloc: fix core hung in free_pcppages_bulk()"):
+    # free_pcppages_bulk frees at most pcp->count pages. Off: it spins on empty lists.
+    bulk_free_clamp: bool = True
+    # Johannes Weiner's "freelist migratetype hygiene" (6.10), one flag per patch that
+    # changes an outcome (research R8 §2); each off = the code before that patch.
+    # 17edeb5d3f76: free_pcppages_bulk looks each page's type up under zone->lock (no
+    # cached page->index type, no has_isolate_pageblock() gate).
+    pcp_free_lookup: bool = False
+    # e6cf9e1c4cde: merging with a compatible buddy of another type retypes its block.
+    merge_fixup_type: bool = False
+    # b54ccd3c6bac: __isolate_free_page moves the free pages of the blocks it retypes.
+    isolate_free_moves: bool = False
+    # 2dd482ba627d: move_freepages_block moves nothing when its block starts outside the
+    # zone (before: from the pivot pfn to the block end).
+    move_block_zone_edge: bool = False
+    # c0cd6f557b90: claiming a block on fallback is a transaction; an unclaimed block keeps
+    # the remainder of the stolen buddy on its own type's lists.
+    steal_transaction: bool = False
+    # e0932b6c1f94: NR_FREE_PAGES / NR_FREE_CMA_PAGES change only where pages join or
+    # leave a free list (account_freepages), which WARNs when the list is not the block's.
+    account_on_lists: bool = False
+    # faeec8e23c10 (6.13): split_large_buddy() does not pfn_to_page() past the block.
+    split_large_buddy_end: bool = False
     # David Hildenbrand's proposal a) / v6.17 "Make MIGRATE_ISOLATE a standalone bit":
     # isolation sets a separate bit and keeps the migratetype for the undo.
     isolate_bit: bool = False

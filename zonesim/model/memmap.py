@@ -28,6 +28,7 @@ PG_reserved = 1 << 6  # PageReserved: never handed to the buddy
 PG_nomap = 1 << 7  # no memmap at all (a hole): any access is a kernel oops
 PG_hwpoison = 1 << 8  # PageHWPoison
 PG_offline_section = 1 << 9  # section offlined by offline_pages (memmap stays, pages gone)
+PG_hugetlb = 1 << 10  # PageHuge (folio_test_hugetlb): on the head of a hugetlb page
 
 
 class Memmap:

@@ -15,6 +15,7 @@ from zonesim.model.errors import MemmapAccess
 from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
 from zonesim.model.memmap import NIL, Memmap, PG_nomap
+from zonesim.model.sync import SEQUENTIAL, ZoneSync
 from zonesim.model.types import MIGRATE_PCPTYPES, MIGRATE_TYPES, AllocId, MigrateType
 
 ISOLATE = MigrateType.ISOLATE
@@ -65,6 +66,7 @@ class Allocation:
         "compound",
         "contig",
         "cpu",
+        "hugetlb",
         "id",
         "movable",
         "mt",
@@ -88,6 +90,7 @@ class Allocation:
         cma: bool,
         nr: int | None = None,
         contig: bool = False,
+        hugetlb: bool = False,
     ) -> None:
         self.id = id
         self.pfn = pfn
@@ -102,6 +105,7 @@ class Allocation:
         # alloc_contig_range() is ``nr`` split order-0 pages, each with refcount 1.
         self.nr = (1 << order) if nr is None else nr
         self.contig = contig
+        self.hugetlb = hugetlb  # PageHuge: compound, not LRU, moved by hugetlb migration
 
     def clone(self) -> Allocation:
         return Allocation(
@@ -116,6 +120,7 @@ class Allocation:
             cma=self.cma,
             nr=self.nr,
             contig=self.contig,
+            hugetlb=self.hugetlb,
         )
 
     def __repr__(self) -> str:
@@ -200,6 +205,9 @@ class Zone:
         # last clean check, and the walked ranges it judged against (None: never ran).
         self.retyped: list[int] = []
         self.checked_state: tuple[tuple[int, int], ...] | None = None
+        # zone->lock and the lockless windows of the lock-held primitives (model.sync); the
+        # engine's kernel replaces it for an execution.
+        self.sync: ZoneSync = SEQUENTIAL
 
     def clone(self) -> Zone:
         """An independent copy for the next execution (cheaper than copy.deepcopy: the

@@ -3,10 +3,19 @@ the style of commit messages ("CPU0 / CPU1" races)."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from zonesim.obs.events import OBSERVER_EVENTS
+
 _SKIP = ("event", "step", "cpu")
+
+
+def model_events(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The kernel paths' own records, without what an observer added (locks, op starts,
+    pages between buddy and pcp): what failure reports show."""
+    return [r for r in records if r.get("event") not in OBSERVER_EVENTS]
 
 
 def format_event(rec: Mapping[str, Any]) -> str:
@@ -35,18 +44,24 @@ def step_lines(records: Sequence[Mapping[str, Any]]) -> list[str]:
 def cpu_columns(
     records: Sequence[Mapping[str, Any]], cpus: Sequence[str], width: int = 44
 ) -> list[str]:
-    """One column per CPU, time flowing down; each record on its CPU's column."""
+    """One column per CPU, time flowing down; each record on its CPU's column. A record
+    longer than its column wraps onto continuation lines (indented two spaces) at commas
+    and spaces, never cut: every argument stays readable."""
     col = {c: i for i, c in enumerate(cpus)}
     head = "".join(f"{c.upper():<{width}}" for c in cpus).rstrip()
     rule = "".join(f"{'-' * (width - 4):<{width}}" for _ in cpus).rstrip()
     lines = [head, rule]
     for r in records:
         i = col.get(str(r.get("cpu")), 0)
-        text = format_event(r)
-        if len(text) > width - 2:
-            text = text[: width - 5] + "..."
-        lines.append((" " * (width * i) + text).rstrip())
+        for part in wrap_event(format_event(r), width - 2):
+            lines.append((" " * (width * i) + part).rstrip())
     return lines
+
+
+def wrap_event(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters (a single token longer than that
+    is split), continuation lines indented by two."""
+    return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
 
 
 def failure_report(
@@ -56,7 +71,7 @@ def failure_report(
     scenario: str,
     policy: str,
     strategy: str,
-    seed: int,
+    seed: int | str | None,
     schedule: str,
     replay: str,
     records: Sequence[Mapping[str, Any]],

@@ -29,14 +29,30 @@ def gfp_alloc_flags(mt: MigrateType, *, cma: bool, harder: bool = False) -> int:
 
 async def rmqueue(k: Kernel, cpu: int, order: int, mt: int, alloc_flags: int) -> int | None:
     """rmqueue(): the pcp list for pcp orders (not for movable requests without ALLOC_CMA,
-    since the MOVABLE pcp list may hold CMA pages), zone->lock otherwise."""
+    since the MOVABLE pcp list may hold CMA pages), zone->lock otherwise.
+
+    5.15: a NULL from the pcp path is the answer. v6.0 (4b23a68f9536): the pcp is taken
+    with spin_trylock (NULL while a remote drain holds it), and a NULL from the pcp path
+    falls through to rmqueue_buddy."""
     zone = k.zone
     if zone.geometry.pcp_allowed_order(order) and (alloc_flags & ALLOC_CMA or mt != MOVABLE):
-        with irq_off():  # local_lock_irqsave(&pagesets.lock)
-            return __rmqueue_pcplist(zone, cpu, order, mt, alloc_flags)
+        if not k.pcp_spinlock:
+            with irq_off():  # local_lock_irqsave(&pagesets.lock)
+                return await __rmqueue_pcplist(zone, cpu, order, mt, alloc_flags)
+        lock = k.pcp_lock(cpu)
+        if await lock.trylock("rmqueue_pcplist:trylock"):
+            try:
+                with irq_off():  # pcp_spin_trylock_irqsave
+                    pfn = await __rmqueue_pcplist(zone, cpu, order, mt, alloc_flags)
+            finally:
+                lock.release()
+            if pfn is not None:
+                return pfn
+        else:
+            k.trace("pcp_trylock_failed", cpu, order=order, lock=lock.name)
     await k.sp("rmqueue:before_zone_lock", cpu)
     async with k.zone_lock:  # spin_lock_irqsave(&zone->lock)
-        return rmqueue_buddy(zone, order, mt, alloc_flags)
+        return await rmqueue_buddy(zone, order, mt, alloc_flags)
 
 
 async def alloc_pages(
@@ -50,6 +66,7 @@ async def alloc_pages(
     cma: bool = True,
     token: int | None = None,
     harder: bool = False,
+    hugetlb: bool = False,
 ) -> Allocation | None:
     """__alloc_pages(): watermark check, rmqueue, prep_new_page. NULL on failure."""
     zone = k.zone
@@ -65,7 +82,15 @@ async def alloc_pages(
         return None
     is_movable = mt == MOVABLE if movable is None else movable
     a = prep_new_page(
-        zone, pfn, order, mt, compound=compound, movable=is_movable, cpu=cpu, token=token
+        zone,
+        pfn,
+        order,
+        mt,
+        compound=compound,
+        movable=is_movable,
+        cpu=cpu,
+        token=token,
+        hugetlb=hugetlb,
     )
     k.trace(
         "alloc_pages",

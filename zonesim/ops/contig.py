@@ -6,7 +6,7 @@
 
 How far the isolation reaches is the design question of the founding thread:
   v5.15            the range rounded out to max(MAX_ORDER-1, pageblock) blocks
-  rfc1/acr-align   the range's own pageblocks
+  rfc1/1-align     the range's own pageblocks (RFC 1/3's pfn_max_align_*)
   dh/c-no-extend   rounded out, but only over pageblocks of the range's own type
   b2c9e2fbba32     the range's pageblocks, boundaries handled by isolate_single_pageblock
 """
@@ -17,6 +17,7 @@ from zonesim.model.alloc import make_contig_allocation, trim_contig_allocation
 from zonesim.model.buddy import FPI_NONE, __free_one_page
 from zonesim.model.isolate import __isolate_free_page
 from zonesim.model.memmap import PG_buddy
+from zonesim.model.sync import PAGE
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation
 from zonesim.ops.drain import drain_all_pages
@@ -29,13 +30,15 @@ from zonesim.ops.isolation import (
 )
 from zonesim.ops.kernel import Kernel
 from zonesim.ops.migrate import __alloc_contig_migrate_range
+from zonesim.sched import reads
 
 
 def isolation_range(k: Kernel, start: int, end: int) -> tuple[int, int]:
     """The pageblocks alloc_contig_range isolates for [start, end) under the policy."""
     g = k.zone.geometry
     pb = g.pageblock_nr_pages
-    if k.policy.has("6e263fff1de4") or k.policy.has("rfc1/acr-align"):
+    rfc_align = k.policy.has("rfc1/1-align") and not k.policy.has("dh/c-no-extend")
+    if k.policy.has("6e263fff1de4") or rfc_align:
         return start & ~(pb - 1), (end + pb - 1) & ~(pb - 1)
     align = max(g.max_order_nr_pages, pb)  # pfn_max_align_down / pfn_max_align_up
     lo, hi = start & ~(align - 1), (end + align - 1) & ~(align - 1)
@@ -88,8 +91,7 @@ async def alloc_contig_range(
         k.trace("alloc_contig_range_done", cpu, pfn=start, result=errname(ret))
         return ret, None
     ret = 0
-    await k.sp("alloc_contig_range:outer_start", cpu)  # P7: no zone->lock from here
-    outer_start = _outer_start(k, start)
+    outer_start = await _outer_start(k, cpu, start)  # P7: no zone->lock from here
     ret = await test_pages_isolated(k, cpu, outer_start, end, 0)
     if not ret:
         got = await isolate_freepages_range(k, cpu, outer_start, end)
@@ -109,14 +111,19 @@ async def alloc_contig_range(
     return ret, result
 
 
-def _outer_start(k: Kernel, start: int) -> int:
+async def _outer_start(k: Kernel, cpu: int, start: int) -> int:
     """The free block containing ``start``, found without zone->lock ("pages are
-    isolated"): the largest aligned block below start that is PageBuddy."""
+    isolated"): the largest aligned block below start that is PageBuddy. Each pfn examined
+    is one lockless read of its PageBuddy/order (a step: another CPU may merge, split or
+    allocate between two reads)."""
     zone = k.zone
     m = zone.memmap
     order = 0
     outer = start
-    while not (zone.has_memmap(outer) and m.flags[outer - zone.start_pfn] & PG_buddy):
+    while True:
+        await k.sp("alloc_contig_range:outer_start", cpu, reads((PAGE, None)))
+        if zone.has_memmap(outer) and m.flags[outer - zone.start_pfn] & PG_buddy:
+            break
         order += 1
         if order >= zone.max_order:
             return start
@@ -147,7 +154,7 @@ async def isolate_freepages_range(k: Kernel, cpu: int, start: int, end: int) -> 
                     ok = False
                     break
                 order = m.order[i]
-                if not __isolate_free_page(zone, pfn, order):
+                if not await __isolate_free_page(zone, pfn, order):
                     ok = False
                     break
                 taken.append((pfn, order))
@@ -156,7 +163,9 @@ async def isolate_freepages_range(k: Kernel, cpu: int, start: int, end: int) -> 
         # release_freepages(): give back what was taken, through the buddy
         async with k.zone_lock:
             for p, order in taken:
-                __free_one_page(zone, p, order, zone.get_pageblock_migratetype(p), FPI_NONE)
+                await __free_one_page(
+                    zone, p, order, zone.get_pageblock_migratetype(p), FPI_NONE
+                )
         return None
     a = make_contig_allocation(zone, start, pfn - start, MigrateType.MOVABLE, cpu)
     return a

@@ -14,7 +14,16 @@ from __future__ import annotations
 from array import array
 
 from zonesim.model.buddy import FPI_TO_TAIL, __free_one_page, del_page_from_free_list
-from zonesim.model.memmap import NIL, PG_buddy, PG_nomap, PG_offline, PG_offline_section
+from zonesim.model.memmap import (
+    NIL,
+    PG_buddy,
+    PG_hugetlb,
+    PG_lru,
+    PG_movable,
+    PG_nomap,
+    PG_offline,
+    PG_offline_section,
+)
 from zonesim.model.types import MigrateType
 from zonesim.ops.drain import drain_all_pages, zone_pcp_disable, zone_pcp_enable
 from zonesim.ops.errno import EBUSY, EINVAL
@@ -49,11 +58,13 @@ def _range_ok(k: Kernel, start: int, nr: int, offline: bool) -> bool:
 
 
 async def offline_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
-    if not _range_ok(k, start, nr, offline=True):
-        return EINVAL
     end = start + nr
     pcp_disabled = k.policy.has("ec6e8c7e0314")
+    # The memory block's state is checked under the hotplug locks (device_hotplug_lock +
+    # mem_hotplug_begin), so two CPUs cannot both offline (or online) the same block.
     async with k.mem_hotplug_lock:
+        if not _range_ok(k, start, nr, offline=True):
+            return EINVAL
         if pcp_disabled:
             await zone_pcp_disable(k, cpu)
         ret = await start_isolate_page_range(
@@ -140,7 +151,7 @@ def _unmovable_left(k: Kernel, start: int, end: int) -> bool:
         if m.flags[i] & PG_offline and m.refcount[i] == 0:
             continue
         a = zone.allocations[m.owner[i]]
-        if not m.flags[a.pfn - zone.start_pfn] & 0x18:  # PG_lru | PG_movable
+        if not m.flags[a.pfn - zone.start_pfn] & (PG_lru | PG_movable | PG_hugetlb):
             return True
     return False
 
@@ -176,12 +187,12 @@ def _offline_isolated_pages(k: Kernel, start: int, end: int, held: list[int]) ->
 
 
 async def online_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
-    if not _range_ok(k, start, nr, offline=False):
-        return EINVAL
     end = start + nr
     zone = k.zone
     pb = zone.geometry.pageblock_nr_pages
     async with k.mem_hotplug_lock:
+        if not _range_ok(k, start, nr, offline=False):
+            return EINVAL
         async with k.zone_lock:
             nr_pb = nr // pb
             for p in range(start, end, pb):
@@ -203,7 +214,7 @@ async def online_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
                 order = min(zone.max_order - 1, ((pfn & -pfn).bit_length() - 1) if pfn else 99)
                 while pfn + (1 << order) > end:
                     order -= 1
-                __free_one_page(zone, pfn, order, int(MigrateType.ISOLATE), FPI_TO_TAIL)
+                await __free_one_page(zone, pfn, order, int(MigrateType.ISOLATE), FPI_TO_TAIL)
                 pfn += 1 << order
         await undo_isolate_page_range(k, cpu, start, end, MOVABLE)
     k.trace("online_pages", cpu, pfn=start, count=nr, result="ok")

@@ -10,10 +10,11 @@ compound page is migrated away first. The scan runs without zone->lock.
 
 from __future__ import annotations
 
-from zonesim.model.alloc import find_free_block
 from zonesim.model.buddy import ISOLATE
+from zonesim.model.errors import KernelWarn
 from zonesim.model.isolate import split_free_page
-from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable
+from zonesim.model.memmap import NIL, PG_buddy, PG_hugetlb, PG_lru, PG_movable
+from zonesim.model.sync import PAGE, PB
 from zonesim.model.types import MigrateType
 from zonesim.ops.errno import EBUSY
 from zonesim.ops.isolation import (
@@ -23,6 +24,7 @@ from zonesim.ops.isolation import (
     unset_migratetype_isolate,
 )
 from zonesim.ops.kernel import Kernel
+from zonesim.sched import reads, writes
 
 
 async def start_isolate_page_range_v519(
@@ -48,18 +50,18 @@ async def start_isolate_page_range_v519(
     ret = await isolate_single_pageblock(k, cpu, isolate_end, flags, True, skip, mt)
     if ret:
         async with k.zone_lock:
-            unset_migratetype_isolate(k, cpu, isolate_start, mt)
+            await unset_migratetype_isolate(k, cpu, isolate_start, mt)
         return ret
     for pfn in range(isolate_start + pb, isolate_end - pb, pb):
         page = first_valid_pfn(k, pfn, pb)
         if page is None:
             continue
         async with k.zone_lock:
-            r = set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
+            r = await set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
         if r:
             await undo_isolate_page_range(k, cpu, isolate_start, pfn, mt)
             async with k.zone_lock:
-                unset_migratetype_isolate(k, cpu, isolate_end - pb, mt)
+                await unset_migratetype_isolate(k, cpu, isolate_end - pb, mt)
             return EBUSY
     return 0
 
@@ -75,24 +77,26 @@ async def _isolate_block(k: Kernel, cpu: int, blk: int, mt: int, flags: int) -> 
     """The boundary pageblock's own isolation."""
     zone = k.zone
     pb = zone.geometry.pageblock_nr_pages
-    async with k.zone_lock:
-        saved = int(zone.get_pageblock_migratetype(blk))
-        if k.policy.has("88ee134320b8"):
+    if k.policy.has("88ee134320b8"):
+        async with k.zone_lock:
+            saved = int(zone.get_pageblock_migratetype(blk))
             use = _boundary_mt(k, saved, mt)
-            return set_migratetype_isolate(k, cpu, blk, use, flags, blk, blk + pb)
-        # b2c9e2fbba32 as first merged: only the pageblock type was written -- no lock in
-        # the kernel, no unmovable check, no free pages moved, nr_isolate_pageblock not
-        # counted; the undo later decrements and re-counts as if it had been.
-        zone.set_pageblock_migratetype(blk, MigrateType.ISOLATE)
-        k.trace(
-            "pageblock_isolated",
-            cpu,
-            pfn=blk,
-            from_mt=MigrateType(saved).name,
-            to_mt="ISOLATE",
-            note="type only",
-        )
-        return 0
+            return await set_migratetype_isolate(k, cpu, blk, use, flags, blk, blk + pb)
+    # b2c9e2fbba32 as first merged: only the pageblock type was written -- no lock, no
+    # unmovable check, no free pages moved, nr_isolate_pageblock not counted; the undo
+    # later decrements and re-counts as if it had been.
+    await k.sp("isolate_single_pageblock:set_pb", cpu, writes((PB, blk >> zone.pageblock_order)))
+    saved = int(zone.get_pageblock_migratetype(blk))
+    zone.set_pageblock_migratetype(blk, MigrateType.ISOLATE)
+    k.trace(
+        "pageblock_isolated",
+        cpu,
+        pfn=blk,
+        from_mt=MigrateType(saved).name,
+        to_mt="ISOLATE",
+        note="type only",
+    )
+    return 0
 
 
 async def isolate_single_pageblock(
@@ -111,6 +115,7 @@ async def isolate_single_pageblock(
         if ret:
             return EBUSY
     fixed_88ee = k.policy.has("88ee134320b8")
+    hygienic = k.policy.has("fd919a85cd55")
     # Nothing can straddle the boundary when the neighbour across it has no memmap.
     other = boundary if before else boundary - 1
     if not zone.has_memmap(other):
@@ -118,17 +123,32 @@ async def isolate_single_pageblock(
     pfn = scan_start
     rounds = 0
     while pfn < boundary:
+        # zone->lock is not held while walking: every page examined is one lockless read of
+        # its PageBuddy/order and compound/LRU state, so another CPU's allocation, free or
+        # merge can land between two reads.
+        await k.sp("isolate_single_pageblock:scan", cpu, reads((PAGE, None), (PB, None)))
         if not zone.has_memmap(pfn):
             pfn += 1
             continue
         i = pfn - zone.start_pfn
+        if hygienic:
+            verdict = _scan_step_v610(k, pfn, boundary)
+            if verdict is None:
+                return await _fail(k, cpu, blk, skip, saved, mt)
+            pfn = verdict
+            continue
         if m.flags[i] & PG_buddy:
             order = m.order[i]
             if pfn + (1 << order) > boundary:
                 await k.sp("isolate_single_pageblock:split", cpu)
                 async with k.zone_lock:
-                    r = split_free_page(
-                        zone, pfn, order, boundary - pfn, fixed=k.policy.has("86d28b070927")
+                    r = await split_free_page(
+                        zone,
+                        pfn,
+                        order,
+                        boundary - pfn,
+                        fixed=k.policy.has("86d28b070927"),
+                        aligned=fixed_88ee,
                     )
                 k.trace(
                     "split_free_page",
@@ -154,11 +174,12 @@ async def isolate_single_pageblock(
             if ends_before:
                 pfn = head + nr
                 continue
-            if m.flags[head - zone.start_pfn] & (PG_lru | PG_movable):
+            if m.flags[head - zone.start_pfn] & (PG_lru | PG_movable | PG_hugetlb):
+                # PageHuge(page) || PageLRU(page) || __PageMovable(page)
                 ret = await _migrate_straddler(k, cpu, head, a.nr, flags)
                 if ret:
                     return await _fail(k, cpu, blk, skip, saved, mt)
-                found = _outer_free(k, pfn)
+                found = await _outer_free(k, cpu, pfn)
                 if found is None:
                     if fixed_88ee:
                         return await _fail(k, cpu, blk, skip, saved, mt)
@@ -174,10 +195,60 @@ async def isolate_single_pageblock(
     return 0
 
 
-def _outer_free(k: Kernel, pfn: int) -> int | None:
-    """The head of the free block covering ``pfn`` (searching up to MAX_ORDER), or None."""
-    found = find_free_block(k.zone, pfn)
-    return None if found is None else found[0]
+def _scan_step_v610(k: Kernel, pfn: int, boundary: int) -> int | None:
+    """One page of fd919a85cd55's scan (6.10): set_migratetype_isolate has split any free
+    buddy across the boundary (move_freepages_block_isolate), so a straddling buddy is only
+    warned about; a compound page across the boundary fails the isolation (hugetlb is
+    skipped: gigantic pages are freed as order-0 chunks, and LRU pages "(currently) do not
+    exceed pageblock_order" -- a VM_WARN_ON_ONCE_PAGE if one does). Returns the next pfn,
+    or None for ``goto failed``."""
+    zone = k.zone
+    m = zone.memmap
+    i = pfn - zone.start_pfn
+    if m.flags[i] & PG_buddy:
+        order = m.order[i]
+        if pfn + (1 << order) > boundary:
+            raise KernelWarn(
+                f"isolate_single_pageblock: VM_WARN_ON_ONCE(pfn + (1 << order) > boundary_pfn):"
+                f" free order-{order} block at {pfn:#x} crosses the boundary {boundary:#x} "
+                f"after move_freepages_block_isolate() split what was there",
+                pfn=pfn,
+            )
+        return pfn + (1 << order)
+    aid = m.owner[i]
+    if aid != NIL and zone.allocations[aid].compound:
+        a = zone.allocations[aid]
+        if a.pfn + a.nr <= boundary or a.hugetlb:
+            # hugetlb: "gigantic pages are freed as order-0 chunks"
+            return a.pfn + a.nr
+        if m.flags[a.pfn - zone.start_pfn] & (PG_lru | PG_movable):
+            raise KernelWarn(
+                f"isolate_single_pageblock: VM_WARN_ON_ONCE_PAGE(PageLRU(page)): a movable "
+                f"order-{a.order} compound page at {a.pfn:#x} crosses the boundary "
+                f"{boundary:#x}; 6.10 expects LRU pages no larger than pageblock_order",
+                pfn=a.pfn,
+            )
+        return None
+    return pfn + 1
+
+
+async def _outer_free(k: Kernel, cpu: int, pfn: int) -> int | None:
+    """After migrating a straddler: ``while (!PageBuddy(pfn_to_page(outer_pfn)))``, rounding
+    outer_pfn down one order at a time up to MAX_ORDER, without zone->lock (one step per
+    peek). The first PageBuddy found is where the scan resumes, whether or not it covers
+    ``pfn``; None when there is none (88ee134320b8: fail; before it: rescan from pfn)."""
+    zone = k.zone
+    m = zone.memmap
+    order = 0
+    outer = pfn
+    while True:
+        await k.sp("isolate_single_pageblock:outer_pfn", cpu, reads((PAGE, None)))
+        if zone.has_memmap(outer) and m.flags[outer - zone.start_pfn] & PG_buddy:
+            return outer
+        order += 1
+        if order >= zone.max_order:
+            return None
+        outer &= ~0 << order
 
 
 async def _migrate_straddler(k: Kernel, cpu: int, head: int, nr: int, flags: int) -> int:
@@ -191,23 +262,27 @@ async def _migrate_straddler(k: Kernel, cpu: int, head: int, nr: int, flags: int
     page_mt = int(zone.get_pageblock_migratetype(head))
     if k.policy.has("88ee134320b8") and page_mt != ISOLATE:
         async with k.zone_lock:
-            r = set_migratetype_isolate(k, cpu, head, page_mt, flags, head, head + nr)
+            r = await set_migratetype_isolate(k, cpu, head, page_mt, flags, head, head + nr)
         if r:
             return EBUSY
         isolated_here = True
     ret = await __alloc_contig_migrate_range(k, cpu, head, head + nr)
     if isolated_here:
         async with k.zone_lock:
-            unset_migratetype_isolate(k, cpu, head, page_mt)
+            await unset_migratetype_isolate(k, cpu, head, page_mt)
     return ret
 
 
 async def _fail(k: Kernel, cpu: int, blk: int, skip: bool, saved: int, mt: int) -> int:
-    if not skip:
+    if skip:
+        return EBUSY
+    zone = k.zone
+    if k.policy.has("88ee134320b8"):
         async with k.zone_lock:
-            if k.policy.has("88ee134320b8"):
-                unset_migratetype_isolate(k, cpu, blk, _boundary_mt(k, saved, mt))
-            else:
-                zone = k.zone
-                zone.set_pageblock_migratetype(blk, MigrateType(saved))
+            await unset_migratetype_isolate(k, cpu, blk, _boundary_mt(k, saved, mt))
+        return EBUSY
+    # b2c9e2fbba32: "restore the original migratetype" -- a plain write, no lock
+    blockno = blk >> zone.pageblock_order
+    await k.sp("isolate_single_pageblock:restore_pb", cpu, writes((PB, blockno)))
+    zone.set_pageblock_migratetype(blk, MigrateType(saved))
     return EBUSY

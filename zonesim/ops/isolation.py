@@ -17,8 +17,13 @@ from zonesim.model.buddy import (
     __mod_zone_freepage_state,
     buddy_order,
     move_freepages_block,
+    page_is_buddy,
 )
-from zonesim.model.isolate import __isolate_free_page, __putback_isolated_page
+from zonesim.model.isolate import (
+    __isolate_free_page,
+    __putback_isolated_page,
+    move_freepages_block_isolate,
+)
 from zonesim.model.memmap import (
     NIL,
     PG_buddy,
@@ -28,9 +33,11 @@ from zonesim.model.memmap import (
     PG_offline,
     PG_reserved,
 )
+from zonesim.model.sync import PB
 from zonesim.model.types import MigrateType
 from zonesim.ops.errno import EBUSY
 from zonesim.ops.kernel import Kernel
+from zonesim.sched import reads
 
 MEMORY_OFFLINE = 0x1
 REPORT_FAILURE = 0x2
@@ -48,9 +55,11 @@ def first_valid_pfn(k: Kernel, pfn: int, nr: int) -> int | None:
 def has_unmovable_pages(k: Kernel, start: int, end: int, mt: int, flags: int) -> int | None:
     """has_unmovable_pages() over [start, end) (zone->lock held): the first unmovable pfn.
 
-    CMA pageblocks are unmovable for every caller but a CMA one. Compound pages are judged
-    by their head (PageTransCompound with THP); refcount-0 pages that are not PageBuddy —
-    tails of non-compound high-order allocations, pcp pages — count as movable."""
+    CMA pageblocks are unmovable for every caller but a CMA one. hugetlb pages are movable
+    (their hstate is migratable); other compound pages are judged by their head only with
+    THP (PageTransCompound); refcount-0 pages that are not PageBuddy — tails of
+    non-compound high-order allocations and of compound pages without THP, pcp pages —
+    count as movable."""
     zone = k.zone
     m = zone.memmap
     if zone.get_pageblock_migratetype(start) == CMA:
@@ -68,7 +77,16 @@ def has_unmovable_pages(k: Kernel, start: int, end: int, mt: int, flags: int) ->
             pfn += 1  # ZONE_MOVABLE: everything there is assumed movable
             continue
         aid = m.owner[i]
+        if aid != NIL and zone.allocations[aid].hugetlb:
+            # PageHuge(): judged by its hstate whatever the THP setting; the model's hstate
+            # (PMD size) is migratable on x86-64 (hugepage_migration_supported)
+            a = zone.allocations[aid]
+            pfn = a.pfn + a.nr
+            continue
         if aid != NIL and zone.geometry.thp and zone.allocations[aid].compound:
+            # PageTransCompound(): only with CONFIG_TRANSPARENT_HUGEPAGE; without it a
+            # compound page is judged page by page below (tails refcount 0: "movable", the
+            # head by its own flags) -- research R7 §Q6, the same up to 6.17
             a = zone.allocations[aid]
             if not m.flags[a.pfn - zone.start_pfn] & (PG_lru | PG_movable):
                 return pfn
@@ -106,7 +124,7 @@ def unmovable_check_range(
     return lo, hi
 
 
-def set_migratetype_isolate(
+async def set_migratetype_isolate(
     k: Kernel,
     cpu: int,
     pfn: int,
@@ -135,7 +153,16 @@ def set_migratetype_isolate(
         k.trace("isolate_failed", cpu, pfn=pb_start, unmovable_pfn=unmovable, result="-EBUSY")
         return EBUSY
     old = zone.get_pageblock_migratetype(pfn)
+    if k.policy.has("fd919a85cd55"):
+        # 6.10: the free pages move (straddling buddies split) before the type changes
+        if not await move_freepages_block_isolate(zone, pfn, MigrateType.ISOLATE):
+            k.trace("isolate_failed", cpu, pfn=pb_start, result="-EBUSY (zone edge)")
+            return EBUSY
+        zone.nr_isolate_pageblock += 1
+        k.trace("pageblock_isolated", cpu, pfn=pb_start, from_mt=old.name, to_mt="ISOLATE")
+        return 0
     zone.set_pageblock_migratetype(pfn, MigrateType.ISOLATE)
+    await zone.sync.window("set_migratetype_isolate", PB, pfn >> zone.pageblock_order, True)
     zone.nr_isolate_pageblock += 1
     moved, _ = move_freepages_block(zone, pfn, ISOLATE)
     __mod_zone_freepage_state(zone, -moved, old)
@@ -143,7 +170,7 @@ def set_migratetype_isolate(
     return 0
 
 
-def unset_migratetype_isolate(k: Kernel, cpu: int, pfn: int, mt: int) -> None:
+async def unset_migratetype_isolate(k: Kernel, cpu: int, pfn: int, mt: int) -> None:
     """unset_migratetype_isolate(), zone->lock held. ``mt`` is the caller's guess of the
     type to restore; with the isolate bit (proposal a) the kept type is restored."""
     zone = k.zone
@@ -157,16 +184,34 @@ def unset_migratetype_isolate(k: Kernel, cpu: int, pfn: int, mt: int) -> None:
         order = buddy_order(zone, pfn)
         if zone.pageblock_order <= order < zone.max_order - 1:
             buddy = pfn ^ (1 << order)
-            if zone.has_memmap(buddy) and zone.get_pageblock_migratetype(buddy) != ISOLATE:
-                __isolate_free_page(zone, pfn, order)
+            # 787af64d05cd: find_buddy_page_pfn() -- the buddy must be free, of this order
+            present = (
+                page_is_buddy(zone, buddy, order)
+                if k.policy.has("787af64d05cd")
+                else zone.has_memmap(buddy)
+            )
+            if present and zone.get_pageblock_migratetype(buddy) != ISOLATE:
+                await __isolate_free_page(zone, pfn, order)
                 isolated_order = order
     moved = 0
+    if isolated_order < 0 and k.policy.has("fd919a85cd55"):
+        await move_freepages_block_isolate(zone, pfn, MigrateType(restore))
+        zone.nr_isolate_pageblock -= 1
+        k.trace(
+            "pageblock_unisolated",
+            cpu,
+            pfn=pfn & ~(zone.geometry.pageblock_nr_pages - 1),
+            from_mt="ISOLATE",
+            to_mt=MigrateType(restore).name,
+        )
+        return
     if isolated_order < 0:
         moved, _ = move_freepages_block(zone, pfn, restore)
         __mod_zone_freepage_state(zone, moved, restore)
     zone.set_pageblock_migratetype(pfn, MigrateType(restore))
+    await zone.sync.window("unset_migratetype_isolate", PB, pfn >> zone.pageblock_order, True)
     if isolated_order >= 0:
-        __putback_isolated_page(zone, pfn, isolated_order, restore)
+        await __putback_isolated_page(zone, pfn, isolated_order, restore)
     zone.nr_isolate_pageblock -= 1
     pb = zone.geometry.pageblock_nr_pages
     k.trace(
@@ -204,7 +249,7 @@ async def start_isolate_page_range(
             if page is None:
                 continue
             async with k.zone_lock:  # P4: the lock is dropped between two pageblocks
-                ret = set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
+                ret = await set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
             if ret:
                 await undo_isolate_page_range(k, cpu, start, pfn, mt)
                 return EBUSY
@@ -220,20 +265,27 @@ async def undo_isolate_page_range(k: Kernel, cpu: int, start: int, end: int, mt:
             if page is None or k.zone.get_pageblock_migratetype(page) != ISOLATE:
                 continue
             async with k.zone_lock:
-                unset_migratetype_isolate(k, cpu, page, mt)
+                await unset_migratetype_isolate(k, cpu, page, mt)
 
 
 async def test_pages_isolated(k: Kernel, cpu: int, start: int, end: int, flags: int) -> int:
-    """test_pages_isolated(): every pageblock ISOLATE (lockless), then under zone->lock
+    """test_pages_isolated(): every pageblock ISOLATE — checked without the lock, walking
+    ``for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)`` from the unaligned
+    start and skipping holes; -EBUSY if the whole range is a hole — then under zone->lock
     every page free (PageBuddy), or hwpoisoned / offline-and-unreferenced when offlining.
     It does not look at which list a free block is on (I5b checks that on success)."""
     zone = k.zone
     pb = zone.geometry.pageblock_nr_pages
-    for pfn in range(start & ~(pb - 1), end, pb):
+    for pfn in range(start, end, pb):
+        # lockless: is_migrate_isolate_page(__first_valid_page(pfn, pageblock_nr_pages))
+        await k.sp("test_pages_isolated:read_pb", cpu, reads((PB, None)))
         page = first_valid_pfn(k, pfn, pb)
-        if page is None or zone.get_pageblock_migratetype(page) != ISOLATE:
+        if page is not None and zone.get_pageblock_migratetype(page) != ISOLATE:
             k.trace("test_pages_isolated", cpu, pfn=start, end_pfn=end, result="-EBUSY")
             return EBUSY
+    if first_valid_pfn(k, start, end - start) is None:
+        k.trace("test_pages_isolated", cpu, pfn=start, end_pfn=end, result="-EBUSY")
+        return EBUSY
     m = zone.memmap
     async with k.zone_lock:
         pfn = start

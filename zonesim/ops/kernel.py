@@ -2,7 +2,10 @@
 
 One ``Kernel`` per execution (rebuilt with the zone). Kernel paths yield only through
 ``Kernel.sp`` — the scheduler's ``switch_point`` preceded by the engine's step hook
-(cheap invariants, the state signature of ``trace_hash``).
+(cheap invariants, the state signature of ``trace_hash``) — and through the windows of
+the lock-held model primitives, which the kernel serves as the zone's ``ZoneSync``
+(zonesim.model.sync): a window is a scheduling decision only when another CPU is parked at
+a switch point that declared a conflicting lockless access (docs/lockless.md).
 """
 
 from __future__ import annotations
@@ -13,7 +16,17 @@ from typing import Any, Protocol
 
 from zonesim.model.zone import Zone
 from zonesim.policy import Policy
-from zonesim.sched import Mutex, SpinLock, switch_point, yield_cpu
+from zonesim.sched import (
+    Access,
+    Mutex,
+    SpinLock,
+    current_cpu,
+    suspended_in_section,
+    switch_point,
+    window,
+    window_candidates,
+    yield_cpu,
+)
 
 
 class WorkHandle(Protocol):
@@ -53,9 +66,32 @@ class Kernel:
         self.pcp_batch_high_lock = Mutex("pcp_batch_high_lock")
         self.mem_hotplug_lock = Mutex("mem_hotplug_lock")
         self.cma_mutex = Mutex("cma_mutex")
+        # v6.0 (4b23a68f9536): per_cpu_pages.lock, a spinlock per CPU's pcp. Before it the
+        # pcp was protected by running on its CPU with IRQs off (local_lock).
+        self.pcp_spinlock = policy.has("4b23a68f9536")
+        self._pcp_locks = [SpinLock(f"pcp[{name}]") for name in cpu_names]
         self._cma_locks: dict[str, SpinLock] = {}
         self._checkpoint = checkpoint
         self._event_check = event_check
+        self._cpu_index = {name: i for i, name in enumerate(cpu_names)}
+        zone.sync = self  # the lock-held primitives take zone->lock and windows from here
+
+    def mid_section(self) -> bool:
+        """Is some CPU suspended inside a lock-held or IRQ-off section right now?"""
+        return suspended_in_section()
+
+    # -- ZoneSync (zonesim.model.sync) ---------------------------------------------------
+
+    async def window(self, label: str, kind: str, key: int, write: bool) -> None:
+        """A window of the running CPU's section: see zonesim.sched.window."""
+        access = Access(writes=((kind, key),)) if write else Access(reads=((kind, key),))
+        candidates = window_candidates(access)
+        if not candidates:
+            return
+        self.step += 1
+        if self.step_hook is not None:
+            self.step_hook(label, self._cpu_index[current_cpu()])
+        await window(label, candidates)
 
     @contextmanager
     def walking(self, start: int, end: int) -> Iterator[None]:
@@ -69,6 +105,10 @@ class Kernel:
             yield
         finally:
             self.zone.transient_ranges.remove(entry)
+
+    def pcp_lock(self, cpu: int) -> SpinLock:
+        """per_cpu_ptr(zone->per_cpu_pageset, cpu)->lock (v6.0)."""
+        return self._pcp_locks[cpu]
 
     def cma_lock(self, name: str) -> SpinLock:
         """The area's cma->lock."""
@@ -90,12 +130,13 @@ class Kernel:
         if self._event_check is not None:
             self._event_check(name, start, end)
 
-    async def sp(self, label: str, cpu: int) -> None:
-        """A modelled preemption point of ``cpu`` (P1..P10 of kernel-reference §2.12)."""
+    async def sp(self, label: str, cpu: int, access: Access | None = None) -> None:
+        """A modelled preemption point of ``cpu`` (P1..P10 of kernel-reference §2.12).
+        ``access``: the lockless access the next step begins with (docs/lockless.md)."""
         self.step += 1
         if self.step_hook is not None:
             self.step_hook(label, cpu)
-        await switch_point(label)
+        await switch_point(label, access)
 
     async def wait_for_others(self, label: str, cpu: int) -> None:
         """A retry loop waiting on other CPUs (see zonesim.sched.yield_cpu)."""

@@ -11,7 +11,7 @@ before the target allocation is where other CPUs interleave (P6).
 
 from __future__ import annotations
 
-from zonesim.model.memmap import NIL, PG_lru, PG_movable
+from zonesim.model.memmap import NIL, PG_hugetlb, PG_lru, PG_movable
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation
 from zonesim.ops.alloc import alloc_pages
@@ -20,12 +20,14 @@ from zonesim.ops.free import free_pages
 from zonesim.ops.kernel import Kernel
 
 MIGRATE_MAX_TRIES = 5  # __alloc_contig_migrate_range gives up after 5 tries: -EBUSY
+COMPACT_CLUSTER_MAX = 32  # isolate_migratepages_block isolates at most this many pages a round
 
 
 def is_movable(k: Kernel, a: Allocation) -> bool:
-    """PageLRU(head) or __PageMovable(head)."""
+    """PageLRU(head) or __PageMovable(head), or a hugetlb page (isolate_hugetlb(); the
+    model's hstate, the PMD size, is migratable on x86-64)."""
     flags = k.zone.memmap.flags[k.zone.idx(a.pfn)]
-    return bool(flags & (PG_lru | PG_movable))
+    return bool(flags & (PG_lru | PG_movable | PG_hugetlb))
 
 
 async def migrate_page(k: Kernel, cpu: int, a: Allocation) -> int:
@@ -38,7 +40,14 @@ async def migrate_page(k: Kernel, cpu: int, a: Allocation) -> int:
         return 0  # freed by its owner meanwhile: nothing left to migrate
     # alloc_migration_target(): GFP_USER | __GFP_MOVABLE | __GFP_RETRY_MAYFAIL
     target = await alloc_pages(
-        k, cpu, a.order, MigrateType.MOVABLE, compound=a.compound, movable=True, cma=True
+        k,
+        cpu,
+        a.order,
+        MigrateType.MOVABLE,
+        compound=a.compound,
+        movable=not a.hugetlb,
+        cma=True,
+        hugetlb=a.hugetlb,
     )
     if target is None:
         return ENOMEM
@@ -60,9 +69,22 @@ async def migrate_page(k: Kernel, cpu: int, a: Allocation) -> int:
 def movable_allocations(k: Kernel, start: int, end: int) -> list[Allocation]:
     """isolate_migratepages_range(): movable allocations whose HEAD lies in [start, end),
     in pfn order. A tail whose head is before ``start`` is not PageLRU and is skipped."""
+    found, _ = isolate_migratepages_range(k, start, end, limit=None)
+    return found
+
+
+def isolate_migratepages_range(
+    k: Kernel, start: int, end: int, *, limit: int | None = COMPACT_CLUSTER_MAX
+) -> tuple[list[Allocation], int]:
+    """isolate_migratepages_range() for alloc_contig_range: scan [start, end) forward and
+    take movable allocations (head in the range) until ``limit`` pages are taken
+    (COMPACT_CLUSTER_MAX; a compound page counts all its pages). Returns them and
+    cc->migrate_pfn, where the next round resumes: pages that appear behind it later are
+    never looked at again."""
     zone = k.zone
     m = zone.memmap
     found: list[Allocation] = []
+    taken = 0
     pfn = max(start, zone.start_pfn)
     end = min(end, zone.end_pfn)
     while pfn < end:
@@ -74,29 +96,43 @@ def movable_allocations(k: Kernel, start: int, end: int) -> list[Allocation]:
         a = zone.allocations[aid]
         if a.pfn == pfn and is_movable(k, a):
             found.append(a)
+            taken += a.nr
         pfn = max(pfn + 1, a.pfn + a.nr)
-    return found
+        if limit is not None and taken >= limit:
+            break
+    return found, pfn
 
 
 async def __alloc_contig_migrate_range(k: Kernel, cpu: int, start: int, end: int) -> int:
-    """Migrate every movable allocation out of [start, end): 0, -ENOMEM or -EBUSY."""
+    """__alloc_contig_migrate_range() (v5.15): walk [start, end) once, isolating up to
+    COMPACT_CLUSTER_MAX pages a round and migrating them; pages whose migration failed stay
+    on the list and are retried, and the fifth round that still has some gives -EBUSY
+    (the rest of the range is then never scanned). -ENOMEM (no target) ends it at once.
+    Returns 0, -ENOMEM or -EBUSY."""
+    pfn = start
+    pending: list[Allocation] = []
     tries = 0
     ret = 0
-    while True:
-        pending = movable_allocations(k, start, end)
+    while pfn < end or pending:
         if not pending:
-            return 0
+            pending, pfn = isolate_migratepages_range(k, pfn, end)
+            tries = 0
+            if not pending:
+                break
+        else:
+            tries += 1
+            if tries == MIGRATE_MAX_TRIES:
+                ret = EBUSY
+                break
+        failed: list[Allocation] = []
         for a in pending:
             r = await migrate_page(k, cpu, a)
             if r == ENOMEM:
                 k.trace("alloc_contig_migrate_range", cpu, pfn=start, result="-ENOMEM")
                 return ENOMEM
-        # Movable pages that appeared in the range meanwhile (another CPU allocated from
-        # a pcp list holding pages of it) are retried; a range that never settles is
-        # -EBUSY after MIGRATE_MAX_TRIES rounds, as the kernel's ++tries == 5.
-        tries += 1
-        if tries >= MIGRATE_MAX_TRIES:
-            ret = EBUSY
-            break
-    k.trace("alloc_contig_migrate_range", cpu, pfn=start, result="-EBUSY")
+            if r:
+                failed.append(a)  # -EAGAIN: stays on cc->migratepages
+        pending = failed
+    if ret:
+        k.trace("alloc_contig_migrate_range", cpu, pfn=start, result="-EBUSY")
     return ret

@@ -3,7 +3,7 @@
 Unplug = alloc_contig_range() of the whole subblock, then the pages are marked PageOffline
 and kept with their reference (refcount 1, not LRU: has_unmovable_pages() sees them as
 unmovable on ZONE_NORMAL — the seed's virtio-mem a). Subblock size: max(MAX_ORDER-1,
-pageblock) in 5.15, one pageblock with 448b8ec3bf11 / rfc1/vmem-sb; a request is rounded
+pageblock) in 5.15, one pageblock with 448b8ec3bf11 / rfc1/2-vmem-sb; a request is rounded
 out to whole subblocks (the driver never unplugs less). ZONE_NORMAL gives up after one
 -EBUSY; ZONE_MOVABLE tries five times.
 """
@@ -20,7 +20,7 @@ from zonesim.ops.kernel import Kernel
 
 def subblock_pages(k: Kernel) -> int:
     g = k.zone.geometry
-    if k.policy.has("448b8ec3bf11") or k.policy.has("rfc1/vmem-sb"):
+    if k.policy.has("448b8ec3bf11") or k.policy.has("rfc1/2-vmem-sb"):
         return g.pageblock_nr_pages
     return max(g.max_order_nr_pages, g.pageblock_nr_pages)
 

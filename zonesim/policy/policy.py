@@ -45,7 +45,16 @@ class Policy:
             validate_buddy_before_mt=self.has("787af64d05cd"),
             bulk_free_reread_mt=self.has("51bb1a4093cc"),
             free_one_page_reread_mt=self.has("ad53f92eb416"),
-            isolate_bit=self.has("dh/a-isolate-bit"),
+            isolate_bit=self.has("dh/a-isolate-bit") or self.has("591342fccd72"),
+            pcp_free_scaled=self.has("3b12e7e97938"),
+            bulk_free_clamp=self.has("88e8ac11d2ea"),
+            pcp_free_lookup=self.has("17edeb5d3f76"),
+            merge_fixup_type=self.has("e6cf9e1c4cde"),
+            isolate_free_moves=self.has("b54ccd3c6bac"),
+            move_block_zone_edge=self.has("2dd482ba627d"),
+            steal_transaction=self.has("c0cd6f557b90"),
+            account_on_lists=self.has("e0932b6c1f94"),
+            split_large_buddy_end=self.has("faeec8e23c10"),
         )
 
 
@@ -63,7 +72,40 @@ def make_policy(preset: str, add: tuple[str, ...] = (), remove: tuple[str, ...] 
     # Normalise: adding what the preset has or removing what it lacks changes nothing.
     added = tuple(sorted(s for s in set(add) if s not in base))
     removed = tuple(sorted(s for s in set(remove) if s in base))
-    return Policy(preset, added, removed)
+    policy = Policy(preset, added, removed)
+    check_builds_on(policy)
+    return policy
+
+
+def dependents(switch: str, among: frozenset[str]) -> list[str]:
+    """The switches of ``among`` that build on ``switch``, directly or through others."""
+    found: set[str] = set()
+    frontier = [switch]
+    while frontier:
+        e = frontier.pop()
+        for s in BY_ID.values():
+            if s.id in among and e in s.builds_on and s.id not in found:
+                found.add(s.id)
+                frontier.append(s.id)
+    return sorted(found)
+
+
+def check_builds_on(policy: Policy) -> None:
+    """A commit that changed another commit's code cannot be on while that one is off: the
+    design would claim the earlier code is gone while the later code still runs on it."""
+    on = policy.switches
+    for sid in sorted(on):
+        for e in BY_ID[sid].builds_on:
+            if e in on:
+                continue
+            if e in policy.removed:
+                way_out = "remove " + " ".join("-" + x for x in dependents(e, on)) + " as well"
+            else:
+                way_out = f"add +{e} as well, or do not add {sid}"
+            raise PolicyError(
+                f"policy {policy.name!r}: {sid} builds on {e} ({BY_ID[e].title}), which this "
+                f"design lacks; {way_out} (`zonesim policies` shows what builds on what)"
+            )
 
 
 def parse_policy(spec: str) -> Policy:

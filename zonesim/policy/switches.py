@@ -14,6 +14,9 @@ class Switch:
     title: str  # the commit subject
     version: str  # first release that has it ("3.18", "5.19", "proposal")
     behaviour: str  # what zonesim does differently with the switch on
+    # Earlier switches whose code this commit changed: with it on they must be on too (its
+    # "off"'s only make sense with this one off as well; a policy that breaks it is refused).
+    builds_on: tuple[str, ...] = ()
 
 
 SWITCHES: tuple[Switch, ...] = (
@@ -45,6 +48,7 @@ SWITCHES: tuple[Switch, ...] = (
         "5.18",
         "at pageblock_order __free_one_page refuses to merge different types unless both are "
         "mergeable (UNMOVABLE/MOVABLE/RECLAIMABLE), whether or not isolation is active",
+        builds_on=("d9dddbf55667",),
     ),
     Switch(
         "787af64d05cd",
@@ -58,6 +62,22 @@ SWITCHES: tuple[Switch, ...] = (
 
 SWITCHES += (
     Switch(
+        "88e8ac11d2ea",
+        "mm, page_alloc: fix core hung in free_pcppages_bulk()",
+        "5.9",
+        "free_pcppages_bulk frees at most pcp->count pages; off: asked for more than the pcp "
+        "holds (a free that read high before and batch after a concurrent pcp update), it "
+        "spins forever with IRQs off looking for a non-empty list (cpu_stuck)",
+    ),
+    Switch(
+        "3b12e7e97938",
+        "mm/page_alloc: scale the number of pages that are batch freed",
+        "5.14",
+        "free_unref_page_commit spills nr_pcp_free(pcp, high, batch) pages (at most high - "
+        "batch, 1 when high < batch, growing with free_factor); off (5.9-5.13): "
+        "free_pcppages_bulk(zone, READ_ONCE(pcp->batch), pcp)",
+    ),
+    Switch(
         "ec6e8c7e0314",
         "mm, page_alloc: disable pcplists during memory offline",
         "5.11",
@@ -65,24 +85,21 @@ SWITCHES += (
         "around isolation and migration; off: one drain_all_pages after isolation, frees in "
         "the pcp window land on pcp lists of isolated pageblocks",
     ),
-    # Zi Yan's RFC v1 (2021-11-15), the three patches as posted.
+    # Zi Yan's RFC v1 (2021-11-15) as posted. Patch 3/3, "arch: powerpc: adjust fadump
+    # alignment to be pageblock aligned.", only moves powerpc's firmware-assisted-dump
+    # reservation: nothing in the zone model reads it, so it is no switch (docs/switches.md).
     Switch(
-        "rfc1/cma-align",
-        "[RFC PATCH 1/3] mm: cma: use pageblock_order as the single alignment",
+        "rfc1/1-align",
+        "[RFC PATCH 1/3] mm: cma: alloc_contig_range: use pageblock_order as the single "
+        "alignment.",
         "rfc-v1",
         "CMA areas need only pageblock alignment (5.15: max(MAX_ORDER-1, pageblock_order)), so "
-        "one MAX_ORDER-1 block may hold CMA and non-CMA pageblocks",
+        "one MAX_ORDER-1 block may hold CMA and non-CMA pageblocks; and pfn_max_align_down/up "
+        "round alloc_contig_range's isolation to pageblocks only (5.15: MAX_ORDER-1 blocks)",
     ),
     Switch(
-        "rfc1/acr-align",
-        "[RFC PATCH 2/3] mm: page_alloc: use pageblock_order for alloc_contig_range alignment",
-        "rfc-v1",
-        "alloc_contig_range isolates the pageblocks of the range only (5.15: the range rounded "
-        "out to MAX_ORDER-1 blocks)",
-    ),
-    Switch(
-        "rfc1/vmem-sb",
-        "[RFC PATCH 3/3] drivers: virtio_mem: use pageblock size as the minimum virtio_mem size",
+        "rfc1/2-vmem-sb",
+        "[RFC PATCH 2/3] drivers: virtio_mem: use pageblock size as the minimum virtio_mem size.",
         "rfc-v1",
         "virtio-mem subblocks are one pageblock (5.15: max(MAX_ORDER-1, pageblock)); without it "
         "unplugging one pageblock means unplugging its whole MAX_ORDER-1 subblock",
@@ -131,6 +148,7 @@ SWITCHES += (
         "5.19",
         "start_isolate_page_range accepts an unaligned range and the undo covers the same "
         "pageblocks; alloc_contig_range passes its range as is",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "11ac3e87ce09",
@@ -160,6 +178,7 @@ SWITCHES += (
         "ending exactly at the boundary is skipped, a straddling page is migrated with its "
         "pageblock isolated, and a lost free page fails the isolation; off: it only wrote "
         "the pageblock type and rescanned",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "9b209e557d69",
@@ -167,6 +186,7 @@ SWITCHES += (
         "5.19",
         "a range inside one pageblock is isolated once; off: the second boundary call finds "
         "its own isolation and fails with -EBUSY (all small CMA allocations fail)",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "86d28b070927",
@@ -174,6 +194,7 @@ SWITCHES += (
         "5.19",
         "split_free_page re-checks the page under zone->lock and moves the free-page counters "
         "to each piece's pageblock type; off: no re-check and no accounting",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "547be963c99f",
@@ -182,6 +203,7 @@ SWITCHES += (
         "isolate_single_pageblock takes compound_nr(head) for a tail page; off: "
         "compound_nr(tail) = 1, which loops when the scan meets a tail whose head lies "
         "before the scan start (needs orders >= MAX_ORDER: no outcome in the model)",
+        builds_on=("b2c9e2fbba32",),
     ),
     Switch(
         "80e2b584f3ab",
@@ -189,6 +211,157 @@ SWITCHES += (
         "6.0",
         "isolate_single_pageblock passes the caller's migratetype and flags, so a non-CMA "
         "caller cannot isolate a CMA boundary pageblock",
+        builds_on=("88ee134320b8",),
+    ),
+)
+
+# v6.0: Mel Gorman's "Drain remote per-cpu directly" (research R8 §1).
+SWITCHES += (
+    Switch(
+        "4b23a68f9536",
+        "mm/page_alloc: protect PCP lists with a spinlock",
+        "6.0",
+        "each CPU's pcp is protected by pcp->lock: frees and pcp allocations take it with "
+        "spin_trylock; a failed free goes straight to the buddy (free_one_page), a failed "
+        "allocation falls through to rmqueue_buddy (and so does an empty pcp list); drains "
+        "take it with spin_lock. Off: local_lock (IRQs off on the owning CPU) only",
+    ),
+    Switch(
+        "443c2accd1b6",
+        "mm/page_alloc: remotely drain per-cpu lists",
+        "6.0",
+        "__drain_all_pages drains every selected CPU's pcp itself, under that pcp's lock, "
+        "instead of queueing drain_local_pages_wq on each CPU and flushing; the drained CPU "
+        "keeps running, and its trylocks fail while the drain holds its lock",
+        builds_on=("4b23a68f9536",),
+    ),
+    Switch(
+        "01b44456a7aa",
+        "mm/page_alloc: replace local_lock with normal spinlock",
+        "6.0",
+        "the outer local_lock goes; pcp->lock is taken with IRQs off by pcp_spin_*_irqsave "
+        "(no outcome changes in the model: with 4b23a68f9536 the section already is IRQ-off "
+        "plus the spinlock)",
+        builds_on=("4b23a68f9536",),
+    ),
+    Switch(
+        "7b086755fb8c",
+        "mm: page_alloc: fix CMA and HIGHATOMIC landing on the wrong buddy list",
+        "6.6",
+        "free_unref_page keeps the page's own type for the free_one_page bypass after a "
+        "failed pcp trylock; off (6.0-6.5): a CMA or HIGHATOMIC page whose trylock fails is "
+        "freed to the MOVABLE list, counted as MOVABLE",
+        builds_on=("4b23a68f9536",),
+    ),
+)
+
+# v6.10: Johannes Weiner's "mm: page_alloc: freelist migratetype hygiene" (V4, 2024-03-20;
+# research R8 §2), one switch per patch that changes an outcome in the model; builds_on names
+# the earlier commits whose code a patch rewrites (not the series order). Patches 02
+# (9cbe97bad5cd, free_unref_folios: no batched frees here) and 08 (f37c0f6876a8, set
+# migratetype inside move_freepages: ordering only) change none.
+SWITCHES += (
+    Switch(
+        "17edeb5d3f76",
+        "mm: page_alloc: remove pcppage migratetype caching",
+        "6.10",
+        "free_pcppages_bulk looks every page's pageblock type up under zone->lock (no type "
+        "cached in page->index, no has_isolate_pageblock() gate); rmqueue_bulk/rmqueue_buddy "
+        "count CMA pages by pageblock type",
+        builds_on=("51bb1a4093cc",),
+    ),
+    Switch(
+        "e6cf9e1c4cde",
+        "mm: page_alloc: fix up block types when merging compatible blocks",
+        "6.10",
+        "at pageblock_order, merging with a free buddy of another mergeable type retypes the "
+        "buddy's (first) pageblock to the freed page's type",
+        builds_on=("1dd214b8f21c",),
+    ),
+    Switch(
+        "b54ccd3c6bac",
+        "mm: page_alloc: move free pages when converting block during isolation",
+        "6.10",
+        "__isolate_free_page, retyping the pageblocks of a block of >= pageblock_order-1 to "
+        "MOVABLE, moves their free pages to the MOVABLE lists too",
+    ),
+    Switch(
+        "2dd482ba627d",
+        "mm: page_alloc: fix move_freepages_block() range error",
+        "6.10",
+        "move_freepages_block moves nothing when its pageblock starts before the zone; off: "
+        "it moved from the pivot pfn to the block's end",
+    ),
+    Switch(
+        "c0cd6f557b90",
+        "mm: page_alloc: fix freelist movement during block conversion",
+        "6.10",
+        "claiming a fallback block decides first, moves the free pages and the type only when "
+        "claimed, and returns the page; an unclaimed block gives up only the buddy found, its "
+        "remainder going back to the block's own type. Off: every free page of the block "
+        "moved to the stealer's lists, claimed or not",
+    ),
+    Switch(
+        "55612e80e722",
+        "mm: page_alloc: close migratetype race between freeing and stealing",
+        "6.10",
+        "every buddy free path (free_one_page, __free_pages_ok, the pcp bypass) looks the "
+        "pageblock type up under zone->lock; off: a type read before the lock is used unless "
+        "isolation is active",
+        builds_on=("ad53f92eb416", "7b086755fb8c"),
+    ),
+    Switch(
+        "fd919a85cd55",
+        "mm: page_isolation: prepare for hygienic freelists",
+        "6.10",
+        "set/unset_migratetype_isolate move a pageblock's free pages with "
+        "move_freepages_block_isolate, which splits a free buddy straddling the block into "
+        "pageblocks (split_large_buddy) under zone->lock; isolate_single_pageblock no longer "
+        "splits or migrates (a straddling buddy or LRU page WARNs, another compound page "
+        "fails); split_free_page is gone",
+        builds_on=("86d28b070927",),
+    ),
+    Switch(
+        "e0932b6c1f94",
+        "mm: page_alloc: consolidate free page accounting",
+        "6.10",
+        "NR_FREE_PAGES/NR_FREE_CMA_PAGES change only where pages join or leave a free list "
+        "(account_freepages), and adding, moving or deleting a page on a list that is not its "
+        "pageblock's type WARNs (freelist_hygiene): the design promises list type == pageblock "
+        "type",
+        builds_on=("fd919a85cd55",),
+    ),
+    Switch(
+        "e98337d11bbd",
+        "mm/contig_alloc: support __GFP_COMP",
+        "6.12",
+        "free_one_page frees through split_large_buddy: a block larger than a pageblock "
+        "goes back one pageblock at a time, each piece on its own pageblock's list (the "
+        "in-flight MAX_ORDER-1 free can no longer cover an isolated pageblock)",
+        builds_on=("fd919a85cd55",),
+    ),
+    Switch(
+        "faeec8e23c10",
+        "mm/page_alloc: don't call pfn_to_page() on possibly non-existent PFN in "
+        "split_large_buddy()",
+        "6.13",
+        "split_large_buddy stops after the last piece; off: it computes pfn_to_page() of the "
+        "pfn past the block, which oopses when the block ends the memmap (memmap_access; "
+        "SPARSEMEM without SPARSEMEM_EXTREME, CVE-2024-57881)",
+        builds_on=("e98337d11bbd",),
+    ),
+    # v6.17: Zi Yan's "Make MIGRATE_ISOLATE a standalone bit" (research R8 §3; ids from
+    # mm-stable, not yet checked against a mainline merge log). The other five patches
+    # (flag helpers, isolated init, migratetype parameters gone, pb_isolate_mode,
+    # acr_flags_t) change no outcome: docs/switches.md.
+    Switch(
+        "591342fccd72",
+        "mm/page_isolation: make page isolation a standalone bit",
+        "6.17",
+        "isolation sets a PB_migrate_isolate bit beside the migratetype, which stays; "
+        "undo_isolate_page_range clears the bit and so restores each pageblock's own type "
+        "(the mechanism of proposal a)",
+        builds_on=("fd919a85cd55",),
     ),
 )
 

@@ -31,6 +31,9 @@ class OpBase:
     KIND: ClassVar[str] = ""
     as_name: str | None = None
     expect: str | None = None
+    # Why this op's shape is one no real caller produces (the scenario says so on purpose);
+    # matrix and explore print it beside the verdict.
+    unrealistic: str | None = None
     path: str = field(default="", compare=False, repr=False)
 
 
@@ -43,12 +46,15 @@ class Alloc(OpBase):
     ``pfn`` (setup only): carve ``[pfn, pfn + 2^order)`` out of the free lists exactly there
     (alignment is not checked by the file format; the engine decides).
     ``count``: repeat the allocation; with ``pfn`` the blocks are consecutive.
+    ``hugetlb``: a hugetlb page (PageHuge): compound, not on an LRU, migratable when its
+    hstate is (the model's hstate is the PMD size, migratable on x86-64).
     """
 
     KIND: ClassVar[str] = "alloc"
     order: int
     migratetype: MigrateType = MigrateType.MOVABLE
     compound: bool = False
+    hugetlb: bool = False
     cma: bool = True
     movable: bool = True
     pfn: int | None = None

@@ -14,7 +14,7 @@ from zonesim.scenario.document import EXPECTATION_KINDS, Expectation, PolicySpec
 
 _TOKEN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 PRESET_RE = re.compile(_TOKEN)
-# switch ids are commits or "<proposal>/<part>" (rfc1/cma-align, dh/a-isolate-bit)
+# switch ids are commits or "<proposal>/<part>" (rfc1/1-align, dh/a-isolate-bit)
 _SWITCH_TOKEN = _TOKEN + "(?:/" + _TOKEN + ")?"
 SWITCH_RE = re.compile(r"[+\-]" + _SWITCH_TOKEN)
 INVARIANT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")

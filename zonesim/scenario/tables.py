@@ -174,6 +174,12 @@ CMA = TableSpec(
 COMMON_OP_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("as", Kind.NAME, "name the result for a later 'ref'", attr="as_name", default=None),
     FieldSpec(
+        "unrealistic",
+        Kind.STR,
+        "why this op's shape is one no real caller produces (printed beside verdicts)",
+        default=None,
+    ),
+    FieldSpec(
         "expect",
         Kind.CHOICE,
         "result the op must have in every schedule",
@@ -185,6 +191,13 @@ COMMON_OP_FIELDS: tuple[FieldSpec, ...] = (
 
 def _alloc_cma_default(values: Mapping[str, object], env: Env) -> object:
     return values.get("migratetype") == "movable"
+
+
+def _alloc_compound_default(values: Mapping[str, object], env: Env) -> object:
+    # LRU pages larger than one page are folios, and so are hugetlb pages (realism.py).
+    lru = values.get("movable", values.get("migratetype") in ("movable", "cma"))
+    order = values.get("order", 0)
+    return values.get("hugetlb") is True or (lru is True and isinstance(order, int) and order > 0)
 
 
 def _alloc_movable_default(values: Mapping[str, object], env: Env) -> object:
@@ -231,7 +244,19 @@ OP_SPECS: tuple[OpSpec, ...] = (
         "alloc_pages(gfp, order)",
         int_field("order", "allocation order", lo=0, hi=ORDER_HI),
         _type("migratetype of the request (gfp_migratetype)"),
-        FieldSpec("compound", Kind.BOOL, "__GFP_COMP", default=False),
+        FieldSpec(
+            "compound",
+            Kind.BOOL,
+            "__GFP_COMP",
+            derived=_alloc_compound_default,
+            default_doc="true iff the page is a folio: movable (LRU) and order > 0, or hugetlb",
+        ),
+        FieldSpec(
+            "hugetlb",
+            Kind.BOOL,
+            "a hugetlb page (PageHuge: compound, not LRU, migratable); order = pageblock_order",
+            default=False,
+        ),
         FieldSpec(
             "cma",
             Kind.BOOL,

@@ -27,6 +27,7 @@ from zonesim.scenario.document import (
     Zone,
 )
 from zonesim.scenario.errors import ScenarioError, describe
+from zonesim.scenario.limits import check_scenario
 from zonesim.scenario.opreader import OpReader, Scope
 from zonesim.scenario.policyspec import (
     VALUE_SHAPE,
@@ -34,6 +35,7 @@ from zonesim.scenario.policyspec import (
     parse_policy_spec,
 )
 from zonesim.scenario.reader import Reader, join
+from zonesim.scenario.realism import first_unmarked
 from zonesim.scenario.spec import Env
 from zonesim.scenario.tables import CMA, CPU, EXPLORE, SCENARIO, SECTIONS, ZONE
 
@@ -153,7 +155,7 @@ class _Validator:
         hints = r.read_table(
             cast(dict[str, object], doc.get("explore", {})), EXPLORE, "explore", env
         )
-        return Scenario(
+        scenario = Scenario(
             **cast(dict[str, Any], head),
             zone=zone,
             cma=cma,
@@ -163,6 +165,15 @@ class _Validator:
             explore=ExploreHints(**cast(dict[str, Any], hints)),
             file=self.file,
         )
+        # Resource limits are part of the format: a zone or a loop that cannot run in the
+        # memory budget is refused here, before anything is allocated.
+        too_big = check_scenario(scenario)
+        if too_big is not None:
+            raise r.error(*too_big)
+        unreal = first_unmarked(scenario)
+        if unreal is not None:
+            raise r.error(*unreal)
+        return scenario
 
     @staticmethod
     def _tables(doc: dict[str, object], key: str) -> list[dict[str, object]]:

@@ -19,57 +19,89 @@ from zonesim.sched.errors import (
     WaitFor,
 )
 from zonesim.sched.execution import Exploration, Failure, Setup, execute, explore
+from zonesim.sched.footprint import Access, Obj, reads, writes
 from zonesim.sched.hypothesis_strategy import HypothesisStrategy, hypothesis_search
 from zonesim.sched.locks import Mutex, SpinLock, in_atomic, irq_off, irqs_disabled, preempt_disable
 from zonesim.sched.pct import PCTStrategy
 from zonesim.sched.random_strategy import RandomStrategy
-from zonesim.sched.replay import ReplayStrategy
-from zonesim.sched.schedule import decode, encode
-from zonesim.sched.scheduler import ExecutionResult, Scheduler, choose, switch_point, yield_cpu
-from zonesim.sched.shrink import shrink, sort_key
+from zonesim.sched.replay import (
+    Divergence,
+    FingerprintMismatch,
+    ReplayStrategy,
+    check_fingerprint,
+    first_divergence,
+    replay_schedule,
+)
+from zonesim.sched.schedule import Schedule, decode, encode, parse_schedule
+from zonesim.sched.scheduler import (
+    ExecutionResult,
+    Scheduler,
+    choose,
+    suspended_in_section,
+    switch_point,
+    window,
+    window_candidates,
+    yield_cpu,
+)
+from zonesim.sched.shrink import ShrinkStats, shrink, sort_key
 from zonesim.sched.strategy import Strategy
 from zonesim.sched.work import Work
 
 __all__ = [
+    "Access",
     "Choice",
     "ChoiceValue",
     "DFSStrategy",
     "Deadlock",
+    "Divergence",
     "ExecutionResult",
     "Exploration",
     "Failure",
+    "FingerprintMismatch",
     "ForeignAwait",
     "HypothesisStrategy",
     "LivelockSuspected",
     "Mutex",
+    "Obj",
     "PCTStrategy",
     "RandomStrategy",
     "Recorder",
     "ReplayMismatch",
     "ReplayStrategy",
     "SchedError",
+    "Schedule",
     "ScheduleFormatError",
     "Scheduler",
     "Setup",
+    "ShrinkStats",
     "SleepInAtomic",
     "SpinLock",
     "Strategy",
     "WaitFor",
     "Work",
+    "check_fingerprint",
     "choose",
     "current_cpu",
     "decode",
     "encode",
     "execute",
     "explore",
+    "first_divergence",
     "hypothesis_search",
     "in_atomic",
     "irq_off",
     "irqs_disabled",
+    "parse_schedule",
     "preempt_disable",
     "preemptions",
+    "reads",
+    "replay_schedule",
     "shrink",
     "sort_key",
+    "suspended_in_section",
     "switch_point",
+    "window",
+    "window_candidates",
+    "writes",
     "yield_cpu",
 ]

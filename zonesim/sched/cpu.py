@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Protocol
 
 from zonesim.sched.errors import SchedError
+from zonesim.sched.footprint import Access
 
 if TYPE_CHECKING:
     import trio
@@ -56,6 +57,7 @@ class Cpu:
         "in_work",
         "irq_off",
         "name",
+        "parked",
         "pending",
         "preempt_off",
         "sched",
@@ -77,6 +79,10 @@ class Cpu:
         self.finished = False
         self.pending: deque[Work] = deque()
         self.in_work = 0
+        # While parked at a switch point that declared one: the lockless access this CPU's
+        # next step begins with (zonesim.sched.footprint). Windows of lock holders are
+        # offered to it when they conflict.
+        self.parked: Access | None = None
 
     def eligible(self) -> bool:
         """May the scheduler hand this CPU the baton?"""

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 from zonesim.sched.cpu import Cpu, Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, SchedError, SleepInAtomic, WaitFor
+from zonesim.sched.footprint import reads
 from zonesim.sched.scheduler import Scheduler, switch_point
 
 
@@ -29,13 +30,15 @@ class _Lock:
 
     kind: ClassVar[str]
     sleeping: ClassVar[bool]
-    __slots__ = ("_label", "_owner_sched", "_waiters", "holder", "name")
+    __slots__ = ("_label", "_owner_sched", "_try_label", "_waiters", "holder", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.holder: str | None = None
         self._waiters: deque[tuple[Cpu, Wait]] = deque()
-        self._label = f"{'spin' if self.kind == 'spinlock' else self.kind}_lock:{name}"
+        prefix = "spin" if self.kind == "spinlock" else self.kind
+        self._label = f"{prefix}_lock:{name}"
+        self._try_label = f"{prefix}_trylock:{name}"
         self._owner_sched: Scheduler | None = None
 
     def __repr__(self) -> str:
@@ -73,10 +76,19 @@ class _Lock:
         await cpu.sched.block(cpu, wait, self._label)
         # release() handed the lock over: self.holder == cpu.name
 
-    def trylock(self) -> bool:
-        """``spin_trylock`` / ``mutex_trylock``: take the lock if free; never waits or switches."""
+    async def trylock(self, label: str | None = None, *, switch: bool = True) -> bool:
+        """``spin_trylock`` / ``mutex_trylock``: take the lock if it is free, never wait.
+
+        The attempt reads the lock word without holding the lock, so it is preceded by a
+        switch point that declares that read: while this CPU is parked there, the holder's
+        windows are offered to it, and the attempt fails exactly in the schedules where
+        another CPU is inside its section at that moment. The outcome is a function of the
+        recorded CPU choices, so replay reproduces it. ``switch=False``: no switch point (the
+        caller took one just before)."""
         cpu = current_cpu_state()
         self._bind(cpu)
+        if switch:
+            await switch_point(label or self._try_label, reads(("lock", self.name)))
         if self.holder is not None:
             return False
         self._take(cpu)

@@ -11,6 +11,13 @@ step; ``max_steps`` bounds them (``LivelockSuspected``).  A decision is recorded
 than one CPU could run; at a ``switch_point`` of an atomic CPU (spinlock held, irqs or
 preemption off) nothing is decided.
 
+Lock-held and IRQ-off sections keep mutual exclusion (a CPU that wants a held lock waits, not
+runnable; IRQ-off keeps queued work off that CPU) but are not atomic to the other CPUs: at a
+``window`` inside a section — right after the holder wrote, or right before it reads, state that
+code outside the lock reads or writes — the CPUs parked at a switch point whose declared next
+access conflicts may run (zonesim.sched.footprint). While a holder is suspended in a window the
+zone is mid-section; ``suspended_in_section`` tells the engine not to judge it.
+
 Exceptions raised by a CPU body (or a work item) leave ``run()`` unchanged, carrying the step
 as ``exc.sched_step`` and a note; see ``errors.py`` for the scheduler's own failures.
 """
@@ -27,6 +34,7 @@ import trio.testing
 from zonesim.sched.choice import Choice, Recorder
 from zonesim.sched.cpu import CURRENT, Cpu, Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, ForeignAwait, LivelockSuspected, SchedError, WaitFor
+from zonesim.sched.footprint import Access
 from zonesim.sched.strategy import Strategy
 from zonesim.sched.work import Work
 
@@ -62,6 +70,10 @@ class Scheduler:
         self._failure: Exception | None = None
         self._scope: trio.CancelScope | None = None
         self._started = False
+        # CPUs parked with a declared access (a cheap test before any window is computed)
+        # and CPUs suspended inside a lock-held or IRQ-off section.
+        self._declared = 0
+        self._in_section = 0
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -94,6 +106,12 @@ class Scheduler:
     @property
     def cpu_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self._cpus)
+
+    @property
+    def suspended_in_section(self) -> bool:
+        """True while some CPU is suspended in a window of a lock-held or IRQ-off section:
+        the state it protects is half-written, so invariants must not judge it now."""
+        return self._in_section > 0
 
     # -- services for CPU code -----------------------------------------------------------
 
@@ -276,11 +294,13 @@ class Scheduler:
         return Deadlock(waits, self._step)
 
 
-async def switch_point(label: str) -> None:
+async def switch_point(label: str, access: Access | None = None) -> None:
     """The only place a kernel path may be preempted (a modelled preemption point).
 
     If the running CPU is atomic or alone, returns at once; otherwise the strategy picks who
     runs.  Picking the running CPU returns without any trio checkpoint (the hot path).
+    ``access`` declares the lockless access the step after this point begins with: while the
+    CPU is parked here, lock holders' windows that conflict with it are offered.
     """
     cpu = CURRENT.get(None)
     if cpu is None:
@@ -298,9 +318,63 @@ async def switch_point(label: str) -> None:
     if len(runnable) > 1:
         idx = sched._recorder.pick_cpu(sched._step, runnable, cpu.name, label)
         if idx:
-            await sched._switch_to(cpu, sched._by_name[runnable[idx]])
+            if access is None:
+                await sched._switch_to(cpu, sched._by_name[runnable[idx]])
+            else:
+                cpu.parked = access
+                sched._declared += 1
+                try:
+                    await sched._switch_to(cpu, sched._by_name[runnable[idx]])
+                finally:
+                    cpu.parked = None
+                    sched._declared -= 1
     if cpu.pending and not cpu.in_work:
         await sched.run_pending(cpu)
+
+
+def suspended_in_section() -> bool:
+    """``Scheduler.suspended_in_section`` of the running CPU's scheduler."""
+    return current_cpu_state().sched.suspended_in_section
+
+
+def window_candidates(access: Access) -> tuple[str, ...]:
+    """The CPUs that may run in a window of the running CPU's section: those parked with a
+    declared access that conflicts with ``access`` or with the locks the running CPU holds.
+    Empty (the window is no decision) in the common case."""
+    cpu = CURRENT.get(None)
+    if cpu is None:
+        current_cpu_state()
+        return ()
+    sched = cpu.sched
+    if not sched._declared:
+        return ()
+    mine = access.holding(cpu.held)
+    return tuple(
+        c.name
+        for c in sched._cpus
+        if c is not cpu and c.parked is not None and c.eligible() and c.parked.conflicts(mine)
+    )
+
+
+async def window(label: str, candidates: tuple[str, ...]) -> None:
+    """A window inside the running CPU's lock-held or IRQ-off section (see the module doc):
+    the strategy picks the running CPU (keep going) or one of ``candidates`` (from
+    ``window_candidates``), which then runs while this CPU stays in its section. Mutual
+    exclusion holds: a CPU that wants a lock this one holds waits; this CPU's queued work
+    waits until it leaves the section."""
+    if not candidates:
+        return
+    cpu = current_cpu_state()
+    sched = cpu.sched
+    sched._tick()
+    runnable = (cpu.name, *candidates)
+    idx = sched._recorder.pick_cpu(sched._step, runnable, cpu.name, label)
+    if idx:
+        sched._in_section += 1
+        try:
+            await sched._switch_to(cpu, sched._by_name[runnable[idx]])
+        finally:
+            sched._in_section -= 1
 
 
 def choose(n: int, label: str) -> int:

@@ -1,0 +1,82 @@
+"""The one place where a command's outcome becomes an exit code and a line on stderr.
+
+Exit codes: 0 nothing found (or the matrix matches), 1 violation found (or mismatch), 2 bad
+input or usage (one line, no traceback), 3 internal error (with the traceback: a bug of
+zonesim), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from zonesim.api import BadInput, NotApplicable, ScenarioError, __version__
+from zonesim.cli import artifacts, inspect, log, matrix, run
+from zonesim.cli.options import EXIT_INTERRUPTED
+from zonesim.cli.output import Output
+
+EXIT_OK = 0
+EXIT_FOUND = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+COMMAND_GROUPS = (inspect, run, matrix, artifacts, log)
+
+
+class UsageError(Exception):
+    """Bad command-line usage: printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints usage + message on two lines; bad input gets one line here.
+        raise UsageError(f"{self.prog}: {message} (see {self.prog.split()[0]} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="zonesim",
+        description="Deterministic race explorer for the Linux page allocator. Every command "
+        "that runs a design takes --policy (default: v5.15, the kernel of the founding "
+        "thread); every command takes --json for one JSON object on stdout.",
+        epilog="Exit codes: 0 nothing found, 1 violation found (or mismatch), 2 bad input, "
+        "3 internal error, 130 interrupted.",
+    )
+    p.add_argument("--version", action="version", version=f"zonesim {__version__}",
+                   help="print the version and exit (default: off)")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser, metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        group.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    out = Output()
+    args: argparse.Namespace | None = None
+    try:
+        args = build_parser().parse_args(argv)
+        code: int = args.handler(args, out)
+        return code
+    except (UsageError, BadInput, ScenarioError) as exc:
+        out.error(str(exc))
+        return EXIT_BAD_INPUT
+    except NotApplicable as exc:
+        # Not bad input and not a violation: the modelled kernel refuses the layout.
+        out.not_applicable(args, str(exc))
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:  # a bug of zonesim, not of the input: say so, with the traceback
+        import traceback
+
+        traceback.print_exc()
+        out.error("zonesim: internal error (exit 3); please report it with the command above")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
