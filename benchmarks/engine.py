@@ -26,6 +26,8 @@ The sequential baseline runs the same kernel paths (``zonesim.ops`` through the 
 runs, these names are replaced by no-op stand-ins (and restored afterwards):
 
 * ``zonesim.ops.kernel.switch_point`` / ``yield_cpu`` -> ``async def`` that returns at once
+* ``zonesim.ops.kernel.window_candidates`` -> no CPU (the lock-held primitives' lockless
+  windows return at once), ``suspended_in_section`` -> False
 * ``zonesim.ops.kernel.SpinLock`` / ``Mutex`` -> a lock whose acquire/release do nothing
   (the Kernel built for the baseline holds these)
 * ``irq_off`` in ``zonesim.ops.alloc`` / ``zonesim.ops.free`` / ``zonesim.ops.drain``
@@ -89,8 +91,16 @@ POLICY = "v5.15"
 # -- no-op stand-ins --------------------------------------------------------------------
 
 
-async def _no_switch(label: str) -> None:
+async def _no_switch(label: str, *args: Any) -> None:
     return None
+
+
+def _no_candidates(access: Any) -> tuple[str, ...]:
+    return ()  # no other CPU: a lockless window of a lock-held primitive returns at once
+
+
+def _not_suspended() -> bool:
+    return False
 
 
 class _NullLock:
@@ -192,6 +202,8 @@ def sequential_stubs(feed: _ChoiceFeed, *, checks: bool) -> contextlib.AbstractC
     t: list[tuple[Any, str, Any]] = [
         (ops_kernel, "switch_point", _no_switch),
         (ops_kernel, "yield_cpu", _no_switch),
+        (ops_kernel, "window_candidates", _no_candidates),
+        (ops_kernel, "suspended_in_section", _not_suspended),
         (ops_kernel, "SpinLock", _NullLock),
         (ops_kernel, "Mutex", _NullLock),
         (ops_alloc, "irq_off", _no_irq_off),
@@ -366,7 +378,9 @@ def time_explore(engine: Engine, seed: int, executions: int,
             report = explore(engine, StrategyConfig("pct", seed), executions=executions,
                              artifacts=None, progress=progress, workers=1)
             times.append(time.process_time() - t)
-        per = [(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(marks)]
+        # one mark per finished execution, then explore's closing report (no execution)
+        per = [(b[0] - a[0], b[1] - a[1])
+               for a, b in itertools.pairwise(marks)][: report.executions]
     return median(times), report, per
 
 
