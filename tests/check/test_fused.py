@@ -87,3 +87,12 @@ def test_reset_in_place_equals_a_fresh_clone() -> None:
         assert work is not None and _state(work) != _state(base)
         work.reset_from(base)
         assert _state(work) == _state(base.clone())
+
+
+def test_the_gate_names_registered_invariants_only() -> None:
+    """COVERED may only name real invariants; one registered later and not covered runs
+    ungated in the engine (so it is never skipped)."""
+    from zonesim.check.fused import COVERED
+    from zonesim.check.registry import registry
+
+    assert set(COVERED) <= set(registry())
