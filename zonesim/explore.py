@@ -25,6 +25,7 @@ from zonesim.coordinator import (
 from zonesim.engine import Engine, Outcome
 from zonesim.obs.report import preemption_lines
 from zonesim.parallel import open_backend
+from zonesim.scenario.realism import unrealistic_notes
 from zonesim.sched import (
     Choice,
     DFSStrategy,
@@ -102,6 +103,8 @@ class ExploreReport:
     violations: list[Found] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: the report covers the executions that finished
+    # ops the scenario marks as shapes no real caller produces: {"op": path, "why": ...}
+    unrealistic: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -118,6 +121,8 @@ class ExploreReport:
             d["exhausted"] = self.exhausted
         if self.interrupted:
             d["interrupted"] = True
+        if self.unrealistic:
+            d["unrealistic"] = self.unrealistic
         return d
 
 
@@ -148,6 +153,7 @@ def explore(
     (zonesim.coordinator). Ctrl-C stops every worker; the report then covers what
     finished (``interrupted``)."""
     report = ExploreReport(engine.scenario.name, engine.policy.name, cfg.name, cfg.seed)
+    report.unrealistic = unrealistic_notes(engine.scenario)
     started = time.monotonic()
     if cfg.name not in STRATEGIES:
         raise ValueError(f"strategy {cfg.name!r}: expected one of {STRATEGIES}")

@@ -179,6 +179,13 @@ CASES: tuple[Case, ...] = (
     Case("e98337d11bbd", "scenarios/findings/inflight-free-isolated", "v6.17", "pass",
          "I5a_isolated_not_allocatable", Run("dfs", bound=2, executions=600)),
     Case("faeec8e23c10", "faeec8e23c10-last-block", "v6.17", "pass", "memmap_access"),
+    # -- candidate fixes for the findings (docs/findings/) ----------------------------------
+    Case("fix/acr-undo-own", "scenarios/findings/foreign-undo", "v5.19", "pass",
+         "cma_pageblocks", DFS2),
+    Case("fix/acr-undo-own", "scenarios/findings/foreign-undo", "v6.17", "pass",
+         "I5b_isolated_range_clean", DFS2),
+    Case("fix/free-split-pageblocks", "scenarios/findings/inflight-free-isolated", "v5.19",
+         "pass", "I5a_isolated_not_allocatable", Run("dfs", bound=2, executions=600)),
     Case("591342fccd72", "dh-a-undo-restores-type", "v6.17", "pass", "cma_pageblocks"),
 )
 

@@ -401,4 +401,29 @@ SWITCHES += (
     ),
 )
 
+# Candidate fixes for the races zonesim found in released designs (docs/findings/): not in
+# any preset; each is validated by tests/findings (the finding passes, no bundled scenario
+# changes verdict).
+SWITCHES += (
+    Switch(
+        "fix/acr-undo-own",
+        "candidate: alloc_contig_range: return after a failed isolation, as before 5.19",
+        "candidate",
+        "a failed start_isolate_page_range already undid the pageblocks it isolated, so "
+        "alloc_contig_range returns the error instead of b2c9e2fbba32's `goto done`, whose "
+        "undo_isolate_page_range over the whole range un-isolates pageblocks another caller "
+        "isolated (docs/findings/foreign-undo.md)",
+        builds_on=("b2c9e2fbba32",),
+    ),
+    Switch(
+        "fix/free-split-pageblocks",
+        "candidate: free_one_page: free a block larger than a pageblock one pageblock at a "
+        "time (e98337d11bbd's free path for 5.19-6.11)",
+        "candidate",
+        "free_one_page frees a block of more than pageblock_order pages as pageblock-sized "
+        "pieces, each on its own pageblock's list, so a free in flight while another CPU "
+        "isolates one of its pageblocks lands on ISOLATE (docs/findings/inflight-free-isolated.md)",
+    ),
+)
+
 BY_ID: dict[str, Switch] = {s.id: s for s in SWITCHES}
