@@ -50,6 +50,7 @@ from zonesim.model.errors import ModelFault
 from zonesim.model.geometry import Geometry
 from zonesim.model.snapshot import ZoneSnapshot, snapshot
 from zonesim.observe import Observation, ObservingEngine
+from zonesim.parallel import ClusterError, cluster_from_env, default_workers
 from zonesim.policy import PRESETS, SWITCHES, Policy, PolicyError, make_policy, parse_policy
 from zonesim.scenario import Scenario, ScenarioError
 from zonesim.scenario.policyspec import parse_expectation
@@ -70,11 +71,13 @@ __all__ = [
     "ScenarioError",
     "ShrinkResult",
     "cpu_names",
+    "default_workers",
     "explore",
     "load",
     "matrix",
     "matrix_text",
     "observe",
+    "parallel_target",
     "policies",
     "read_artifact",
     "read_log",
@@ -216,13 +219,18 @@ def explore(
     artifacts: Path | None = Path("logs"),
     scenario_path: str | None = None,
     progress: _matrix.ExecutionProgress | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> ExploreReport:
     """Many executions of one scenario under one design; each violation found is shrunk
     and, unless ``artifacts`` is None, written there as a replayable artifact.
 
     ``target``: a scenario file, a ``Scenario`` or a ready ``Engine`` (then ``policy`` is
     the engine's). Defaults come from the scenario's ``[explore]`` hints: executions
-    (else 1000), strategy (else pct), preemption bound (else 2), max steps (else 100000)."""
+    (else 1000), strategy (else pct), preemption bound (else 2), max steps (else 100000).
+    ``workers`` processes (or the Dask scheduler at ``cluster``) share the work; the
+    report is the same for any number (docs/cluster.md)."""
+    _count("--workers", workers)
     text: str | None = None
     if isinstance(target, Engine):
         engine = target
@@ -250,9 +258,20 @@ def explore(
     budget = executions if executions is not None else hints.executions or 1000
     _count("--executions", budget)
     _seconds("--time", seconds)
-    return _explore(engine, cfg, executions=budget, seconds=seconds, keep_going=keep_going,
-                    shrink_attempts=shrink_attempts, artifacts=artifacts, scenario_path=path,
-                    scenario_text=text, progress=progress)
+    try:
+        return _explore(engine, cfg, executions=budget, seconds=seconds,
+                        keep_going=keep_going, shrink_attempts=shrink_attempts,
+                        artifacts=artifacts, scenario_path=path, scenario_text=text,
+                        progress=progress, workers=workers, cluster=cluster)
+    except ClusterError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def parallel_target(workers: int | None, cluster: str | None) -> tuple[int, str | None]:
+    """What ``--workers`` and ``--cluster`` mean when not given: the machine's cores, and
+    ``$ZONESIM_DASK_SCHEDULER`` (docs/cluster.md)."""
+    return (workers if workers is not None else default_workers(),
+            cluster_from_env(cluster))
 
 
 # -- matrix, show, listings ------------------------------------------------------------------
@@ -267,10 +286,13 @@ def matrix(
     seed: int = 0,
     artifacts: Path | None = Path("logs"),
     progress: _matrix.MatrixProgress | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> _matrix.Matrix:
     """Scenarios (files, or directories searched for scenario files) x designs (the
     presets plus the designs the scenarios' ``[expect]`` name, unless ``policies``)."""
     _count("--executions", executions)
+    _count("--workers", workers)
     _seconds("--seconds", seconds, zero_ok=True)
     cols = [resolve_policy(p) for p in policies]
     try:
@@ -279,9 +301,11 @@ def matrix(
         columns = _matrix.columns_for([s for _, s in entries], cols)
         budget = _matrix.Budget(executions, seconds, seed)
         return _matrix.run_matrix(entries, columns, budget, artifacts=artifacts,
-                                  progress=progress)
+                                  progress=progress, workers=workers, cluster=cluster)
     except _matrix.MatrixInputError as exc:
         raise BadInput(f"zonesim matrix: {exc}") from None
+    except ClusterError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def verdict_matches(expect: str, verdict: str, invariant: str | None, *,

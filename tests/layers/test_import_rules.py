@@ -32,9 +32,13 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
 EXCEPTIONS = {
     # The Hypothesis-driven strategy is a Hypothesis client by definition (DESIGN.md §7).
     ("sched/hypothesis_strategy.py", "hypothesis"),
+    # Beyond one machine, exploration runs on Dask distributed (DESIGN.md §11); imported
+    # only when --cluster is used (the optional [dask] extra).
+    ("parallel.py", "distributed"),
 }
 ENGINE_MODULES = {"engine.py", "explore.py", "interp.py", "matrix.py", "artifact.py", "failures.py",
-                  "observe.py", "logs.py", "errors.py"}
+                  "observe.py", "logs.py", "errors.py", "units.py", "coordinator.py",
+                  "parallel.py"}
 # the public API is the engine layer's front door: it may import what the engine may
 API_MODULES = {"api.py"}
 CLI_MODULES = {"__main__.py"}

@@ -14,13 +14,13 @@ from typing import NoReturn
 
 from zonesim.api import BadInput, NotApplicable, ScenarioError, __version__
 from zonesim.cli import artifacts, inspect, log, matrix, run
+from zonesim.cli.options import EXIT_INTERRUPTED
 from zonesim.cli.output import Output
 
 EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
 
 COMMAND_GROUPS = (inspect, run, matrix, artifacts, log)
 

@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 
 from zonesim import api
-from zonesim.cli.options import SubParsers, add_json, add_progress
+from zonesim.cli.options import (
+    EXIT_INTERRUPTED,
+    SubParsers,
+    add_json,
+    add_parallel,
+    add_progress,
+    parallel,
+)
 from zonesim.cli.output import Output
 from zonesim.cli.progress import Reporter
 
@@ -49,19 +56,25 @@ def register(sub: SubParsers) -> None:
                     help="directory for failure artifacts (default: %(default)s)")
     add_json(mx)
     add_progress(mx)
+    add_parallel(mx)
     mx.set_defaults(handler=cmd_matrix)
 
 
 def cmd_matrix(args: argparse.Namespace, out: Output) -> int:
     progress = Reporter("matrix", out.stderr, quiet=args.quiet, every=args.progress_every)
+    workers, cluster = parallel(args)
     try:
         result = api.matrix(args.scenarios or [DEFAULT_SCENARIOS], args.policies,
                             executions=args.executions, seconds=args.seconds, seed=args.seed,
-                            artifacts=args.artifacts, progress=progress)
+                            artifacts=args.artifacts, progress=progress, workers=workers,
+                            cluster=cluster)
     finally:
         progress.close()
     if args.json:
         out.json(result.to_json())
     else:
         out.text(api.matrix_text(result, check=args.check))
+    if result.interrupted:
+        out.text("interrupted: the cells shown - did not finish")
+        return EXIT_INTERRUPTED
     return 1 if args.check and result.mismatches() else 0

@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 
 from zonesim import api
-from zonesim.cli.options import SubParsers, add_json, add_policy, add_progress
+from zonesim.cli.options import (
+    EXIT_INTERRUPTED,
+    SubParsers,
+    add_json,
+    add_parallel,
+    add_policy,
+    add_progress,
+    parallel,
+)
 from zonesim.cli.output import Output
 from zonesim.cli.progress import Reporter
 from zonesim.obs.logging import render_json_line
@@ -64,6 +72,7 @@ def register(sub: SubParsers) -> None:
                    help="directory for failure artifacts (default: %(default)s)")
     add_json(e)
     add_progress(e)
+    add_parallel(e)
     e.set_defaults(handler=cmd_explore)
 
 
@@ -99,17 +108,21 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
 def cmd_explore(args: argparse.Namespace, out: Output) -> int:
     policy = api.resolve_policy(args.policy, args.add, args.remove)
     progress = Reporter("explore", out.stderr, quiet=args.quiet, every=args.progress_every)
+    workers, cluster = parallel(args)
     try:
         report = api.explore(
             args.scenario, args.strategy, policy=policy, seed=args.seed,
             executions=args.executions, seconds=args.time, depth=args.depth,
             preemption_bound=args.preemption_bound, keep_going=args.keep_going,
-            max_steps=args.max_steps, artifacts=args.artifacts, progress=progress.executions)
+            max_steps=args.max_steps, artifacts=args.artifacts, progress=progress.executions,
+            workers=workers, cluster=cluster)
     finally:
         progress.close()
+    # Ctrl-C: the summary of what finished, then exit 130
+    done = EXIT_INTERRUPTED if report.interrupted else 1 if report.violations else 0
     if args.json:
         out.json(report.to_json())
-        return 1 if report.violations else 0
+        return done
     verdict = ("pass" if not report.violations
                else "violation: " + ", ".join(v.invariant for v in report.violations))
     if report.exhausted:
@@ -129,4 +142,6 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
             schedule=f.schedule, replay=api.replay_command(f.artifact or "?"),
             records=f.events, cpus=api.cpu_names(scenario), preemptions=f.preemptions,
             switches=f.switches))
-    return 1 if report.violations else 0
+    if report.interrupted:
+        out.text("interrupted: the figures above cover the executions that finished")
+    return done
