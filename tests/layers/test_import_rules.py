@@ -33,7 +33,8 @@ EXCEPTIONS = {
     # The Hypothesis-driven strategy is a Hypothesis client by definition (DESIGN.md §7).
     ("sched/hypothesis_strategy.py", "hypothesis"),
 }
-ENGINE_MODULES = {"engine.py", "explore.py", "interp.py", "matrix.py", "artifact.py", "failures.py",
+ENGINE_MODULES = {"engine.py", "explore.py", "interp.py", "matrix.py", "bisect.py", "timeline.py",
+                  "artifact.py", "failures.py",
                   "observe.py", "logs.py", "errors.py"}
 # the public API is the engine layer's front door: it may import what the engine may
 API_MODULES = {"api.py"}

@@ -1,0 +1,112 @@
+"""`zonesim bisect` on the command line: the table, --json, progress on stderr, exit codes,
+help with defaults, bad input in one line."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zonesim.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+FOREIGN = str(ROOT / "scenarios" / "findings" / "foreign-undo.toml")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["bisect", *args])
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def as_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str]:
+    logs = tmp_path_factory.mktemp("logs")
+    rc, out, err = run(FOREIGN, "--json", "--artifacts", str(logs), "--progress-every", "0")
+    assert out.count("\n") == 1  # one JSON object on one line
+    return rc, json.loads(out), err
+
+
+def test_json_has_states_verdicts_schedules_and_commits(
+        as_json: tuple[int, dict[str, Any], str]) -> None:
+    rc, doc, _ = as_json
+    assert rc == 0  # a bisect that finds a race ran fine
+    assert doc["scenario"] == "foreign-undo" and doc["file"] == FOREIGN
+    assert doc["budget"] == {"executions": None, "seed": 0}
+    names = [s["name"] for s in doc["states"]]
+    assert names[-5:] == ["v5.15", "v5.19", "v6.0", "v6.10", "v6.17"]
+    for s in doc["states"]:
+        assert s["verdict"] in ("pass", "n/a") or s["verdict"].startswith("violation:")
+        assert (s["schedule"] is not None) == s["verdict"].startswith("violation:")
+        assert (s["artifact"] is not None) == (s["schedule"] is not None)
+        assert Path(s["artifact"]).is_file() if s["artifact"] else True
+    assert [(r["verdict"], r["first"], r["last"]) for r in doc["runs"]][-1] == (
+        "violation", "v5.19", "v6.17")
+    first = doc["changes"][0]
+    assert (first["from"], first["to"]) == ("v5.15", "v5.19")
+    assert "b2c9e2fbba32" in first["decided_by"]
+    assert first["applies"]["commit"] == "11ac3e87ce09"
+    assert first["flip"]["version"] == "5.19" and first["flip"]["title"]
+    need = next(n for n in first["needs"] if n["commit"] == "b2c9e2fbba32")
+    assert need["title"] == "mm: make alloc_contig_range work at pageblock granularity"
+    assert need["without"]["verdict"] == "violation:cma_pageblocks"
+    assert need["without"]["schedule"]  # the evidence replays too
+    assert all(set(step) == {"prefix", "policy", "verdict"} for step in first["steps"])
+    assert doc["explored"] == len({s["policy"] for s in doc["states"]} | {
+        step["policy"] for c in doc["changes"] for step in c["steps"]})
+
+
+def test_progress_goes_to_stderr(as_json: tuple[int, dict[str, Any], str]) -> None:
+    *_, err = as_json
+    lines = err.splitlines()
+    assert lines and all(line.startswith("zonesim bisect:") for line in lines)
+    assert "foreign-undo x v5.19" in err and lines[-1].startswith("zonesim bisect: done")
+
+
+def test_the_table(tmp_path: Path) -> None:
+    rc, out, err = run(FOREIGN, "--artifacts", str(tmp_path), "--quiet")
+    assert rc == 0 and err == ""
+    assert "release" in out and "design" in out and "verdict" in out
+    assert "violation cma_pageblocks (2)" in out  # the matrix's cell text
+    assert "violation  v5.19 .. v6.17" in out
+    assert "v5.15 -> v5.19: n/a -> violation:cma_pageblocks" in out
+    assert "the scenario applies from 11ac3e87ce09 (5.19)" in out
+    assert "brings the race: b2c9e2fbba32 (5.19) mm: make alloc_contig_range work at " \
+           "pageblock granularity" in out
+    assert "changes the invariant" in out and "591342fccd72 (6.17)" in out
+    assert f"v6.17: zonesim replay {tmp_path}" in out
+
+
+def test_help_names_every_default() -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        main(["bisect", "--help"])
+    text = " ".join(out.getvalue().split())
+    for option in ("--executions", "--seed", "--artifacts", "--json", "--quiet",
+                   "--progress-every"):
+        assert option in text
+    assert text.count("(default:") >= 6
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["missing.toml"], "missing.toml"),
+    ([FOREIGN, "--executions", "0"], "--executions: expected a positive integer"),
+    ([FOREIGN, "--executions", "many"], "--executions: invalid int value"),
+    ([], "the following arguments are required: SCENARIO"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], expected: str) -> None:
+    rc, out, err = run(*args)
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and expected in err
+
+
+def test_a_broken_scenario_names_its_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.toml"
+    bad.write_text('[scenario]\nname = "broken"\nsummary = "s"\n[zone]\npages = "many"\n')
+    rc, _, err = run(str(bad), "--artifacts", str(tmp_path))
+    assert rc == 2 and err.count("\n") == 1 and str(bad) in err and "pages" in err
