@@ -97,6 +97,7 @@ class Verdicts:
         self.artifacts = artifacts
         self.progress = progress
         self.planned = 0  # designs the caller expects to explore (for the progress display)
+        self.phase = "timeline"  # what the progress display says the design is for
         self.cache: dict[tuple[str, ...], Verdict] = {}
 
     def __call__(self, switches: frozenset[str]) -> Verdict:
@@ -107,7 +108,8 @@ class Verdicts:
         policy = policy_for(switches)
         n = len(self.cache) + 1
         if self.progress is not None:
-            self.progress.cell(n, max(n, self.planned), self.scenario.name, policy.name)
+            self.progress.cell(n, max(n, self.planned), f"{self.scenario.name}, {self.phase}",
+                               policy.name)
         cell = run_cell(self.scenario, self.path, policy, self.budget,
                         artifacts=self.artifacts,
                         progress=None if self.progress is None else self.progress.executions)
@@ -408,7 +410,11 @@ def run_bisect(scenario: Scenario, path: str, budget: Budget, *,
     line = timeline()
     evaluate.planned = len({s.switches for s in line})
     states = [(s, evaluate(s.switches)) for s in line]
-    changes = [bisect_change(evaluate, a, va, b, vb)
-               for (a, va), (b, vb) in pairwise(states) if va.text != vb.text]
+    changes = []
+    for (a, va), (b, vb) in pairwise(states):
+        if va.text != vb.text:
+            # the number of designs a bisect explores is not known in advance
+            evaluate.phase = f"bisecting {a.name} -> {b.name}"
+            changes.append(bisect_change(evaluate, a, va, b, vb))
     return Bisection(scenario, path, budget, states, changes, len(evaluate.cache))
 
