@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from zonesim import verdict as verdict_mod
 from zonesim.matrix import Budget, Cell
 from zonesim.policy import PRESETS
 from zonesim.timeline import State, policy_for
+from zonesim.verdict import Verdict, Verdicts, statement
 
 bisect_mod = importlib.import_module("zonesim.bisect")  # zonesim.bisect is the API function
-Verdict = bisect_mod.Verdict
 
 V515 = State("v5.15", PRESETS["v5.15"][1], True)
 V519 = State("v5.19", PRESETS["v5.19"][1], True)
@@ -128,7 +129,7 @@ def test_runs_name_first_and_last_and_the_invariant_changes() -> None:
 
 
 def test_statement_blanks_pfns_and_counts_only() -> None:
-    st = bisect_mod.statement
+    st = statement
     assert st("pageblock 0x600-0x7ff became MOVABLE (expected 1024, got 512)") == \
         st("pageblock 0x400-0x5ff became MOVABLE (expected 3, got 4)")
     assert st("pageblock 0x600 became MOVABLE") != st("pageblock 0x600 outside is CMA")
@@ -142,11 +143,11 @@ def test_verdicts_explore_each_switch_set_once(monkeypatch: pytest.MonkeyPatch) 
         calls.append(policy.name)  # type: ignore[attr-defined]
         return Cell(verdict="pass")
 
-    monkeypatch.setattr(bisect_mod, "run_cell", fake_cell)
+    monkeypatch.setattr(verdict_mod, "run_cell", fake_cell)
     from zonesim.api import load
 
     scenario = load(Path(__file__).parents[2] / "scenarios/findings/foreign-undo.toml")
-    v = bisect_mod.Verdicts(scenario, "x.toml", Budget(), artifacts=None)
+    v = Verdicts(scenario, "x.toml", Budget(), artifacts=None)
     same = PRESETS["v5.15"][1]
     v(same)
     v(frozenset(sorted(same)))
