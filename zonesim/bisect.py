@@ -9,7 +9,7 @@ command line is cli/bisect.py, the public entry ``zonesim.api.bisect``.
 2. For each pair of neighbouring states A -> B whose verdicts differ, the designs between
    them are A plus a prefix of the moves (the switches that differ, in version order),
    closed under ``builds_on``. A binary search finds the first prefix whose verdict equals
-   B's: the same invariant broken the same way (``statement``: the message with pfns and
+   B's: the same invariant broken the same way (``verdict.statement``: the message with pfns and
    counts blanked). Another violation on the way is another bug; the steps show it. When
    A is n/a, a first search finds the commit from which the scenario applies at all.
 3. The flip commit may not flip the verdict on its own: the search then adds, greedily, the

@@ -119,3 +119,20 @@ def test_inflight_free_at_a_larger_budget(tmp_path: Path) -> None:
 def test_bad_budget_is_bad_input() -> None:
     with pytest.raises(zonesim.BadInput, match="--executions: expected a positive integer"):
         zonesim.bisect(FOREIGN, executions=0)
+
+
+@pytest.mark.slow
+def test_the_same_bisect_in_two_processes(tmp_path: Path) -> None:
+    """DESIGN.md §10: same scenario and seed, any process, any hash seed: the same JSON."""
+    import subprocess
+    import sys
+
+    outs = []
+    for hash_seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "zonesim", "bisect", str(FOREIGN), "--json", "--quiet",
+             "--artifacts", str(tmp_path)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+            env={"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin"})
+        outs.append(done.stdout)
+    assert outs[0] == outs[1] and '"b2c9e2fbba32"' in outs[0]
