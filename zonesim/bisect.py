@@ -199,13 +199,16 @@ def first(prefix: Callable[[int], Verdict], n: int, want: Callable[[Verdict], bo
 
 def needed(evaluate: Evaluate, a: frozenset[str], moves: Sequence[Move], flip: int,
            target: Verdict, steps: list[Step]) -> list[int]:
-    """Indices of moves that take A to ``target``'s violation (``Verdict.same``): the flip
+    """Indices of moves that take A to ``target``'s verdict (``Verdict.same``): the flip
     move, then, while A + the set does not give it, the last of the earlier moves it
-    needs — the first k with (A + moves[:k] + set) giving it names moves[k - 1]."""
+    needs — the first k with (A + moves[:k] + set) giving it names moves[k - 1]. Last,
+    a member the others give the verdict without is dropped (the flip itself may only
+    be where the verdict shows on the prefix path, once another violation stops hiding
+    it)."""
     chosen = [flip]
 
-    def verdict(extra: Sequence[int]) -> Verdict:
-        picked = sorted({*extra, *chosen})
+    def verdict(extra: Sequence[int], skip: int | None = None) -> Verdict:
+        picked = sorted({*extra, *chosen} - {skip})
         v = evaluate(design(a, [moves[i] for i in picked]))
         log(steps, Step(None, v))
         return v
@@ -217,6 +220,9 @@ def needed(evaluate: Evaluate, a: frozenset[str], moves: Sequence[Move], flip: i
         k = first(lambda j: verdict(range(j)), limit, lambda v: v.same(target))
         chosen.append(k - 1)
         limit = k - 1
+    for i in sorted(chosen):
+        if len(chosen) > 1 and verdict((), skip=i).same(target):
+            chosen.remove(i)
     return sorted(chosen)
 
 

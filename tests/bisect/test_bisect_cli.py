@@ -49,13 +49,14 @@ def test_json_has_states_verdicts_schedules_and_commits(
         "violation", "v5.19", "v6.17")
     first = doc["changes"][0]
     assert (first["from"], first["to"]) == ("v5.15", "v5.19")
-    assert "b2c9e2fbba32" in first["decided_by"]
-    assert first["applies"]["commit"] == "11ac3e87ce09"
+    assert first["decided_by"] == ["b2c9e2fbba32"] and first["applies"] is None
     assert first["flip"]["version"] == "5.19" and first["flip"]["title"]
     need = next(n for n in first["needs"] if n["commit"] == "b2c9e2fbba32")
     assert need["title"] == "mm: make alloc_contig_range work at pageblock granularity"
-    assert need["without"]["verdict"] == "violation:cma_pageblocks"
-    assert need["without"]["schedule"]  # the evidence replays too
+    assert need["without"]["verdict"] == "pass" and need["role"] == "decides"
+    assert need["left_out_with_it"] == ["88ee134320b8"]
+    fix = next(n for n in first["needs"] if n["commit"] == "88ee134320b8")
+    assert fix["without"]["schedule"]  # the evidence replays too
     assert all(set(step) == {"prefix", "policy", "verdict"} for step in first["steps"])
     assert doc["explored"] == len({s["policy"] for s in doc["states"]} | {
         step["policy"] for c in doc["changes"] for step in c["steps"]})
@@ -75,8 +76,8 @@ def test_the_table(tmp_path: Path) -> None:
     assert "release" in out and "design" in out and "verdict" in out
     assert "violation cma_pageblocks (2)" in out  # the matrix's cell text
     assert "violation  v5.19 .. v6.17" in out
-    assert "v5.15 -> v5.19: n/a -> violation:cma_pageblocks" in out
-    assert "the scenario applies from 11ac3e87ce09 (5.19)" in out
+    assert "pass       <= 3.17 .. v5.15" in out
+    assert "v5.15 -> v5.19: pass -> violation:cma_pageblocks (the race appears)" in out
     assert "brings the race: b2c9e2fbba32 (5.19) mm: make alloc_contig_range work at " \
            "pageblock granularity" in out
     assert "changes the invariant" in out and "591342fccd72 (6.17)" in out

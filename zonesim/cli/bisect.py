@@ -96,7 +96,11 @@ def render_change(c: api.VerdictChange, out: Output) -> None:
     if c.single:
         lines.append("  it flips the verdict on its own (A + it alone gives B's verdict)")
     else:
-        lines.append(f"  the flip needs {len(c.needs)} switches together")
+        if all(n.move != f.move for n in c.needs):
+            lines.append("  (that is where it shows on the path, once the violation found "
+                         "before it stops being found first)")
+        lines.append(f"  {c.before.name} + {len(c.needs)} switches together give "
+                     f"{c.now.text}:")
     phrase = DECIDES.get(c.kind, "decides it")
     lines += [f"  {phrase}: {commit(n.move)}" for n in c.deciders]
     if not c.deciders:
