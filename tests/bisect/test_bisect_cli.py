@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 
+import zonesim
+from zonesim import api
 from zonesim.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 FOREIGN = str(ROOT / "scenarios" / "findings" / "foreign-undo.toml")
+SMALL = ROOT / "tests" / "matrix" / "data" / "pass" / "alloc-free.toml"  # passes everywhere
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -24,20 +27,32 @@ def run(*args: str) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
-@pytest.fixture(scope="module")
-def as_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str]:
-    logs = tmp_path_factory.mktemp("logs")
-    rc, out, err = run(FOREIGN, "--json", "--artifacts", str(logs), "--progress-every", "0")
-    assert out.count("\n") == 1  # one JSON object on one line
-    return rc, json.loads(out), err
+@pytest.fixture
+def shared(foreign: zonesim.api.Bisection, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The command runs on conftest's shared bisect (the exploration is tested there);
+    what the command passed to the API is recorded."""
+    calls: list[Any] = []
+
+    def bisect(target: str, **kwargs: Any) -> zonesim.api.Bisection:
+        calls.append((target, kwargs))
+        return foreign
+
+    monkeypatch.setattr(api, "bisect", bisect)
+    return calls
 
 
 def test_json_has_states_verdicts_schedules_and_commits(
-        as_json: tuple[int, dict[str, Any], str]) -> None:
-    rc, doc, _ = as_json
+        shared: list[Any], foreign: zonesim.api.Bisection) -> None:
+    rc, out, _ = run(FOREIGN, "--json", "--seed", "3", "--executions", "7")
     assert rc == 0  # a bisect that finds a race ran fine
+    assert out.count("\n") == 1  # one JSON object on one line
+    (target, kwargs), = shared
+    assert target == FOREIGN and kwargs["seed"] == 3 and kwargs["executions"] == 7
+    assert kwargs["artifacts"] == Path("logs")
+    doc = json.loads(out)
+    assert doc == json.loads(json.dumps(foreign.to_json()))
     assert doc["scenario"] == "foreign-undo" and doc["file"] == FOREIGN
-    assert doc["budget"] == {"executions": None, "seed": 0}
+    assert doc["budget"] == {"executions": 24, "seed": 0}
     names = [s["name"] for s in doc["states"]]
     assert names[-5:] == ["v5.15", "v5.19", "v6.0", "v6.10", "v6.17"]
     for s in doc["states"]:
@@ -62,26 +77,33 @@ def test_json_has_states_verdicts_schedules_and_commits(
         step["policy"] for c in doc["changes"] for step in c["steps"]})
 
 
-def test_progress_goes_to_stderr(as_json: tuple[int, dict[str, Any], str]) -> None:
-    *_, err = as_json
-    lines = err.splitlines()
-    assert lines and all(line.startswith("zonesim bisect:") for line in lines)
-    assert "foreign-undo, timeline x v5.19" in err and "bisecting v5.15 -> v5.19" in err
-    assert lines[-1].startswith("zonesim bisect: done")
-
-
-def test_the_table(tmp_path: Path) -> None:
-    rc, out, err = run(FOREIGN, "--artifacts", str(tmp_path), "--quiet")
+def test_the_table(shared: list[Any], foreign: zonesim.api.Bisection) -> None:
+    rc, out, err = run(FOREIGN, "--quiet")
     assert rc == 0 and err == ""
     assert "release" in out and "design" in out and "verdict" in out
     assert "violation cma_pageblocks (2)" in out  # the matrix's cell text
-    assert "violation  v5.19 .. v6.17" in out
     assert "pass       <= 3.17 .. v5.15" in out
+    assert "violation  v5.19 .. v6.17" in out
     assert "v5.15 -> v5.19: pass -> violation:cma_pageblocks (the race appears)" in out
     assert "brings the race: b2c9e2fbba32 (5.19) mm: make alloc_contig_range work at " \
            "pageblock granularity" in out
     assert "changes the invariant" in out and "591342fccd72 (6.17)" in out
-    assert f"v6.17: zonesim replay {tmp_path}" in out
+    replay = dict((s.name, v.replay) for s, v in foreign.states)["v6.17"]
+    assert f"v6.17: {replay}" in out
+
+
+def test_a_real_run_shows_progress_on_stderr(tmp_path: Path) -> None:
+    rc, out, err = run(str(SMALL), "--executions", "8", "--artifacts", str(tmp_path),
+                       "--progress-every", "0", "--json")
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["changes"] == [] and [r["verdict"] for r in doc["runs"]] == ["pass"]
+    lines = err.splitlines()
+    assert lines and all(line.startswith("zonesim bisect:") for line in lines)
+    assert "alloc-free, timeline x v5.19" in err
+    assert lines[-1].startswith("zonesim bisect: done")
+    rc, _, err = run(str(SMALL), "--executions", "8", "--artifacts", str(tmp_path), "-q")
+    assert rc == 0 and err == ""
 
 
 def test_help_names_every_default() -> None:
