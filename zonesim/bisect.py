@@ -67,19 +67,17 @@ class Flip:
                 "before": self.before.to_json(), "after": self.after.to_json()}
 
 
-# What a member of the needed set contributes, judged by the verdict without it.
-ROLES = {
-    "decides": "without it the verdict is A's",
-    "applies": "without it the scenario does not apply (n/a)",
-    "other": "without it another violation is found first",
-    "differs": "without it the same invariant breaks another way (another message)",
-    "same": "without it the verdict is still B's (it moves with another)",
-}
-
 @dataclass(slots=True)
 class NeededSwitch:
     """A member of the set of moves that takes A to B's verdict. ``pulled_by``: the move
-    whose ``builds_on`` brought it (None: the search found it)."""
+    whose ``builds_on`` brought it (None: the search found it). ``role``, from the verdict
+    of the set without it (and without ``also``, what builds on it):
+
+    - ``decides``: A's verdict comes back;
+    - ``differs``: B's invariant breaks another way (another statement, another bug);
+    - ``applies``: the scenario does not apply (n/a);
+    - ``other``: another violation is found first;
+    - ``same``: still B's verdict (it is there because another member builds on it)."""
 
     move: Move
     pulled_by: str | None
