@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from zonesim.engine import Engine, Outcome
-from zonesim.scenario.realism import unrealistic_notes
 from zonesim.obs.report import preemption_lines
+from zonesim.scenario.realism import unrealistic_notes
 from zonesim.sched import (
     Choice,
     DFSStrategy,
