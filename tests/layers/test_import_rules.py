@@ -36,9 +36,9 @@ EXCEPTIONS = {
     # only when --cluster is used (the optional [dask] extra).
     ("parallel.py", "distributed"),
 }
-ENGINE_MODULES = {"engine.py", "explore.py", "interp.py", "matrix.py", "artifact.py", "failures.py",
-                  "observe.py", "logs.py", "errors.py", "units.py", "coordinator.py",
-                  "parallel.py"}
+ENGINE_MODULES = {"engine.py", "explore.py", "interp.py", "matrix.py", "bisect.py", "timeline.py",
+                  "verdict.py", "artifact.py", "failures.py", "observe.py", "logs.py", "errors.py",
+                  "units.py", "coordinator.py", "parallel.py"}
 # the public API is the engine layer's front door: it may import what the engine may
 API_MODULES = {"api.py"}
 CLI_MODULES = {"__main__.py"}
