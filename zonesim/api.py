@@ -322,17 +322,26 @@ def bisect(
     seed: int = 0,
     artifacts: Path | None = Path("logs"),
     progress: _matrix.MatrixProgress | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> Bisection:
     """git bisect for a race: the scenario's verdict under every release of the timeline
     (``zonesim.timeline``: the states before v5.15 reachable by switches, then the release
     presets), each explored as a matrix cell explores it (``executions`` overrides the
     scenario's [explore] budget), then every change of verdict between two neighbouring
     releases bisected over the switches that differ to the commit(s) that flip it. Every
-    violation found is written to ``artifacts`` as a replayable artifact."""
+    violation found is written to ``artifacts`` as a replayable artifact. ``workers`` /
+    ``cluster``: the release timeline's designs are explored side by side (the verdicts
+    do not depend on them)."""
     _count("--executions", executions)
+    _count("--workers", workers)
     scenario, path, _ = _scenario(target)
-    return run_bisect(scenario, path, _matrix.Budget(executions, None, seed),
-                              artifacts=artifacts, progress=progress)
+    try:
+        return run_bisect(scenario, path, _matrix.Budget(executions, None, seed),
+                          artifacts=artifacts, progress=progress, workers=workers,
+                          cluster=cluster)
+    except ClusterError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def verdict_matches(expect: str, verdict: str, invariant: str | None, *,

@@ -318,11 +318,16 @@ class Bisection:
 
 def run_bisect(scenario: Scenario, path: str, budget: Budget, *,
                artifacts: Path | None = Path("logs"),
-               progress: MatrixProgress | None = None) -> Bisection:
-    """The timeline's verdicts, then every change of verdict bisected to its commits."""
-    evaluate = Verdicts(scenario, path, budget, artifacts=artifacts, progress=progress)
+               progress: MatrixProgress | None = None, workers: int = 1,
+               cluster: str | None = None) -> Bisection:
+    """The timeline's verdicts, then every change of verdict bisected to its commits.
+    With ``workers`` > 1 (or a ``cluster``) the timeline's designs are explored side by
+    side first; the search itself is sequential, each step depending on the last."""
+    evaluate = Verdicts(scenario, path, budget, artifacts=artifacts, progress=progress,
+                        workers=workers, cluster=cluster)
     line = timeline()
     evaluate.planned = len({s.switches for s in line})
+    evaluate.prefetch([s.switches for s in line])
     states = [(s, evaluate(s.switches)) for s in line]
     changes = []
     for (a, va), (b, vb) in pairwise(states):

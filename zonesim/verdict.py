@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zonesim.explore import replay_command
-from zonesim.matrix import Budget, Cell, MatrixProgress, cell_text, run_cell
+from zonesim.matrix import Budget, Cell, Column, MatrixProgress, cell_text, run_cell, run_matrix
 from zonesim.policy import Policy
 from zonesim.scenario import Scenario
 from zonesim.timeline import policy_for
@@ -78,7 +78,10 @@ class Verdicts:
     """The scenario's verdict under a switch set, explored once per set (a cache)."""
 
     def __init__(self, scenario: Scenario, path: str, budget: Budget, *,
-                 artifacts: Path | None, progress: MatrixProgress | None = None) -> None:
+                 artifacts: Path | None, progress: MatrixProgress | None = None,
+                 workers: int = 1, cluster: str | None = None) -> None:
+        self.workers = workers
+        self.cluster = cluster
         self.scenario = scenario
         self.path = path
         self.budget = budget
@@ -103,3 +106,42 @@ class Verdicts:
                         progress=None if self.progress is None else self.progress.executions)
         verdict = self.cache[key] = Verdict(policy, cell)
         return verdict
+
+    def prefetch(self, sets: list[frozenset[str]]) -> None:
+        """Explore the designs of ``sets`` not yet cached side by side, as matrix cells on
+        ``workers`` processes (or the Dask scheduler at ``cluster``). A cell's result does
+        not depend on where it ran, so a prefetched verdict is the one ``__call__`` would
+        have computed; with one worker this does nothing (``__call__`` explores lazily)."""
+        if self.workers <= 1 and self.cluster is None:
+            return
+        todo: dict[tuple[str, ...], Column] = {}
+        for switches in sets:
+            key = tuple(sorted(switches))
+            if key not in self.cache and key not in todo:
+                todo[key] = Column(policy_for(switches))
+        if len(todo) < 2:
+            return
+        shown = None if self.progress is None else _Phase(self.progress, self.phase)
+        done = run_matrix([(self.path, self.scenario)], list(todo.values()), self.budget,
+                          artifacts=self.artifacts, progress=shown,
+                          workers=self.workers, cluster=self.cluster)
+        if done.interrupted:
+            raise KeyboardInterrupt
+        row = done.rows[0]
+        for key, col in todo.items():
+            self.cache[key] = Verdict(col.policy, row.cells[col.name])
+
+
+@dataclass(slots=True)
+class _Phase:
+    """The progress display of a prefetch: each cell named as ``__call__`` names it
+    ("<scenario>, <phase>")."""
+
+    inner: MatrixProgress
+    phase: str
+
+    def cell(self, n: int, total: int, scenario: str, policy: str) -> None:
+        self.inner.cell(n, total, f"{scenario}, {self.phase}", policy)
+
+    def executions(self, done: int, budget: int, violations: int) -> None:
+        self.inner.executions(done, budget, violations)

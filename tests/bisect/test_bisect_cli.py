@@ -134,3 +134,18 @@ def test_a_broken_scenario_names_its_file(tmp_path: Path) -> None:
     bad.write_text('[scenario]\nname = "broken"\nsummary = "s"\n[zone]\npages = "many"\n')
     rc, _, err = run(str(bad), "--artifacts", str(tmp_path))
     assert rc == 2 and err.count("\n") == 1 and str(bad) in err and "pages" in err
+
+
+def test_workers_do_not_change_the_bisect(tmp_path: Path) -> None:
+    """--workers 2 explores the timeline's designs side by side: the same JSON (states,
+    verdicts, schedules, changes) as one worker."""
+    docs = []
+    for workers in ("1", "2"):
+        rc, out, _ = run(FOREIGN, "--json", "--executions", "12", "--workers", workers,
+                         "--artifacts", str(tmp_path / workers), "-q")
+        assert rc == 0
+        doc = json.loads(out)
+        text = json.dumps(doc, sort_keys=True).replace(str(tmp_path / workers), "ART")
+        docs.append(json.loads(text))
+    assert docs[0] == docs[1]
+    assert docs[0]["changes"], "the bisect found the change foreign-undo is about"

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from zonesim import api
-from zonesim.cli.options import SubParsers, add_json, add_progress
+from zonesim.cli.options import SubParsers, add_json, add_parallel, add_progress, parallel
 from zonesim.cli.output import Output
 from zonesim.cli.progress import Reporter
 
@@ -34,14 +34,17 @@ def register(sub: SubParsers) -> None:
                    help="directory for failure artifacts (default: %(default)s)")
     add_json(b)
     add_progress(b)
+    add_parallel(b)
     b.set_defaults(handler=cmd_bisect)
 
 
 def cmd_bisect(args: argparse.Namespace, out: Output) -> int:
     progress = Reporter("bisect", out.stderr, quiet=args.quiet, every=args.progress_every)
+    workers, cluster = parallel(args)
     try:
         result = api.bisect(args.scenario, executions=args.executions, seed=args.seed,
-                            artifacts=args.artifacts, progress=progress)
+                            artifacts=args.artifacts, progress=progress, workers=workers,
+                            cluster=cluster)
     finally:
         progress.close()
     if args.json:
