@@ -28,7 +28,7 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
         assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, kind
         chunks.append((kind, body))
         pos += 12 + n
-    assert [k for k, _ in chunks][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
     w, h, depth, colour, comp, filt, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
     assert (depth, colour, comp, filt, interlace) == (8, 2, 0, 0, 0)
     raw = zlib.decompress(b"".join(b for k, b in chunks if k == b"IDAT"))
