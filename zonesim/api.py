@@ -25,6 +25,7 @@ from typing import Any
 
 from zonesim import matrix as _matrix
 from zonesim.artifact import Artifact, load, read_artifact
+from zonesim.bisect import Bisection, NeededSwitch, VerdictChange, run_bisect
 from zonesim.coverage import saturation_png
 from zonesim.engine import Engine, NotApplicable, Outcome, cpu_names
 from zonesim.errors import BadInput
@@ -57,6 +58,7 @@ from zonesim.policy import PRESETS, SWITCHES, Policy, PolicyError, make_policy, 
 from zonesim.scenario import Scenario, ScenarioError
 from zonesim.scenario.policyspec import parse_expectation
 from zonesim.sched import ReplayStrategy, encode
+from zonesim.timeline import Move
 
 __version__ = "0.1.0"
 
@@ -68,15 +70,20 @@ __all__ = [
     "STRATEGIES",
     "Artifact",
     "BadInput",
+    "Bisection",
     "ExploreReport",
     "LogFile",
     "ModelFault",
+    "Move",
+    "NeededSwitch",
     "NotApplicable",
     "PresetInfo",
     "ReplayResult",
     "RunResult",
     "ScenarioError",
     "ShrinkResult",
+    "VerdictChange",
+    "bisect",
     "coverage_png",
     "cpu_names",
     "default_workers",
@@ -328,6 +335,35 @@ def matrix(
                                   progress=progress, workers=workers, cluster=cluster)
     except _matrix.MatrixInputError as exc:
         raise BadInput(f"zonesim matrix: {exc}") from None
+    except ClusterError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def bisect(
+    target: ScenarioLike,
+    *,
+    executions: int | None = None,
+    seed: int = 0,
+    artifacts: Path | None = Path("logs"),
+    progress: _matrix.MatrixProgress | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
+) -> Bisection:
+    """git bisect for a race: the scenario's verdict under every release of the timeline
+    (``zonesim.timeline``: the states before v5.15 reachable by switches, then the release
+    presets), each explored as a matrix cell explores it (``executions`` overrides the
+    scenario's [explore] budget), then every change of verdict between two neighbouring
+    releases bisected over the switches that differ to the commit(s) that flip it. Every
+    violation found is written to ``artifacts`` as a replayable artifact. ``workers`` /
+    ``cluster``: the release timeline's designs are explored side by side (the verdicts
+    do not depend on them)."""
+    _count("--executions", executions)
+    _count("--workers", workers)
+    scenario, path, _ = _scenario(target)
+    try:
+        return run_bisect(scenario, path, _matrix.Budget(executions, None, seed),
+                          artifacts=artifacts, progress=progress, workers=workers,
+                          cluster=cluster)
     except ClusterError as exc:
         raise BadInput(str(exc)) from None
 

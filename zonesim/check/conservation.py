@@ -7,7 +7,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 
-from zonesim.check.registry import Violation, invariant
+from zonesim.check.invariant import Violation, invariant
 from zonesim.model.memmap import (
     NIL,
     PG_buddy,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from zonesim.check.freelists import free_blocks
-from zonesim.check.registry import Violation, invariant
+from zonesim.check.invariant import Violation, invariant
 from zonesim.model.buddy import migratetype_is_mergeable
 from zonesim.model.memmap import NIL, PG_buddy
 from zonesim.model.types import MigrateType

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from zonesim.api import BadInput, NotApplicable, ScenarioError, __version__
-from zonesim.cli import artifacts, inspect, log, matrix, run
+from zonesim.cli import artifacts, bisect, inspect, log, matrix, run
 from zonesim.cli.options import EXIT_INTERRUPTED
 from zonesim.cli.output import Output
 
@@ -22,7 +22,7 @@ EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 
-COMMAND_GROUPS = (inspect, run, matrix, artifacts, log)
+COMMAND_GROUPS = (inspect, run, matrix, bisect, artifacts, log)
 
 
 class UsageError(Exception):
