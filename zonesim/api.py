@@ -66,6 +66,7 @@ __version__ = "0.1.0"
 RUN_STRATEGIES = ("random", "pct", "pos", "dfs")
 
 __all__ = [
+    "DEFAULT_STRATEGY",
     "RUN_STRATEGIES",
     "STRATEGIES",
     "Artifact",
@@ -244,7 +245,7 @@ def explore(
 
     ``target``: a scenario file, a ``Scenario`` or a ready ``Engine`` (then ``policy`` is
     the engine's). Defaults come from the scenario's ``[explore]`` hints: executions
-    (else 1000), strategy (else pct), preemption bound (else 2), max steps (else 100000).
+    (else 1000), strategy (else feedback), preemption bound (else 2), max steps (else 100000).
     ``workers`` processes (or the Dask scheduler at ``cluster``) share the work; the
     report is the same for any number (docs/cluster.md). ``coverage``: the report's
     ``coverage`` says which allocator states the executions reached (docs/coverage.md)."""

@@ -47,7 +47,7 @@ from zonesim.units import EngineSpec
 STRATEGIES = _TABLE_STRATEGIES  # the names a scenario's [explore] table may give too
 #: the strategy of ``zonesim explore`` when neither --strategy nor the scenario's [explore]
 #: table names one (docs/performance.md, "Strategies": why)
-DEFAULT_STRATEGY = "pct"
+DEFAULT_STRATEGY = "feedback"
 ARTIFACT_FORMAT = "zonesim-artifact/1"
 
 
