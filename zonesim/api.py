@@ -26,9 +26,11 @@ from typing import Any
 from zonesim import matrix as _matrix
 from zonesim.artifact import Artifact, load, read_artifact
 from zonesim.bisect import Bisection, NeededSwitch, VerdictChange, run_bisect
+from zonesim.coverage import saturation_png
 from zonesim.engine import Engine, NotApplicable, Outcome, cpu_names
 from zonesim.errors import BadInput
 from zonesim.explore import (
+    DEFAULT_STRATEGY,
     STRATEGIES,
     ExploreReport,
     StrategyConfig,
@@ -60,7 +62,13 @@ from zonesim.timeline import Move
 
 __version__ = "0.1.0"
 
+#: strategies that decide one execution by themselves (``zonesim run --strategy``)
+RUN_STRATEGIES = ("random", "pct", "pos", "dfs")
+
 __all__ = [
+    "DEFAULT_STRATEGY",
+    "RUN_STRATEGIES",
+    "STRATEGIES",
     "Artifact",
     "BadInput",
     "Bisection",
@@ -77,6 +85,7 @@ __all__ = [
     "ShrinkResult",
     "VerdictChange",
     "bisect",
+    "coverage_png",
     "cpu_names",
     "default_workers",
     "explore",
@@ -197,8 +206,9 @@ def run(target: ScenarioLike, policy: PolicyLike = "v5.15", *, strategy: str = "
                            "changed")
         chosen: Any = ReplayStrategy(values)
     else:
-        if strategy not in ("random", "pct", "dfs"):
-            raise BadInput(f"--strategy: expected random, pct or dfs, got {strategy!r}")
+        if strategy not in RUN_STRATEGIES:
+            raise BadInput(f"--strategy: expected one of {', '.join(RUN_STRATEGIES)}, "
+                           f"got {strategy!r}")
         chosen = StrategyConfig(strategy, seed).make()
         chosen.begin_execution()
     obs = observe_with(engine, chosen, "--schedule")
@@ -228,15 +238,17 @@ def explore(
     progress: _matrix.ExecutionProgress | None = None,
     workers: int = 1,
     cluster: str | None = None,
+    coverage: bool = False,
 ) -> ExploreReport:
     """Many executions of one scenario under one design; each violation found is shrunk
     and, unless ``artifacts`` is None, written there as a replayable artifact.
 
     ``target``: a scenario file, a ``Scenario`` or a ready ``Engine`` (then ``policy`` is
     the engine's). Defaults come from the scenario's ``[explore]`` hints: executions
-    (else 1000), strategy (else pct), preemption bound (else 2), max steps (else 100000).
+    (else 1000), strategy (else feedback), preemption bound (else 2), max steps (else 100000).
     ``workers`` processes (or the Dask scheduler at ``cluster``) share the work; the
-    report is the same for any number (docs/cluster.md)."""
+    report is the same for any number (docs/cluster.md). ``coverage``: the report's
+    ``coverage`` says which allocator states the executions reached (docs/coverage.md)."""
     _count("--workers", workers)
     text: str | None = None
     if isinstance(target, Engine):
@@ -253,7 +265,8 @@ def explore(
     if isinstance(strategy, StrategyConfig):
         cfg = strategy
     else:
-        name = strategy or (hints.strategy if hints.strategy in STRATEGIES else "pct")
+        name = strategy or (hints.strategy if hints.strategy in STRATEGIES
+                            else DEFAULT_STRATEGY)
         if name not in STRATEGIES:
             raise BadInput(f"--strategy: expected one of {', '.join(STRATEGIES)}, got {name!r}")
         bound = preemption_bound
@@ -269,9 +282,21 @@ def explore(
         return _explore(engine, cfg, executions=budget, seconds=seconds,
                         keep_going=keep_going, shrink_attempts=shrink_attempts,
                         artifacts=artifacts, scenario_path=path, scenario_text=text,
-                        progress=progress, workers=workers, cluster=cluster)
+                        progress=progress, workers=workers, cluster=cluster,
+                        coverage=coverage)
     except ClusterError as exc:
         raise BadInput(str(exc)) from None
+
+
+def coverage_png(report: ExploreReport) -> bytes:
+    """The saturation curve of an exploration run with ``coverage=True``, as PNG bytes."""
+    cov = report.coverage
+    if cov is None:
+        raise BadInput("--coverage-plot: the exploration ran without coverage")
+    state = "saturated" if cov.saturated else "not saturated"
+    title = (f"{report.scenario}  {report.policy}  {report.strategy} seed {report.seed}: "
+             f"{cov.signatures} signatures, {state}")
+    return saturation_png(cov.new_per_execution, cov.per, title)
 
 
 def parallel_target(workers: int | None, cluster: str | None) -> tuple[int, str | None]:

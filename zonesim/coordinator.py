@@ -1,7 +1,8 @@
 """Hands work units to a backend and puts their results in execution order.
 
 The order of an exploration is fixed before anything runs: executions by index for
-random/PCT, chunks by number for Hypothesis, the sequential DFS order for DFS. Workers
+random/PCT/POS and feedback, chunks by number for Hypothesis, the sequential DFS order for
+DFS. Workers
 finish units in any order; the coordinator only ever counts the contiguous prefix of that
 order, cut at the execution budget and -- unless ``keep_going`` -- at the first failing
 execution (the lowest index that fails). Workers may run a little past the cut; what lies
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -28,8 +29,10 @@ from zonesim.units import (
     DfsUnit,
     EngineSpec,
     ExecRecord,
+    FeedbackUnit,
     HypothesisUnit,
     IndexedUnit,
+    Kept,
     Unit,
     run_unit,
 )
@@ -127,8 +130,7 @@ def _cut(records: Iterator[ExecRecord], budget: int, keep_going: bool) -> list[E
     for r in records:
         if len(out) >= budget:
             break
-        out.append(ExecRecord(len(out) + 1, r.steps, r.trace_hash, r.violation, r.choices,
-                              r.error))
+        out.append(replace(r, index=len(out) + 1))
         if r.error is not None or (r.violation is not None and not keep_going):
             break
     return out
@@ -185,6 +187,44 @@ def explore_indexed(run: Run, spec: EngineSpec, strategy: str, seed: int, depth:
                            min(start + chunk, budget + 1), keep_going, run.time_left())
 
     return run_segments(run, make, -(-budget // chunk), keep_going)
+
+
+def explore_feedback(run: Run, spec: EngineSpec, seed: int, keep_going: bool,
+                     generation: int, chunk: int) -> Collected:
+    """Generations of ``generation`` executions; a generation's units (``chunk`` executions
+    each) mutate the schedules kept by the generations before it, so a generation starts
+    when the previous one is complete. Kept: every execution, in index order, that reached
+    a signature no earlier execution reached (its energy: how many)."""
+    budget = run.budget
+    records: list[ExecRecord] = []
+    corpus: list[Kept] = []
+    seen: set[str] = set()
+    start = 1
+    while start <= budget and not run.over():
+        stop = min(start + generation, budget + 1)
+        kept = tuple(corpus)
+
+        def make(s: int, first: int = start, last: int = stop, kept: tuple[Kept, ...] = kept
+                 ) -> Unit:
+            a = first + s * chunk
+            return FeedbackUnit(spec, seed, a, min(a + chunk, last), kept, keep_going,
+                                run.time_left())
+
+        gen = run_segments(run, make, -(-(stop - start) // chunk), keep_going)
+        records.extend(gen.records)
+        if gen.interrupted or any(r.error is not None or (r.violation is not None
+                                                          and not keep_going)
+                                  for r in gen.records):
+            break
+        for r in gen.records:
+            fresh = [] if r.coverage is None else [
+                sig for sig in r.coverage.signatures if sig not in seen]
+            seen.update(fresh)
+            if fresh and r.choices:
+                corpus.append((tuple(c.value for c in r.choices), len(fresh)))
+        start = stop
+    return Collected(records=_cut(iter(records), budget, keep_going),
+                     interrupted=run.interrupted)
 
 
 def explore_hypothesis(run: Run, spec: EngineSpec, seed: int, chunk: int) -> Collected:

@@ -30,6 +30,7 @@ from zonesim.check.registry import (
     check_zone,
     registry,
 )
+from zonesim.coverage import ExecCoverage, Observed, Tracker
 from zonesim.interp import Env, Interp
 from zonesim.model.alloc import prep_new_page, take_free_block_at
 from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
@@ -73,6 +74,7 @@ class Outcome:
     trace_hash: str
     events: list[dict[str, Any]] = field(default_factory=list)
     error: Exception | None = None  # a non-violation failure (ReplayMismatch, ...)
+    coverage: ExecCoverage | None = None  # with Engine.coverage: what the execution covered
 
 
 def layout_for(scenario: Scenario, policy: Policy) -> ZoneLayout:
@@ -147,6 +149,8 @@ class Engine:
         # Benchmarks switch the invariant checks off to see what scheduling alone costs;
         # last_zone is the final zone of the latest run (for same-work comparisons).
         self.checks = True
+        # Allocator-state coverage (zonesim.coverage): a tracker per execution, only when on.
+        self.coverage = False
         self.last_zone: Zone | None = None
         self._step_invariants = [i for i in registry().values() if i.cadence == "step"]
 
@@ -361,7 +365,18 @@ class Engine:
                     for v in inv.fn(zone):
                         raise InvariantViolation(v)
 
+        tracker: Tracker | None = None
+        if self.coverage:
+            tracker = Tracker(zone, cpu_names(self.scenario))
+            strategy = Observed(strategy, tracker)
+            check_step = hook
+
+            def hook(label: str, cpu: int) -> None:
+                tracker.step(label, cpu)  # first: a step invariant may raise
+                check_step(label, cpu)
+
         k = self._kernel(zone, hook, tracing=tracing)
+
         def checkpoint(label: str) -> None:
             if checks and not mid_section():
                 quiescent_check(zone, "quiescent")
@@ -408,7 +423,9 @@ class Engine:
         h.update("".join([f"{c.kind}:{c.value}\n" for c in choices]).encode())
         if violation is not None:
             h.update(f"violation:{violation.invariant}".encode())
-        return Outcome(violation, choices, sched.steps, h.hexdigest(), sink.records, error)
+        cov = None if tracker is None else tracker.finish(choices)
+        return Outcome(violation, choices, sched.steps, h.hexdigest(), sink.records, error,
+                       cov)
 
     def _cpu_body(
         self, k: Kernel, cpu: int, name: str, ops: tuple[Any, ...], env: Env, tracing: bool

@@ -19,17 +19,22 @@ from zonesim.coordinator import (
     Progress,
     Run,
     explore_dfs,
+    explore_feedback,
     explore_hypothesis,
     explore_indexed,
 )
+from zonesim.coverage import CoverageReport
+from zonesim.coverage import merge as merge_coverage
 from zonesim.engine import Engine, Outcome
 from zonesim.obs.report import preemption_lines
 from zonesim.parallel import open_backend
 from zonesim.scenario.realism import unrealistic_notes
+from zonesim.scenario.tables import STRATEGIES as _TABLE_STRATEGIES
 from zonesim.sched import (
     Choice,
     DFSStrategy,
     PCTStrategy,
+    POSStrategy,
     RandomStrategy,
     ReplayStrategy,
     Strategy,
@@ -39,7 +44,10 @@ from zonesim.sched import (
 )
 from zonesim.units import EngineSpec
 
-STRATEGIES = ("random", "pct", "dfs", "hypothesis")
+STRATEGIES = _TABLE_STRATEGIES  # the names a scenario's [explore] table may give too
+#: the strategy of ``zonesim explore`` when neither --strategy nor the scenario's [explore]
+#: table names one (docs/performance.md, "Strategies": why)
+DEFAULT_STRATEGY = "feedback"
 ARTIFACT_FORMAT = "zonesim-artifact/1"
 
 
@@ -55,6 +63,8 @@ class StrategyConfig:
             return RandomStrategy(self.seed)
         if self.name == "pct":
             return PCTStrategy(self.seed, depth=self.depth)
+        if self.name == "pos":
+            return POSStrategy(self.seed)
         if self.name == "dfs":
             return DFSStrategy(self.preemption_bound)
         raise ValueError(
@@ -105,6 +115,7 @@ class ExploreReport:
     interrupted: bool = False  # Ctrl-C: the report covers the executions that finished
     # ops the scenario marks as shapes no real caller produces: {"op": path, "why": ...}
     unrealistic: list[dict[str, str]] = field(default_factory=list)
+    coverage: CoverageReport | None = None  # explore(coverage=True)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -123,6 +134,8 @@ class ExploreReport:
             d["interrupted"] = True
         if self.unrealistic:
             d["unrealistic"] = self.unrealistic
+        if self.coverage is not None:
+            d["coverage"] = self.coverage.to_json()
         return d
 
 
@@ -140,6 +153,7 @@ def explore(
     progress: Progress | None = None,
     workers: int = 1,
     cluster: str | None = None,
+    coverage: bool = False,
 ) -> ExploreReport:
     """Run up to ``executions`` executions (or ``seconds``, whichever ends first) on
     ``workers`` processes of this machine, or on the Dask scheduler at ``cluster``.
@@ -151,7 +165,9 @@ def explore(
     execution order, so two runs with the same seed agree on it exactly when they made
     the same decisions and saw the same states, whatever the number of workers
     (zonesim.coordinator). Ctrl-C stops every worker; the report then covers what
-    finished (``interrupted``)."""
+    finished (``interrupted``). ``coverage``: every execution also computes its
+    allocator-state signatures (zonesim.coverage); the report's ``coverage`` merges them
+    in execution order (the same for any number of workers)."""
     report = ExploreReport(engine.scenario.name, engine.policy.name, cfg.name, cfg.seed)
     report.unrealistic = unrealistic_notes(engine.scenario)
     started = time.monotonic()
@@ -161,6 +177,8 @@ def explore(
         workers = 1  # a pool would cost more than it saves
     backend = open_backend(workers, cluster)
     col = Collected(interrupted=True)  # Ctrl-C before any unit ran (boot, the PCT probe)
+    was_covering = engine.coverage
+    engine.coverage = coverage or cfg.name == "feedback"  # feedback feeds on coverage
     try:
         run = Run(backend, engine, seconds, progress, executions)
         spec = EngineSpec.of(engine)
@@ -171,6 +189,9 @@ def explore(
                               limit=_DFS_UNIT if par else executions)
         elif cfg.name == "hypothesis":
             col = explore_hypothesis(run, spec, cfg.seed, _HYPOTHESIS_CHUNK)
+        elif cfg.name == "feedback":
+            col = explore_feedback(run, spec, cfg.seed, keep_going, FEEDBACK_GENERATION,
+                                   FEEDBACK_GENERATION if not par else _FEEDBACK_UNIT)
         else:
             pct_steps = _pct_steps(engine) if cfg.name == "pct" else 1
             chunk = executions if not par else max(
@@ -181,6 +202,9 @@ def explore(
         pass
     finally:
         backend.close()
+        engine.coverage = was_covering  # shrinking and replays need no coverage
+    if coverage:
+        report.coverage = merge_coverage(r.coverage for r in col.records)
     h = hashlib.blake2b(digest_size=16)
     seen: set[str] = set()
     for r in col.records:
@@ -222,6 +246,11 @@ _INLINE_BELOW = 8
 _INDEXED_UNIT = 32
 _DFS_UNIT = 16
 _HYPOTHESIS_CHUNK = 50
+#: executions per generation of the feedback strategy (the corpus grows between two), and
+#: per unit inside one when workers share it. Any sizes give a deterministic result; these
+#: sizes are part of what a feedback seed means.
+FEEDBACK_GENERATION = 32
+_FEEDBACK_UNIT = 8
 
 
 #: Scheduler steps one shrink may spend over all its replays (about 20 s at the ~50k steps

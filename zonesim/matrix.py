@@ -6,7 +6,8 @@ A cell is one scenario under one policy, explored with a fixed budget:
 1. a bounded DFS (preemption bound from the scenario's ``[explore]``, else 2) with up to
    half of the cell's executions and half of its seconds cap: a violation ends the cell;
    a DFS that exhausts its bounded space proves the cell passes (for that bound);
-2. otherwise PCT (seeded) with whatever is left of the budget.
+2. otherwise the sampler of ``zonesim explore`` (``SAMPLER``, seeded) with whatever is
+   left of the budget (docs/performance.md, "Strategies": why that one).
 
 The budget is counted in executions so that the same arguments give the same matrix on
 every machine; the seconds cap is a safety net only, and a cell it ends is marked
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 
 from zonesim.engine import Engine, NotApplicable, cpu_names
 from zonesim.explore import (
+    DEFAULT_STRATEGY,
     Found,
     StrategyConfig,
     _Source,
@@ -45,6 +47,7 @@ from zonesim.scenario.realism import unrealistic_notes
 DEFAULT_EXECUTIONS = 2000  # per cell, unless the scenario's [explore] says otherwise
 DEFAULT_SECONDS = 0.0  # per cell safety cap; 0 = none (the default: reproducible tables)
 DEFAULT_BOUND = 2  # dfs preemption bound, unless the scenario's [explore] says otherwise
+SAMPLER = DEFAULT_STRATEGY  # what runs when the bounded DFS neither fails nor exhausts
 DEFAULT_MAX_STEPS = 100_000
 
 
@@ -88,7 +91,7 @@ class Cell:
     executions: int | None = None  # to the first failure, or all of them when passing
     expected: Expectation | None = None
     matches: bool | None = None
-    strategy: str | None = None  # "dfs" or "dfs+pct"
+    strategy: str | None = None  # "dfs" or "dfs+<SAMPLER>"
     exhaustive: bool = False  # the bounded dfs explored every schedule
     preemption_bound: int | None = None
     time_capped: bool = False  # the seconds cap, not the execution budget, ended it
@@ -311,10 +314,10 @@ def run_cell(
             left = total - dfs.executions
             left_s = None if cap is None else cap - (time.monotonic() - started)
             if left > 0 and (left_s is None or left_s > 0):
-                cell.strategy = "dfs+pct"
+                cell.strategy = f"dfs+{SAMPLER}"
                 pct = explore(
                     engine,
-                    StrategyConfig("pct", budget.seed),
+                    StrategyConfig(SAMPLER, budget.seed),
                     executions=left,
                     seconds=left_s,
                     artifacts=artifacts,
@@ -351,7 +354,7 @@ ExecutionProgress = Callable[[int, int, int], None]  # (executions, budget, viol
 
 
 def _offset(progress: ExecutionProgress, done: int, total: int) -> ExecutionProgress:
-    """The PCT phase continues the DFS phase's count against the cell's whole budget."""
+    """The sampler phase continues the DFS phase's count against the cell's whole budget."""
 
     def report(n: int, _budget: int, violations: int) -> None:
         progress(done + n, total, violations)
@@ -456,7 +459,7 @@ def _finish_cell(cell: Cell, row: Row, col: Column, expected: Expectation | None
     if f is not None and artifacts is not None:
         engine = Engine(row.scenario, col.policy,
                         max_steps=row.scenario.explore.max_steps or DEFAULT_MAX_STEPS)
-        cfg = StrategyConfig("dfs" if cell.strategy == "dfs" else "pct", budget.seed,
+        cfg = StrategyConfig("dfs" if cell.strategy == "dfs" else SAMPLER, budget.seed,
                              preemption_bound=cell.preemption_bound or 0)
         source = _Source(row.path or row.scenario.file, None)
         f.artifact = str(write_artifact(artifacts, engine, cfg, f, source))
@@ -503,7 +506,7 @@ def render_text(matrix: Matrix, *, check: bool = False) -> str:
     cap = f"{b.seconds:g} s cap" if b.seconds else "no time cap"
     out = [
         f"zonesim matrix: {len(matrix.rows)} scenario(s) x {len(matrix.columns)} "
-        f"policy(ies); per cell {execs}, {cap}; dfs first, then pct seed {b.seed}",
+        f"policy(ies); per cell {execs}, {cap}; dfs first, then {SAMPLER} seed {b.seed}",
         "",
     ]
     head = ["scenario", *(c.name for c in matrix.columns)]
@@ -569,7 +572,7 @@ def violation_text(row: Row, policy: str, cell: Cell) -> list[str]:
     how = (
         f"dfs (preemption bound {cell.preemption_bound})"
         if cell.strategy == "dfs"
-        else f"dfs (bound {cell.preemption_bound}), then pct"
+        else f"dfs (bound {cell.preemption_bound}), then {SAMPLER}"
     )
     out = [
         f"=== {row.scenario.name} x {policy}: VIOLATION {f.invariant}",

@@ -3,7 +3,7 @@
 A work unit is a small picklable value that names a slice of an exploration whose result
 does not depend on which process runs it, nor when, nor next to what:
 
-* ``IndexedUnit`` -- executions ``start .. stop-1`` of a random or PCT exploration. Each
+* ``IndexedUnit`` -- executions ``start .. stop-1`` of a random, PCT or POS exploration. Each
   execution's strategy is built from the run seed and the execution's own index
   (``execution_seed``), so execution 17 makes the same decisions whoever runs it.
 * ``DfsUnit`` -- the subtree of the bounded DFS below a schedule prefix (a tuple of choice
@@ -11,6 +11,9 @@ does not depend on which process runs it, nor when, nor next to what:
   returns the untried rest of its subtree (the *frontier*) as prefixes for further units.
 * ``HypothesisUnit`` -- one chunk of a Hypothesis search: ``hypothesis_search`` with the
   chunk's own seed and a fixed number of examples.
+* ``FeedbackUnit`` -- executions ``start .. stop-1`` of one generation of a feedback
+  exploration: mutants of the schedules the earlier generations kept (the corpus travels
+  with the unit), each drawn from the run seed and the execution's index.
 
 The coordinator (``zonesim.coordinator``) orders the results by execution index, so the
 findings and ``trace_hash`` are those of the sequential run for any number of workers.
@@ -22,22 +25,26 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from zonesim.check.registry import Violation
+from zonesim.coverage import ExecCoverage, UnitSeen
 from zonesim.engine import Engine, Outcome
 from zonesim.policy import Policy
 from zonesim.scenario import Scenario
 from zonesim.sched import (
     Choice,
+    ChoiceValue,
     Failure,
     PCTStrategy,
+    POSStrategy,
     RandomStrategy,
     ReplayStrategy,
     SchedError,
     Strategy,
     hypothesis_search,
 )
+from zonesim.sched.feedback import mutant
 
 # -- the engine a unit runs on -----------------------------------------------------------
 
@@ -52,24 +59,26 @@ class EngineSpec:
     max_steps: int
     checks: bool
     fingerprint: str
+    coverage: bool = False
 
     @classmethod
     def of(cls, engine: Engine) -> EngineSpec:
         return cls(engine.scenario, engine.policy, engine.max_steps, engine.checks,
-                   engine.fingerprint)
+                   engine.fingerprint, engine.coverage)
 
 
-_ENGINES: dict[tuple[str, int, bool], Engine] = {}
+_ENGINES: dict[tuple[str, int, bool, bool], Engine] = {}
 _CACHE_SIZE = 8  # engines (booted base zones) a worker keeps; the matrix visits many
 
 
 def engine_for(spec: EngineSpec) -> Engine:
     """The worker's engine for ``spec``: booted once, reused by every later unit."""
-    key = (spec.fingerprint, spec.max_steps, spec.checks)
+    key = (spec.fingerprint, spec.max_steps, spec.checks, spec.coverage)
     engine = _ENGINES.get(key)
     if engine is None:
         engine = Engine(spec.scenario, spec.policy, max_steps=spec.max_steps)
         engine.checks = spec.checks
+        engine.coverage = spec.coverage
         if len(_ENGINES) >= _CACHE_SIZE:
             del _ENGINES[next(iter(_ENGINES))]
         _ENGINES[key] = engine
@@ -91,6 +100,8 @@ class ExecRecord:
     violation: Violation | None = None
     choices: tuple[Choice, ...] = ()
     error: Exception | None = None
+    # with coverage on: the execution's coverage, signatures new to its unit only
+    coverage: ExecCoverage | None = None
 
     @property
     def stops(self) -> bool:
@@ -100,10 +111,10 @@ class ExecRecord:
         return Outcome(self.violation, self.choices, self.steps, self.trace_hash)
 
 
-def _record(index: int, o: Outcome) -> ExecRecord:
+def _record(index: int, o: Outcome, seen: UnitSeen) -> ExecRecord:
     failing = o.violation is not None or o.error is not None
     return ExecRecord(index, o.steps, o.trace_hash, o.violation,
-                      o.choices if failing else (), o.error)
+                      o.choices if failing else (), o.error, seen.new(o.coverage))
 
 
 def execution_seed(seed: int, index: int) -> int:
@@ -131,7 +142,7 @@ class IndexedUnit:
     the coordinator, so no execution depends on what earlier ones saw."""
 
     spec: EngineSpec
-    strategy: str  # "random" | "pct"
+    strategy: str  # "random" | "pct" | "pos"
     seed: int
     depth: int
     pct_steps: int
@@ -145,6 +156,8 @@ def indexed_strategy(unit: IndexedUnit, index: int) -> Strategy:
     s = execution_seed(unit.seed, index)
     if unit.strategy == "random":
         return RandomStrategy(s)
+    if unit.strategy == "pos":
+        return POSStrategy(s)
     return PCTStrategy(s, depth=unit.depth, initial_steps=unit.pct_steps)
 
 
@@ -154,6 +167,7 @@ def run_indexed(unit: IndexedUnit, engine: Engine, out: list[ExecRecord]) -> lis
     deadline = _deadline(unit.seconds)
     n = unit.start
     current: list[Strategy] = []
+    seen = UnitSeen()
 
     def next_strategy(prev: Outcome | None) -> Strategy | None:
         nonlocal n
@@ -170,7 +184,61 @@ def run_indexed(unit: IndexedUnit, engine: Engine, out: list[ExecRecord]) -> lis
 
     def on_outcome(o: Outcome) -> None:
         current[0].end_execution(o.violation is not None)
-        out.append(_record(n - 1, o))
+        out.append(_record(n - 1, o, seen))
+
+    engine.run_batch(next_strategy, on_outcome)
+    return out
+
+
+# -- feedback: mutants of the schedules earlier generations kept ------------------------
+
+#: a kept schedule: its decision values and its energy (new signatures it reached)
+Kept = tuple[tuple[ChoiceValue, ...], int]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackUnit:
+    """Executions ``start .. stop-1`` (1-based) of a feedback exploration: each is a mutant
+    of a schedule of ``corpus`` -- what the generations before this one kept, in execution
+    order -- drawn from the run seed and the execution's index (zonesim.sched.feedback).
+    Executions that reached a signature new to the unit carry their choices (the
+    coordinator keeps those that are new to the whole exploration)."""
+
+    spec: EngineSpec
+    seed: int
+    start: int
+    stop: int
+    corpus: tuple[Kept, ...]
+    keep_going: bool = False
+    seconds: float | None = None
+
+
+def run_feedback(unit: FeedbackUnit, engine: Engine,
+                 out: list[ExecRecord]) -> list[ExecRecord]:
+    """Like ``run_indexed``; the engine must compute coverage (``Engine.coverage``)."""
+    if not engine.coverage:
+        raise ValueError("a feedback unit needs an engine with coverage on")
+    deadline = _deadline(unit.seconds)
+    n = unit.start
+    seen = UnitSeen()
+
+    def next_strategy(prev: Outcome | None) -> Strategy | None:
+        nonlocal n
+        if prev is not None and (prev.error is not None
+                                 or (prev.violation is not None and not unit.keep_going)):
+            return None
+        if n >= unit.stop or _past(deadline):
+            return None
+        s = mutant(unit.corpus, execution_seed(unit.seed, n))
+        s.begin_execution()
+        n += 1
+        return s
+
+    def on_outcome(o: Outcome) -> None:
+        r = _record(n - 1, o, seen)
+        if r.coverage is not None and r.coverage.signatures and not r.choices:
+            r = replace(r, choices=o.choices)  # a candidate for the corpus
+        out.append(r)
 
     engine.run_batch(next_strategy, on_outcome)
     return out
@@ -290,6 +358,7 @@ def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
     deadline = _deadline(unit.seconds)
     dfs = SubtreeDFS(unit.prefix, unit.bound)
     ran = 0
+    seen = UnitSeen()
 
     def next_strategy(prev: Outcome | None) -> Strategy | None:
         nonlocal ran
@@ -304,7 +373,7 @@ def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
     def on_outcome(o: Outcome) -> None:
         if o.error is None:
             dfs.end_execution(o.violation is not None)
-        out.append(_record(len(out) + 1, o))
+        out.append(_record(len(out) + 1, o, seen))
 
     engine.run_batch(next_strategy, on_outcome)
     if out and out[-1].error is not None:
@@ -332,24 +401,25 @@ class _ViolationError(Exception):
 def run_hypothesis(unit: HypothesisUnit, engine: Engine,
                    out: list[ExecRecord]) -> list[ExecRecord]:
     """Passing executions in order, then (if any) the shrunk failure, replayed."""
+    seen = UnitSeen()
 
     def run_one(strategy: Strategy) -> Failure | None:
         o = engine.run(strategy)
         if o.violation is not None:
             return Failure(_ViolationError(o.violation.invariant), o.choices, o.steps)
-        out.append(_record(len(out) + 1, o))
+        out.append(_record(len(out) + 1, o, seen))
         return None
 
     choices = hypothesis_search(run_one, max_examples=unit.size,
                                 seed=execution_seed(unit.seed, unit.chunk))
     if choices is not None:
-        out.append(_record(len(out) + 1, engine.run(ReplayStrategy(choices))))
+        out.append(_record(len(out) + 1, engine.run(ReplayStrategy(choices)), seen))
     return out
 
 
 # -- dispatch ----------------------------------------------------------------------------
 
-Unit = IndexedUnit | DfsUnit | HypothesisUnit
+Unit = IndexedUnit | DfsUnit | HypothesisUnit | FeedbackUnit
 
 
 def run_unit(unit: Unit, engine: Engine | None = None,
@@ -362,4 +432,6 @@ def run_unit(unit: Unit, engine: Engine | None = None,
         return run_indexed(unit, e, sink)
     if isinstance(unit, DfsUnit):
         return run_dfs(unit, e, sink)
+    if isinstance(unit, FeedbackUnit):
+        return run_feedback(unit, e, sink)
     return run_hypothesis(unit, e, sink)

@@ -1,5 +1,5 @@
 """One design's verdict on a scenario, as ``zonesim bisect`` compares them: the matrix
-cell (``matrix.run_cell``: the budget, bounded DFS, then PCT), its ``pass`` / ``n/a`` /
+cell (``matrix.run_cell``: the budget, bounded DFS, then the sampler), its ``pass`` / ``n/a`` /
 ``violation:<invariant>``, and the statement that tells two violations of one invariant
 apart. ``Verdicts`` explores each switch set once per bisect."""
 

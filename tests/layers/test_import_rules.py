@@ -21,8 +21,10 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     # scenario: policy names only, plus the migratetype vocabulary of model/types.py
     "scenario": ({"scenario", "policy", "model.types"}, set()),
     "obs": ({"obs", "model", "sched"}, {"structlog"}),
-    "engine": ({"engine", "model", "policy", "ops", "sched", "check", "scenario", "obs"},
-               {"trio", "structlog"}),
+    # allocator-state coverage: reads the model's state and the scheduler's lock context
+    "coverage": ({"coverage", "model", "sched"}, set()),
+    "engine": ({"engine", "model", "policy", "ops", "sched", "check", "scenario", "obs",
+                "coverage"}, {"trio", "structlog"}),
     # the command line parses and renders: the public API, renderers, the scenario format
     "cli": ({"cli", "api", "obs", "scenario"}, {"rich"}),
     # the pytest plugin is a client of the public API like the command line
@@ -44,7 +46,7 @@ API_MODULES = {"api.py"}
 CLI_MODULES = {"__main__.py"}
 # model must not even use the stdlib's random: the model has no randomness (DESIGN.md §1)
 FORBIDDEN_STDLIB = {"model": {"random", "time"}, "check": {"random", "time"},
-                    "sched": {"time"}}
+                    "sched": {"time"}, "coverage": {"random", "time"}}
 
 
 def layer_of(rel: Path) -> str | None:

@@ -181,7 +181,7 @@ def test_dfs_then_pct_within_the_execution_budget(
                        "--executions", "6", "--seconds", "0", "--artifacts", str(tmp_path))
     assert rc == 0
     cell = doc["rows"][0]["cells"]["v5.15"]
-    assert cell["verdict"] == "pass" and cell["strategy"] == "dfs+pct"
+    assert cell["verdict"] == "pass" and cell["strategy"] == "dfs+feedback"
     assert cell["executions"] == 6 and cell["exhaustive"] is False
     assert cell["time_capped"] is False
 

@@ -18,7 +18,8 @@ def register(sub: SubParsers) -> None:
         description="Explore a scenario under every release of the timeline (the states "
         "before v5.15 reachable by removing its switches, then the release presets "
         "v5.15 ... v6.17; not rfc-v1/proposal, which were never released), each as a matrix "
-        "cell (bounded DFS, then PCT), and name the first and last release with each "
+        "cell (bounded DFS, then the feedback sampler), and name the first and last "
+        "release with each "
         "verdict. For every change of verdict between two neighbouring releases, bisect "
         "over the switches that differ (by version, then catalogue order, closed under "
         "builds_on) to the commit that flips it, and say which other commits the flip "
@@ -62,7 +63,8 @@ def render(result: api.Bisection, out: Output) -> None:
     execs = (f"{b.executions} executions" if b.executions
              else "the scenario's [explore] executions (else 2000)")
     out.text(f"zonesim bisect {result.path}: {result.scenario.name}; per design {execs}, "
-             f"dfs first, then pct seed {b.seed}; {result.explored} designs explored")
+             f"dfs first, then {api.DEFAULT_STRATEGY} seed {b.seed}; "
+             f"{result.explored} designs explored")
     out.table(["release", "design", "verdict"],
               [[s.name, v.policy.name, v.summary] for s, v in result.states],
               title="Releases")

@@ -26,7 +26,8 @@ def register(sub: SubParsers) -> None:
         help="every scenario x every preset: verdicts, checked against [expect]",
         description="Explore every scenario under every policy (the presets, plus the designs "
         "with switches that a scenario's [expect] names) with a fixed budget per cell: a "
-        "bounded DFS, then PCT for what is left. Prints a table (verdict, invariant, "
+        "bounded DFS, then the feedback sampler for what is left. Prints a table (verdict, "
+        "invariant, "
         "executions to the first failure), and for each violation the shrunk interleaving "
         "as CPU columns and the exact replay command. A matrix reports: it exits 0 even "
         "when cells find violations; with --check it exits 1 when any cell differs from "

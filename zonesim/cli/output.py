@@ -75,21 +75,28 @@ class Output:
         Console(file=buf, width=160, no_color=True, highlight=False).print(t)
         self.lines([line.rstrip() for line in buf.getvalue().splitlines()])
 
-    def write_file(self, path: Path, text: str, option: str) -> None:
-        """Write a file the user named with ``option``; a path that cannot be written is
-        bad input (one line), and whatever was there stays intact."""
+    def check_writable(self, path: Path, option: str) -> Path:
+        """The directory ``path`` will be written in; bad input (one line) when ``path`` is a
+        directory or its directory does not exist. Checked before a long run, so a typo
+        does not cost the run."""
         if path.is_dir():
             raise BadInput(f"{option} {path}: expected a file, got a directory")
         parent = path.parent if str(path.parent) else Path(".")
         if not parent.is_dir():
             raise BadInput(f"{option} {path}: no such directory {parent}")
+        return parent
+
+    def write_file(self, path: Path, data: str | bytes, option: str) -> None:
+        """Write a file the user named with ``option`` (text as UTF-8, or bytes); a path that
+        cannot be written is bad input (one line), and whatever was there stays intact."""
+        parent = self.check_writable(path, option)
         try:
             fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
         except OSError as exc:
             raise BadInput(f"{option} {path}: cannot write: {exc.strerror}") from None
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data.encode("utf-8") if isinstance(data, str) else data)
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o644)

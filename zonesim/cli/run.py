@@ -29,7 +29,7 @@ def register(sub: SubParsers) -> None:
         "(model events, op starts, locks, pages moving between buddy and pcp) as JSON lines.")
     r.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
     add_policy(r)
-    r.add_argument("--strategy", choices=("random", "pct", "dfs"), default="pct",
+    r.add_argument("--strategy", choices=api.RUN_STRATEGIES, default="pct",
                    help="who runs at each switch point (default: %(default)s)")
     r.add_argument("--seed", type=int, default=0,
                    help="seed of the random and pct strategies (default: %(default)s)")
@@ -49,8 +49,8 @@ def register(sub: SubParsers) -> None:
         "[explore] table when it has one.")
     e.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
     add_policy(e)
-    e.add_argument("--strategy", choices=("random", "pct", "dfs", "hypothesis"), default=None,
-                   help="search strategy (default: hint, else pct)")
+    e.add_argument("--strategy", choices=api.STRATEGIES, default=None,
+                   help="search strategy (default: hint, else feedback)")
     e.add_argument("--seed", type=int, default=0,
                    help="seed of the strategy (default: %(default)s)")
     e.add_argument("--executions", type=int, default=None, metavar="N",
@@ -70,6 +70,12 @@ def register(sub: SubParsers) -> None:
                    "(default: hint, else 100000)")
     e.add_argument("--artifacts", type=Path, default=Path("logs"), metavar="DIR",
                    help="directory for failure artifacts (default: %(default)s)")
+    e.add_argument("--coverage", action="store_true",
+                   help="report allocator-state coverage: signatures reached, new ones per "
+                   "100 executions, windows never opened (default: off)")
+    e.add_argument("--coverage-plot", type=Path, default=None, metavar="FILE.png",
+                   help="write the saturation curve as a PNG image (implies --coverage; "
+                   "default: none)")
     add_json(e)
     add_progress(e)
     add_parallel(e)
@@ -107,6 +113,9 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_explore(args: argparse.Namespace, out: Output) -> int:
     policy = api.resolve_policy(args.policy, args.add, args.remove)
+    plot: Path | None = args.coverage_plot
+    if plot is not None:
+        out.check_writable(plot, "--coverage-plot")  # before a long run, not after it
     progress = Reporter("explore", out.stderr, quiet=args.quiet, every=args.progress_every)
     workers, cluster = parallel(args)
     try:
@@ -115,9 +124,11 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
             executions=args.executions, seconds=args.time, depth=args.depth,
             preemption_bound=args.preemption_bound, keep_going=args.keep_going,
             max_steps=args.max_steps, artifacts=args.artifacts, progress=progress.executions,
-            workers=workers, cluster=cluster)
+            workers=workers, cluster=cluster, coverage=args.coverage or plot is not None)
     finally:
         progress.close()
+    if plot is not None:
+        out.write_file(plot, api.coverage_png(report), "--coverage-plot")
     # Ctrl-C: the summary of what finished, then exit 130
     done = EXIT_INTERRUPTED if report.interrupted else 1 if report.violations else 0
     if args.json:
@@ -131,6 +142,10 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
               [[report.scenario, report.policy, report.strategy, str(report.seed),
                 str(report.executions), str(report.steps), verdict]])
     out.text(f"trace_hash {report.trace_hash}  ({report.seconds:.1f} s)")
+    if report.coverage is not None:
+        out.lines(report.coverage.lines())
+        if plot is not None:
+            out.text(f"saturation curve written to {plot}")
     for note in report.unrealistic:
         out.text(f"note: {note['op']} is unrealistic on purpose: {note['why']}")
     scenario = api.load(args.scenario)

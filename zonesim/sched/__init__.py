@@ -2,7 +2,7 @@
 
 Simulated CPUs are trio tasks running async kernel paths; ``switch_point`` is where the
 scheduler's strategy decides who runs.  Modelled locks, atomic sections and per-CPU work;
-strategies (random, PCT, DFS, replay, Hypothesis); schedule strings; shrinking.
+strategies (random, PCT, POS, DFS, replay, Hypothesis); schedule strings; shrinking.
 """
 
 from zonesim.sched.choice import Choice, ChoiceValue, Recorder, preemptions
@@ -23,6 +23,7 @@ from zonesim.sched.footprint import Access, Obj, reads, writes
 from zonesim.sched.hypothesis_strategy import HypothesisStrategy, hypothesis_search
 from zonesim.sched.locks import Mutex, SpinLock, in_atomic, irq_off, irqs_disabled, preempt_disable
 from zonesim.sched.pct import PCTStrategy
+from zonesim.sched.pos import POSStrategy
 from zonesim.sched.random_strategy import RandomStrategy
 from zonesim.sched.replay import (
     Divergence,
@@ -64,6 +65,7 @@ __all__ = [
     "Mutex",
     "Obj",
     "PCTStrategy",
+    "POSStrategy",
     "RandomStrategy",
     "Recorder",
     "ReplayMismatch",

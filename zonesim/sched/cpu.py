@@ -49,6 +49,8 @@ class Cpu:
     """A simulated CPU: its body, trio task, atomic-context depth, wait and pending work."""
 
     __slots__ = (
+        "at_access",
+        "at_label",
         "atomic",
         "blocked",
         "body",
@@ -83,6 +85,11 @@ class Cpu:
         # next step begins with (zonesim.sched.footprint). Windows of lock holders are
         # offered to it when they conflict.
         self.parked: Access | None = None
+        # The switch point this CPU waits at (or decides at): where its next step begins
+        # and the access it declared there. Read by event-aware strategies (POS) through
+        # zonesim.sched.events; written only where a decision is taken (no hot-path cost).
+        self.at_label = "start"
+        self.at_access: Access | None = None
 
     def eligible(self) -> bool:
         """May the scheduler hand this CPU the baton?"""

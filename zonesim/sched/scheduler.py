@@ -244,6 +244,7 @@ class Scheduler:
     async def block(self, cpu: Cpu, wait: Wait, label: str) -> None:
         """Park the running ``cpu`` until ``wait.done``; run its queued work if it sleeps."""
         cpu.blocked = wait
+        cpu.at_label, cpu.at_access = label, None  # it resumes holding what it waited for
         self._runnable_cache.clear()
         while True:
             await self._give_away(cpu, label)
@@ -316,6 +317,8 @@ async def switch_point(label: str, access: Access | None = None) -> None:
     if runnable is None:
         runnable = sched._runnable(cpu)
     if len(runnable) > 1:
+        cpu.at_label = label  # the step this decision is about (zonesim.sched.events)
+        cpu.at_access = access
         idx = sched._recorder.pick_cpu(sched._step, runnable, cpu.name, label)
         if idx:
             if access is None:
@@ -367,6 +370,7 @@ async def window(label: str, candidates: tuple[str, ...]) -> None:
     cpu = current_cpu_state()
     sched = cpu.sched
     sched._tick()
+    cpu.at_label, cpu.at_access = label, None  # in a section: races with every candidate
     runnable = (cpu.name, *candidates)
     idx = sched._recorder.pick_cpu(sched._step, runnable, cpu.name, label)
     if idx:
@@ -403,6 +407,7 @@ async def yield_cpu(label: str) -> None:
     others = tuple(n for n in sched._runnable(None) if n != cpu.name)
     if not others:
         return
+    cpu.at_label, cpu.at_access = label, None
     idx = sched._recorder.pick_cpu(sched._step, others, None, label) if len(others) > 1 else 0
     await sched._switch_to(cpu, sched._by_name[others[idx]])
     if cpu.pending and not cpu.in_work:
