@@ -35,7 +35,7 @@ from zonesim.scenario import Expectation, Scenario
 DEFAULT_EXECUTIONS = 2000  # per cell, unless the scenario's [explore] says otherwise
 DEFAULT_SECONDS = 0.0  # per cell safety cap; 0 = none (the default: reproducible tables)
 DEFAULT_BOUND = 2  # dfs preemption bound, unless the scenario's [explore] says otherwise
-DEFAULT_MAX_STEPS = 100_000
+DEFAULT_MAX_STEPS = 100_000  # the least step bound (scenario.limits.step_bound)
 
 
 class MatrixInputError(ValueError):
@@ -274,9 +274,9 @@ def run_cell(
     total = budget.executions_for(scenario)
     cap = budget.seconds or None
     try:
-        engine = Engine(
-            scenario, policy, max_steps=scenario.explore.max_steps or DEFAULT_MAX_STEPS
-        )
+        # The scenario's own step bound ([explore] max_steps, else derived from its ops):
+        # a long legal loop is not a livelock.
+        engine = Engine(scenario, policy)
         # NotApplicable surfaces here; a crash at boot or setup (ModelFault) is reported
         # by every run as the cell's violation.
         with contextlib.suppress(ModelFault):

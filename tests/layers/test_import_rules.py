@@ -34,6 +34,7 @@ EXCEPTIONS = {
     ("sched/hypothesis_strategy.py", "hypothesis"),
 }
 ENGINE_MODULES = {"engine.py", "explore.py", "interp.py", "matrix.py", "artifact.py", "failures.py",
+                  "files.py",
                   "observe.py", "logs.py", "errors.py"}
 # the public API is the engine layer's front door: it may import what the engine may
 API_MODULES = {"api.py"}

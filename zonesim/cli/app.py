@@ -58,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         code: int = args.handler(args, out)
+        if out.unwritten:
+            # The result is out; the files that could not be written are named in one
+            # line, and a command that found nothing does not report success without them.
+            out.error(f"zonesim {args.cmd}: not written: " + "; ".join(out.unwritten))
+            return code or EXIT_BAD_INPUT
         return code
     except (UsageError, BadInput, ScenarioError) as exc:
         out.error(str(exc))

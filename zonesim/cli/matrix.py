@@ -60,6 +60,11 @@ def cmd_matrix(args: argparse.Namespace, out: Output) -> int:
                             artifacts=args.artifacts, progress=progress)
     finally:
         progress.close()
+    unwritten = [c.found.artifact_error for row in result.rows for c in row.cells.values()
+                 if c.found is not None and c.found.artifact_error]
+    if unwritten:
+        out.not_written(f"{len(unwritten)} artifact(s) not written ({unwritten[0]}); the "
+                        "schedule strings above replay them with `zonesim run`")
     if args.json:
         out.json(result.to_json())
     else:

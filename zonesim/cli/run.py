@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from zonesim import api
@@ -26,7 +27,9 @@ def register(sub: SubParsers) -> None:
     r.add_argument("--seed", type=int, default=0,
                    help="seed of the random and pct strategies (default: %(default)s)")
     r.add_argument("--schedule", metavar="STRING",
-                   help="replay this schedule string (zs1:...) instead of a strategy "
+                   help="replay this schedule string (zs2:... or zs1:...) instead of a "
+                   "strategy: it must carry this scenario's fingerprint, and a schedule "
+                   "shorter than the execution is a prefix (no preemption after it) "
                    "(default: none)")
     r.add_argument("--log", type=Path, metavar="FILE",
                    help="write the records as JSON lines to FILE (default: none)")
@@ -49,9 +52,9 @@ def register(sub: SubParsers) -> None:
                    help="execution budget (default: hint, else 1000)")
     e.add_argument("--time", type=float, default=None, metavar="SECONDS",
                    help="stop after this many seconds, whichever of --executions and --time "
-                   "ends first (default: no time limit)")
+                   "ends first; finite, > 0, at most 30 days (default: no time limit)")
     e.add_argument("--depth", type=int, default=3,
-                   help="pct bug depth d (default: %(default)s)")
+                   help="pct bug depth d, 1..the step bound + 1 (default: %(default)s)")
     e.add_argument("--preemption-bound", type=int, default=None, metavar="K",
                    help="dfs: at most K preemptions per schedule (default: hint, else 2)")
     e.add_argument("--keep-going", action="store_true",
@@ -59,7 +62,7 @@ def register(sub: SubParsers) -> None:
                    "at the first)")
     e.add_argument("--max-steps", type=int, default=None, metavar="N",
                    help="steps after which an execution is a suspected livelock "
-                   "(default: hint, else 100000)")
+                   "(default: hint, else derived from the scenario's ops, at least 100000)")
     e.add_argument("--artifacts", type=Path, default=Path("logs"), metavar="DIR",
                    help="directory for failure artifacts (default: %(default)s)")
     add_json(e)
@@ -68,15 +71,17 @@ def register(sub: SubParsers) -> None:
 
 
 def cmd_run(args: argparse.Namespace, out: Output) -> int:
+    out.check_file(args.log, "--log")
     policy = api.resolve_policy(args.policy, args.add, args.remove)
     result = api.run(args.scenario, policy, strategy=args.strategy, seed=args.seed,
                      schedule=args.schedule)
     if args.log is not None:
         out.write_file(args.log, "".join(render_json_line(r) + "\n"
                                           for r in result.observation.records), "--log")
+    code = 0 if result.outcome.violation is None else 1
     if args.json:
         out.json(result.to_json())
-        return 0 if result.outcome.violation is None else 1
+        return code
     events = model_events(result.observation.records)
     v = result.outcome.violation
     if v is not None:
@@ -85,15 +90,22 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
             policy=policy.name, strategy=result.strategy,
             seed=result.seed if result.seed is not None else "-",
             schedule=result.schedule,
-            replay=f"zonesim run {args.scenario} --policy '{policy.name}' --schedule "
-            f"{result.schedule}",
+            replay=run_command(args.scenario, policy.name, result.schedule),
             records=events, cpus=result.observation.cpus))
-        return 1
-    out.lines(["Steps:", *("  " + s for s in step_lines(events))])
-    out.text(f"ok: {result.outcome.steps} steps, no violation; trace_hash "
-             f"{result.outcome.trace_hash}")
-    out.text(f"schedule {result.schedule}")
-    return 0
+    else:
+        out.lines(["Steps:", *("  " + s for s in step_lines(events))])
+        out.text(f"ok: {result.outcome.steps} steps, no violation; trace_hash "
+                 f"{result.outcome.trace_hash}")
+        out.text(f"schedule {result.schedule}")
+    if result.divergence is not None:
+        out.text(f"note: {result.divergence}")
+    return code
+
+
+def run_command(scenario: str, policy: str, schedule: str) -> str:
+    """The command that replays a schedule string (what to run when no artifact exists)."""
+    return (f"zonesim run {shlex.quote(scenario)} --policy {shlex.quote(policy)} "
+            f"--schedule {shlex.quote(schedule)}")
 
 
 def cmd_explore(args: argparse.Namespace, out: Output) -> int:
@@ -107,6 +119,10 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
             max_steps=args.max_steps, artifacts=args.artifacts, progress=progress.executions)
     finally:
         progress.close()
+    unwritten = [f.artifact_error for f in report.violations if f.artifact_error]
+    if unwritten:
+        out.not_written(f"{len(unwritten)} artifact(s) not written ({unwritten[0]}); the "
+                        "schedule strings above replay them with `zonesim run`")
     if args.json:
         out.json(report.to_json())
         return 1 if report.violations else 0
@@ -121,10 +137,12 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
     scenario = api.load(args.scenario)
     for f in report.violations:
         out.text("")
+        replay = (api.replay_command(f.artifact) if f.artifact is not None
+                  else run_command(args.scenario, report.policy, f.schedule))
         out.text(failure_report(
             invariant=f.invariant, message=f.message, scenario=args.scenario,
             policy=report.policy, strategy=report.strategy, seed=report.seed,
-            schedule=f.schedule, replay=api.replay_command(f.artifact or "?"),
+            schedule=f.schedule, replay=replay,
             records=f.events, cpus=api.cpu_names(scenario), preemptions=f.preemptions,
             switches=f.switches))
     return 1 if report.violations else 0
