@@ -77,7 +77,15 @@ class Outcome:
 
 def layout_for(scenario: Scenario, policy: Policy) -> ZoneLayout:
     z = scenario.zone
-    g = Geometry(z.start_pfn, z.pages, z.max_order, z.pageblock_order, z.cpus, z.thp)
+    g = Geometry(
+        z.start_pfn,
+        z.pages,
+        z.max_order,
+        z.pageblock_order,
+        z.cpus,
+        z.thp,
+        sparsemem_classic=z.sparsemem_classic,
+    )
     return ZoneLayout(
         geometry=g,
         pageblock_types=tuple(

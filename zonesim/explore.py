@@ -16,6 +16,7 @@ from typing import Any
 from zonesim.engine import Engine, Outcome
 from zonesim.files import write_text as atomic_write_text
 from zonesim.obs.report import preemption_lines
+from zonesim.scenario.realism import unrealistic_notes
 from zonesim.sched import (
     Choice,
     DFSStrategy,
@@ -95,6 +96,8 @@ class ExploreReport:
     exhausted: bool | None = None  # dfs: the bounded space was explored completely
     violations: list[Found] = field(default_factory=list)
     seconds: float = 0.0
+    # ops the scenario marks as shapes no real caller produces: {"op": path, "why": ...}
+    unrealistic: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -109,6 +112,8 @@ class ExploreReport:
         }
         if self.exhausted is not None:
             d["exhausted"] = self.exhausted
+        if self.unrealistic:
+            d["unrealistic"] = self.unrealistic
         return d
 
 
@@ -137,6 +142,7 @@ def explore(
     same seed agree on it exactly when they made the same decisions and saw the same
     states."""
     report = ExploreReport(engine.scenario.name, engine.policy.name, cfg.name, cfg.seed)
+    report.unrealistic = unrealistic_notes(engine.scenario)
     started = time.monotonic()
     h = hashlib.blake2b(digest_size=16)
     seen: set[str] = set()

@@ -231,6 +231,7 @@ class Interp:
                 cma=cma,
                 harder=harder,
                 hugetlb=op.hugetlb,
+                reclaim=op.reclaim,
             )
             if a is None:
                 result = "null"

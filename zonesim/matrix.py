@@ -31,6 +31,7 @@ from zonesim.model.errors import ModelFault
 from zonesim.obs.report import cpu_columns
 from zonesim.policy import PRESETS, Policy, PolicyError, make_policy
 from zonesim.scenario import Expectation, Scenario
+from zonesim.scenario.realism import unrealistic_notes
 
 DEFAULT_EXECUTIONS = 2000  # per cell, unless the scenario's [explore] says otherwise
 DEFAULT_SECONDS = 0.0  # per cell safety cap; 0 = none (the default: reproducible tables)
@@ -136,6 +137,7 @@ class Matrix:
                     "scenario": row.scenario.name,
                     "file": row.path,
                     "cells": {c.name: row.cells[c.name].to_json() for c in self.columns},
+                    "unrealistic": unrealistic_notes(row.scenario),
                 }
                 for row in self.rows
             ],
@@ -436,7 +438,10 @@ def render_text(matrix: Matrix, *, check: bool = False) -> str:
     ]
     head = ["scenario", *(c.name for c in matrix.columns)]
     table = [head] + [
-        [row.scenario.name, *(cell_text(row.cells[c.name], check) for c in matrix.columns)]
+        [
+            row.scenario.name + (" *" if unrealistic_notes(row.scenario) else ""),
+            *(cell_text(row.cells[c.name], check) for c in matrix.columns),
+        ]
         for row in matrix.rows
     ]
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
@@ -455,6 +460,8 @@ def render_text(matrix: Matrix, *, check: bool = False) -> str:
         "  -           not run: a design only other scenarios' [expect] name",
         "  ~           ended by the seconds cap: the count depends on the machine",
     ]
+    if any(unrealistic_notes(row.scenario) for row in matrix.rows):
+        out.append("  *           the scenario places a shape no real caller produces (below)")
     if check:
         out.append("  !           differs from the scenario's [expect]")
     mism = matrix.mismatches()
@@ -465,6 +472,10 @@ def render_text(matrix: Matrix, *, check: bool = False) -> str:
                 f"  {row.scenario.name} x {name}: expected {_expected_text(cell)}, "
                 f"got {_got_text(cell)}"
             )
+    unreal = [(row, note) for row in matrix.rows for note in unrealistic_notes(row.scenario)]
+    if unreal:
+        out += ["", "Unrealistic on purpose (the scenario says why):"]
+        out += [f"  {row.scenario.name} {n['op']}: {n['why']}" for row, n in unreal]
     na = [
         (row, c.name, row.cells[c.name])
         for row in matrix.rows

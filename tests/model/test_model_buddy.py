@@ -194,7 +194,8 @@ def test_mergeable_check_still_merges_unmovable_with_movable() -> None:
 
 
 def test_without_merge_checks_blocks_merge_up_to_max_order_regardless() -> None:
-    zone = mk(flags=ModelFlags(isolate_merge_check=False, mergeable_merge_check=False))
+    zone = mk(flags=ModelFlags(isolate_merge_check=False, mergeable_merge_check=False,
+                               isolate_merge_cap=False))
     hollow(zone, 0, 10)
     zone.set_pageblock_migratetype(512, ISO)
     zone.nr_isolate_pageblock = 1
@@ -203,6 +204,25 @@ def test_without_merge_checks_blocks_merge_up_to_max_order_regardless() -> None:
     assert blocks(zone)[(0, 10)] == ISO
     # never beyond MAX_ORDER-1
     assert zone.nr_free[10] == 2
+
+
+def test_3c605096d315_caps_only_a_page_freed_onto_an_isolate_list() -> None:
+    """3.18-4.5: the isolated page stops at pageblock_order, but a normal page merges on
+    into its isolated buddy (d9dddbf55667's case a)."""
+    flags = ModelFlags(isolate_merge_check=False, mergeable_merge_check=False)
+    zone = mk(flags=flags)
+    hollow(zone, 0, 10)
+    zone.set_pageblock_migratetype(512, ISO)
+    zone.nr_isolate_pageblock = 1
+    free_one_page_locked(zone, 0, 9, MOV, FPI_NONE)
+    assert free_one_page_locked(zone, 512, 9, ISO, FPI_NONE) == (512, 9)  # capped
+    zone = mk(flags=flags)
+    hollow(zone, 0, 10)
+    zone.set_pageblock_migratetype(512, ISO)
+    zone.nr_isolate_pageblock = 1
+    free_one_page_locked(zone, 512, 9, ISO, FPI_NONE)
+    assert free_one_page_locked(zone, 0, 9, MOV, FPI_NONE) == (0, 10)  # merges into it
+    assert blocks(zone)[(0, 10)] == MOV
 
 
 def test_merge_stops_at_max_order_minus_one() -> None:

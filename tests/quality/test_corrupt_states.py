@@ -149,6 +149,19 @@ def cma_list_in_normal_pageblock() -> Zone:
     return zone
 
 
+def highatomic_block_not_counted() -> Zone:
+    zone = base_zone()
+    zone.set_pageblock_migratetype(0, H)  # typed HIGHATOMIC without the reserve count
+    move_freepages_block(zone, 0, H)
+    return zone
+
+
+def highatomic_count_without_block() -> Zone:
+    zone = base_zone()
+    zone.nr_reserved_highatomic = 512  # reserved, but no pageblock carries the type
+    return zone
+
+
 def normal_list_in_isolated_pageblock() -> Zone:
     zone = base_zone()
     for pfn in (3072, 3584):  # isolated without move_freepages_block
@@ -312,6 +325,8 @@ CORRUPTIONS = [
     row(isolate_list_in_normal_pageblock, "I4i_isolate_list_stranded"),
     row(cma_list_in_normal_pageblock, "I4_list_matches_pageblock"),
     row(normal_list_in_isolated_pageblock, "I5a_isolated_not_allocatable"),
+    row(highatomic_block_not_counted, "highatomic_reserve"),
+    row(highatomic_count_without_block, "highatomic_reserve"),
     row(block_straddling_into_an_isolated_pageblock, "I5a_isolated_not_allocatable"),
     row(nr_free_wrong, "I1_free_list_integrity"),
     row(buddy_page_on_no_list, "page_conservation"),  # PageBuddy but unreachable: lost

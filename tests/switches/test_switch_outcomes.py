@@ -97,12 +97,18 @@ DFS2 = Run("dfs", bound=2, executions=500, exhaust=True)
 
 CASES: tuple[Case, ...] = (
     # -- v5.15's own fixes (3.18 - 5.11): remove them and the old bug comes back --------
-    Case("d9dddbf55667", "d9dddbf55667-isolated-merge", "v5.15", "pass", "I2_nr_free_pages"),
+    Case("d9dddbf55667", "d9dddbf55667-normal-into-isolated", "v5.15", "pass",
+         "I2_nr_free_pages"),
     Case("ad53f92eb416", "ad53f92eb416-stale-type-free", "v5.15", "pass", "I2_nr_free_pages",
          DFS2),
     Case("51bb1a4093cc", "51bb1a4093cc-pcp-cached-type", "v5.15", "pass", "I2_nr_free_pages"),
-    Case("ec6e8c7e0314", "ec6e8c7e0314-offline-pcp-window", "v5.15", "pass", "expectation",
-         DFS1),
+    # ec6e8c7e0314 replaced 968318261221's drain-again loop: the window shows against 5.8
+    Case("968318261221", "ec6e8c7e0314-offline-pcp-window", "v5.15 -ec6e8c7e0314", "pass",
+         "expectation", DFS1),
+    Case("3c605096d315", "d9dddbf55667-isolated-merge", "v5.15 -d9dddbf55667 -7ad69832f37e",
+         "pass", "I2_nr_free_pages"),
+    Case("7ad69832f37e", "7ad69832f37e-order10-free", "v5.15", "pass", "memmap_access"),
+    Case("bac9c6fa1f92", "bac9c6fa1f92-soft-offline-free", "v5.15", "pass", "I2_nr_free_pages"),
     # 5.8's commit path: high read before, batch after a concurrent pcp update; the hang
     # needs the 5.9-5.13 spill (READ_ONCE(pcp->batch)) as well as the missing clamp.
     Case("88e8ac11d2ea", "88e8ac11d2ea-pcp-update-race", "v5.15 -3b12e7e97938", "pass",
@@ -173,6 +179,13 @@ CASES: tuple[Case, ...] = (
     Case("e98337d11bbd", "scenarios/findings/inflight-free-isolated", "v6.17", "pass",
          "I5a_isolated_not_allocatable", Run("dfs", bound=2, executions=600)),
     Case("faeec8e23c10", "faeec8e23c10-last-block", "v6.17", "pass", "memmap_access"),
+    # -- candidate fixes for the findings (docs/findings/) ----------------------------------
+    Case("fix/acr-undo-own", "scenarios/findings/foreign-undo", "v5.19", "pass",
+         "cma_pageblocks", DFS2),
+    Case("fix/acr-undo-own", "scenarios/findings/foreign-undo", "v6.17", "pass",
+         "I5b_isolated_range_clean", DFS2),
+    Case("fix/free-split-pageblocks", "scenarios/findings/inflight-free-isolated", "v5.19",
+         "pass", "I5a_isolated_not_allocatable", Run("dfs", bound=2, executions=600)),
     Case("591342fccd72", "dh-a-undo-restores-type", "v6.17", "pass", "cma_pageblocks"),
 )
 
@@ -184,6 +197,7 @@ EQUIVALENT_SWITCHES = (
     "01b44456a7aa",
     "b54ccd3c6bac",
     "2dd482ba627d",
+    "ec6e8c7e0314",
 )
 
 
@@ -339,3 +353,15 @@ def test_b54ccd3c6bac_and_2dd482ba627d_change_no_outcome() -> None:
                                  executions=200, artifacts=None)
                 runs.append((report.executions, [v.invariant for v in report.violations]))
             assert runs[0] == runs[1], (switch, scenario)
+
+
+def test_ec6e8c7e0314_replaced_968318261221_without_a_new_outcome() -> None:
+    """ec6e8c7e0314 (5.11) disabled the pcp lists during offline instead of 968318261221's
+    drain on every retry (which it removed: it builds on it). Within the model both catch the
+    page a racing free leaves on a pcp list; the kernel retries until a signal, so they
+    differ in time, not outcome. Without both, the offline fails."""
+    verdicts = []
+    for spec in ("v5.15", "v5.15 -ec6e8c7e0314", "v5.15 -ec6e8c7e0314 -968318261221"):
+        verdicts.append(outcome("ec6e8c7e0314-offline-pcp-window", spec, DFS1 if spec == "v5.15"
+                                else Run("dfs", bound=1, executions=500)))
+    assert verdicts == ["pass", "pass", "expectation"]

@@ -34,6 +34,34 @@ def list_matches_pageblock(zone: Zone) -> Iterator[Violation]:
     yield from _blocks_outside_their_type(zone, CMA, "I4_list_matches_pageblock", "")
 
 
+@invariant(
+    "highatomic_reserve",
+    "nr_reserved_highatomic counts exactly the HIGHATOMIC pageblocks (a pageblock each)",
+    "reserve_highatomic_pageblock / unreserve_highatomic_pageblock, which move the count and "
+    "the pageblock type together under zone->lock (WARN on underflow)",
+    "quiescent",
+)
+def highatomic_reserve(zone: Zone) -> Iterator[Violation]:
+    pb = zone.geometry.pageblock_nr_pages
+    blocks = sum(
+        1
+        for b in range(len(zone.pageblock))
+        if zone.get_pageblock_migratetype(max(zone.pageblock_pfn(b), zone.start_pfn))
+        == MigrateType.HIGHATOMIC
+    )
+    if zone.nr_reserved_highatomic != blocks * pb:
+        yield Violation(
+            "highatomic_reserve",
+            f"nr_reserved_highatomic is {zone.nr_reserved_highatomic} but {blocks} pageblock(s) "
+            f"are HIGHATOMIC ({blocks * pb} pages)",
+            None,
+            None,
+            "nr_reserved_highatomic",
+            expected=blocks * pb,
+            actual=zone.nr_reserved_highatomic,
+        )
+
+
 def in_transient(zone: Zone, pfn: int) -> bool:
     """Is pfn's pageblock inside a range some CPU is isolating or un-isolating now?"""
     return any(s <= pfn < e for s, e in zone.transient_ranges)

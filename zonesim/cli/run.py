@@ -134,6 +134,8 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
               [[report.scenario, report.policy, report.strategy, str(report.seed),
                 str(report.executions), str(report.steps), verdict]])
     out.text(f"trace_hash {report.trace_hash}  ({report.seconds:.1f} s)")
+    for note in report.unrealistic:
+        out.text(f"note: {note['op']} is unrealistic on purpose: {note['why']}")
     scenario = api.load(args.scenario)
     for f in report.violations:
         out.text("")

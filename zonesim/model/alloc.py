@@ -188,12 +188,13 @@ def find_free_block(zone: Zone, pfn: int) -> tuple[int, int] | None:
     return None
 
 
-def take_free_block_at(zone: Zone, pfn: int, order: int) -> int:
+def take_free_block_at(zone: Zone, pfn: int, order: int, *, account: bool = True) -> int:
     """Carve the free 2^order block at ``pfn`` out of the buddy, splitting its enclosing
     free block the way take_page_off_buddy()/break_down_buddy_pages() do.
 
     Returns the list migratetype the block was counted under. Raises ValueError if the
-    range is not one free span."""
+    range is not one free span. ``account`` False is take_page_off_buddy() before
+    bac9c6fa1f92 (5.13): the page leaves the buddy but not NR_FREE_PAGES."""
     found = find_free_block(zone, pfn)
     if found is None:
         raise ValueError(f"pfn {pfn:#x} is not free")
@@ -217,7 +218,7 @@ def take_free_block_at(zone: Zone, pfn: int, order: int) -> int:
         added += size
     if zone.flags.account_on_lists:
         account_freepages(zone, added, mt)  # the removal of the whole block was accounted
-    elif mt != ISOLATE:
+    elif mt != ISOLATE and account:
         __mod_zone_freepage_state(zone, -(1 << order), mt)
     zone.memmap.cached_mt[zone.idx(pfn)] = mt
     return mt

@@ -218,9 +218,23 @@ async def __free_one_page(
     max_order = min(zone.max_order - 1, zone.pageblock_order)
     if mt != ISOLATE:
         __mod_zone_freepage_state(zone, 1 << order, mt)
+    capped = False
     if not flags.isolate_merge_check and not flags.mergeable_merge_check:
-        # Before d9dddbf55667 the buddy merged up to MAX_ORDER-1 without looking at types.
-        max_order = zone.max_order - 1
+        # Before d9dddbf55667 the buddy merged up to MAX_ORDER-1 without looking at types,
+        # except that 3c605096d315 stopped a page freed onto an ISOLATE list at
+        # pageblock_order.
+        capped = flags.isolate_merge_cap and mt == ISOLATE
+        if not capped:
+            max_order = zone.max_order - 1
+    elif (
+        not flags.merge_iter_fixed
+        and not flags.mergeable_merge_check
+        and order == zone.max_order - 1
+        and zone.has_isolate_pageblock()
+    ):
+        # Before 7ad69832f37e the check ran once more for a MAX_ORDER-1 free: it reads the
+        # pageblock of pfn ^ (1 << (MAX_ORDER-1)), unvalidated (the result is not used).
+        zone.get_pageblock_migratetype(pfn ^ (1 << order))
     buddy_pfn = pfn ^ (1 << order)
     while True:  # continue_merging:
         while order < max_order:
@@ -233,6 +247,8 @@ async def __free_one_page(
             order += 1
         if order < zone.max_order - 1:
             # order == pageblock_order < MAX_ORDER-1: one level at a time, type-checked.
+            if capped:
+                return await _done_merging(zone, pfn, buddy_pfn, order, mt, fpi)
             buddy_pfn = pfn ^ (1 << order)
             if flags.mergeable_merge_check:
                 if flags.validate_buddy_before_mt and not page_is_buddy(zone, buddy_pfn, order):

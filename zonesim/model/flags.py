@@ -17,6 +17,15 @@ class ModelFlags:
     # any pageblock of the zone is isolated.
     # Off: merge freely up to MAX_ORDER-1 (the pre-3.18 buddy).
     isolate_merge_check: bool = True
+    # 3c605096d315 (3.18): the form before it: a page freed onto an ISOLATE list stops
+    # merging at pageblock_order, but a page of a normal pageblock merges on into an isolated
+    # buddy (the buddy's type is never looked at). Off too: merge freely up to MAX_ORDER-1.
+    isolate_merge_cap: bool = True
+    # 7ad69832f37e (5.11): the merge check runs only below MAX_ORDER-1. Off: freeing a
+    # MAX_ORDER-1 block while a pageblock is isolated reads the pageblock type of its
+    # "buddy" pfn ^ (1 << (MAX_ORDER-1)), which may lie outside the memmap (no decision
+    # changes, but the read can oops).
+    merge_iter_fixed: bool = True
     # 1dd214b8f21c (5.18): refuse every merge at >= pageblock_order between different
     # types unless both are mergeable (< MIGRATE_PCPTYPES); no longer gated on isolation.
     mergeable_merge_check: bool = False

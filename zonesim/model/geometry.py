@@ -21,6 +21,10 @@ class Geometry:
     pageblock_order: int = 9
     cpus: int = 2
     thp: bool = True  # CONFIG_TRANSPARENT_HUGEPAGE: pageblock_order pcp lists, PageTransCompound
+    # CONFIG_SPARSEMEM without VMEMMAP and without SPARSEMEM_EXTREME: pfn_to_page() of a pfn
+    # past the last present memory section dereferences NULL. The model's memmap ends with
+    # the zone; with VMEMMAP (x86-64's default) computing such a page pointer is harmless.
+    sparsemem_classic: bool = False
 
     def __post_init__(self) -> None:
         if self.pages < 1:

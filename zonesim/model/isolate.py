@@ -160,9 +160,11 @@ async def split_large_buddy(zone: Zone, pfn: int, order: int, fpi: int = FPI_NON
         mt = int(zone.get_pageblock_migratetype(pfn))
         await __free_one_page(zone, pfn, piece, mt, fpi)
         pfn += 1 << piece
-        if pfn == end and zone.flags.split_large_buddy_end:
+        if pfn == end and (
+            zone.flags.split_large_buddy_end or not zone.geometry.sparsemem_classic
+        ):
             break
-        zone.idx(pfn)  # page = pfn_to_page(pfn)
+        zone.idx(pfn)  # page = pfn_to_page(pfn): NULL section past the memmap's end
         if pfn == end:
             break
 

@@ -27,6 +27,8 @@ MODEL_EVENTS: dict[str, str] = {
     "pageblock_isolated": "set_migratetype_isolate(): pageblock now ISOLATE",
     "pageblock_unisolated": "unset_migratetype_isolate(): pageblock back to its type",
     "pageset_update": "pageset_update(): one CPU's pcp high and batch written (target)",
+    "highatomic_reserved": "reserve_highatomic_pageblock(): a pageblock becomes HIGHATOMIC",
+    "highatomic_unreserved": "unreserve_highatomic_pageblock(): a reserved pageblock given back",
     "pcp_drain": "drain_pages_zone(): a CPU's pcp lists given back (count)",
     "pcp_trylock_failed": "v6.0: spin_trylock(&pcp->lock) failed; the page goes another way",
     "pcp_free": "free_unref_page_commit(): a page onto a pcp list (and what spilled)",

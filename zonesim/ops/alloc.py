@@ -11,6 +11,8 @@ from zonesim.model.buddy import ALLOC_CMA, ALLOC_HARDER
 from zonesim.model.pcp import __rmqueue_pcplist
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation
+from zonesim.ops.drain import drain_all_pages_any
+from zonesim.ops.highatomic import reserve_highatomic_pageblock, unreserve_highatomic_pageblock
 from zonesim.ops.kernel import Kernel
 from zonesim.sched import irq_off
 
@@ -67,18 +69,25 @@ async def alloc_pages(
     token: int | None = None,
     harder: bool = False,
     hugetlb: bool = False,
+    reclaim: bool = False,
 ) -> Allocation | None:
-    """__alloc_pages(): watermark check, rmqueue, prep_new_page. NULL on failure."""
+    """__alloc_pages(): watermark check, rmqueue, prep_new_page. NULL on failure.
+
+    ``reclaim``: a request that may enter direct reclaim. Reclaim itself is not modelled;
+    what the slow path does to the allocator's own reserves is: after a failed attempt
+    __alloc_pages_direct_reclaim gives back a highatomic pageblock (keeping one) and drains
+    every CPU's pcp lists, then retries once; should_reclaim_retry gives back the last
+    reserved pageblock before OOM and the request retries again."""
     zone = k.zone
     alloc_flags = gfp_alloc_flags(mt, cma=cma, harder=harder)
-    # zone_watermark_fast() reads the counters locklessly; another CPU may run right after.
-    if not zone_watermark_ok(zone, order, zone.watermarks.min, alloc_flags):
-        k.trace("alloc_pages", cpu, order=order, mt=mt.name, result="NULL (watermark)")
-        return None
-    await k.sp("get_page_from_freelist:after_watermark", cpu)
-    pfn = await rmqueue(k, cpu, order, int(mt), alloc_flags)
+    pfn = await get_page_from_freelist(k, cpu, order, mt, alloc_flags)
+    if pfn is None and reclaim:
+        await unreserve_highatomic_pageblock(k, cpu, int(mt), force=False)
+        await drain_all_pages_any(k, cpu)
+        pfn = await get_page_from_freelist(k, cpu, order, mt, alloc_flags)
+        if pfn is None and await unreserve_highatomic_pageblock(k, cpu, int(mt), force=True):
+            pfn = await get_page_from_freelist(k, cpu, order, mt, alloc_flags)
     if pfn is None:
-        k.trace("alloc_pages", cpu, order=order, mt=mt.name, result="NULL")
         return None
     is_movable = mt == MOVABLE if movable is None else movable
     a = prep_new_page(
@@ -102,4 +111,22 @@ async def alloc_pages(
         result="ok",
         alloc=a.id,
     )
+    if order and alloc_flags & ALLOC_HARDER:
+        # get_page_from_freelist: a high-order atomic allocation may reserve its pageblock
+        await reserve_highatomic_pageblock(k, cpu, pfn)
     return a
+
+
+async def get_page_from_freelist(
+    k: Kernel, cpu: int, order: int, mt: MigrateType, alloc_flags: int
+) -> int | None:
+    zone = k.zone
+    # zone_watermark_fast() reads the counters locklessly; another CPU may run right after.
+    if not zone_watermark_ok(zone, order, zone.watermarks.min, alloc_flags):
+        k.trace("alloc_pages", cpu, order=order, mt=mt.name, result="NULL (watermark)")
+        return None
+    await k.sp("get_page_from_freelist:after_watermark", cpu)
+    pfn = await rmqueue(k, cpu, order, int(mt), alloc_flags)
+    if pfn is None:
+        k.trace("alloc_pages", cpu, order=order, mt=mt.name, result="NULL")
+    return pfn

@@ -76,7 +76,7 @@ async def alloc_contig_range(
     )
     ret = await start_isolate_page_range(k, cpu, iso_lo, iso_hi, mt, 0, roi=(start, end))
     if ret:
-        if k.policy.has("b2c9e2fbba32"):
+        if k.policy.has("b2c9e2fbba32") and not k.policy.has("fix/acr-undo-own"):
             # "goto done": the undo covers the whole range -- including pageblocks that
             # another caller had isolated, which is how this one failed (research §3.4 e)
             await undo_isolate_page_range(k, cpu, iso_lo, iso_hi, mt)

@@ -40,33 +40,49 @@ async def drain_pages_zone_locked(k: Kernel, cpu: int, c: int) -> None:
     k.trace("pcp_drain", cpu, target=k.cpu_names[c], pages=len(freed))
 
 
-async def __drain_all_pages(k: Kernel, cpu: int, force_all_cpus: bool) -> None:
+async def __drain_all_pages(
+    k: Kernel, cpu: int, force_all_cpus: bool, *, zone_specific: bool = True
+) -> None:
     """Queue drain_local_pages_wq on every CPU whose pcp holds pages (or all when forced),
     then flush each: the drain runs ON that CPU, after whatever it is doing that cannot
-    be interrupted (P5)."""
-    async with k.pcpu_drain_mutex:
-        targets: list[int] = []
-        for c in range(len(k.zone.pcp)):
-            if force_all_cpus:
-                targets.append(c)
-                continue
-            # has_pcps = per_cpu_ptr(zone->per_cpu_pageset, cpu)->count: no lock
-            await k.sp("__drain_all_pages:peek", cpu, reads((PCP_COUNT, c)))
-            if k.zone.pcp[c].count != 0:
-                targets.append(c)
-        await k.sp("__drain_all_pages:after_peek", cpu)
+    be interrupted (P5). ``zone_specific`` False is drain_all_pages(NULL): ``if
+    (!mutex_trylock(&pcpu_drain_mutex)) { if (!zone) return; ... }``."""
+    if zone_specific:
+        await k.pcpu_drain_mutex.acquire()
+    elif not await k.pcpu_drain_mutex.trylock("__drain_all_pages:trylock"):
+        k.trace("drain_all_pages", cpu, result="skipped (a drain is in progress)")
+        return
+    try:
+        targets = await _drain_targets(k, cpu, force_all_cpus)
         if k.policy.has("443c2accd1b6"):
             # v6.0: each CPU's pcp is drained from here, under that pcp's lock
             for c in targets:
                 await drain_pages_zone_locked(k, cpu, c)
-            k.trace("drain_all_pages", cpu, cpus=",".join(k.cpu_names[c] for c in targets))
-            return
-        works: list[WorkHandle] = []
-        for c in targets:
-            works.append(k.queue_work(k.cpu_names[c], "drain_local_pages_wq", _drain_wq(k, c)))
-        for w in works:
-            await w.flush()
+        else:
+            works: list[WorkHandle] = []
+            for c in targets:
+                works.append(
+                    k.queue_work(k.cpu_names[c], "drain_local_pages_wq", _drain_wq(k, c))
+                )
+            for w in works:
+                await w.flush()
+    finally:
+        k.pcpu_drain_mutex.release()
     k.trace("drain_all_pages", cpu, cpus=",".join(k.cpu_names[c] for c in targets))
+
+
+async def _drain_targets(k: Kernel, cpu: int, force_all_cpus: bool) -> list[int]:
+    targets: list[int] = []
+    for c in range(len(k.zone.pcp)):
+        if force_all_cpus:
+            targets.append(c)
+            continue
+        # has_pcps = per_cpu_ptr(zone->per_cpu_pageset, cpu)->count: no lock
+        await k.sp("__drain_all_pages:peek", cpu, reads((PCP_COUNT, c)))
+        if k.zone.pcp[c].count != 0:
+            targets.append(c)
+    await k.sp("__drain_all_pages:after_peek", cpu)
+    return targets
 
 
 def _drain_wq(k: Kernel, c: int) -> Callable[[], Awaitable[None]]:
@@ -79,6 +95,11 @@ def _drain_wq(k: Kernel, c: int) -> Callable[[], Awaitable[None]]:
 
 async def drain_all_pages(k: Kernel, cpu: int) -> None:
     await __drain_all_pages(k, cpu, False)
+
+
+async def drain_all_pages_any(k: Kernel, cpu: int) -> None:
+    """drain_all_pages(NULL) (direct reclaim): a drain already in progress is enough."""
+    await __drain_all_pages(k, cpu, False, zone_specific=False)
 
 
 async def pageset_update(k: Kernel, cpu: int, c: int, high: int, batch: int) -> None:

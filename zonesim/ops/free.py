@@ -90,7 +90,9 @@ async def free_one_page(k: Kernel, cpu: int, pfn: int, order: int, mt: int, fpi:
     each piece with its own pageblock's type (split_large_buddy)."""
     zone = k.zone
     async with k.zone_lock:  # spin_lock_irqsave(&zone->lock)
-        if k.policy.has("e98337d11bbd"):
+        if k.policy.has("e98337d11bbd") or (
+            k.policy.has("fix/free-split-pageblocks") and order > zone.pageblock_order
+        ):
             await split_large_buddy(zone, pfn, order, fpi)
             mt = int(zone.get_pageblock_migratetype(pfn))
             head, merged = pfn, order

@@ -96,6 +96,10 @@ async def offline_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
             if not await test_pages_isolated(k, cpu, start, end, MEMORY_OFFLINE):
                 ret = 0
                 break
+            if not pcp_disabled and k.policy.has("968318261221"):
+                # "drain again, because when we isolated range we might have raced with
+                # another thread that was adding pages to pcp list"
+                await drain_all_pages(k, cpu)
         if ret:
             _notify_cancel_offline(k, held)
             await undo_isolate_page_range(k, cpu, start, end, MOVABLE)

@@ -180,7 +180,9 @@ async def unset_migratetype_isolate(k: Kernel, cpu: int, pfn: int, mt: int) -> N
     isolated_order = -1
     # A free block of pageblock_order or more that starts here may merge with a buddy in
     # a non-isolated pageblock now: take it off and put it back through the buddy.
-    if PageBuddy(zone, pfn):
+    if PageBuddy(zone, pfn) and k.policy.has("3c605096d315"):
+        # 3c605096d315: a free block of pageblock_order or more may merge with a buddy in a
+        # pageblock that is not isolated: take it off and free it again
         order = buddy_order(zone, pfn)
         if zone.pageblock_order <= order < zone.max_order - 1:
             buddy = pfn ^ (1 << order)

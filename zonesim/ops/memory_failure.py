@@ -38,7 +38,8 @@ async def soft_offline_page(k: Kernel, cpu: int, pfn: int) -> int:
         if find_free_block(zone, pfn) is None:
             ret = EBUSY  # taken again meanwhile (or never freed): "page still in use"
         else:
-            take_free_block_at(zone, pfn, 0)  # take_page_off_buddy()
+            # take_page_off_buddy(); bac9c6fa1f92 counted the page out of NR_FREE_PAGES
+            take_free_block_at(zone, pfn, 0, account=k.policy.has("bac9c6fa1f92"))
             i = pfn - zone.start_pfn
             m.flags[i] |= PG_hwpoison
             m.refcount[i] = 1

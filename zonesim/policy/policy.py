@@ -41,6 +41,8 @@ class Policy:
     def model_flags(self) -> ModelFlags:
         return ModelFlags(
             isolate_merge_check=self.has("d9dddbf55667"),
+            isolate_merge_cap=self.has("3c605096d315"),
+            merge_iter_fixed=self.has("7ad69832f37e"),
             mergeable_merge_check=self.has("1dd214b8f21c"),
             validate_buddy_before_mt=self.has("787af64d05cd"),
             bulk_free_reread_mt=self.has("51bb1a4093cc"),

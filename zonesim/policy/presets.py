@@ -6,10 +6,14 @@ from __future__ import annotations
 
 V5_15 = frozenset(
     {
+        "3c605096d315",
         "d9dddbf55667",
+        "7ad69832f37e",
         "ad53f92eb416",
         "51bb1a4093cc",
         "88e8ac11d2ea",
+        "968318261221",
+        "bac9c6fa1f92",
         "3b12e7e97938",
         "ec6e8c7e0314",
     }

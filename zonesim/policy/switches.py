@@ -21,12 +21,31 @@ class Switch:
 
 SWITCHES: tuple[Switch, ...] = (
     Switch(
+        "3c605096d315",
+        "mm/page_alloc: restrict max order of merging on isolated pageblock",
+        "3.18",
+        "a page freed onto an ISOLATE list stops merging at pageblock_order, and "
+        "unset_migratetype_isolate takes a free block of >= pageblock_order off and frees it "
+        "again so it can merge; off (before 3.18): isolated and normal free pages merge freely "
+        "up to MAX_ORDER-1",
+    ),
+    Switch(
         "d9dddbf55667",
         "mm/page_alloc: prevent merging between isolated and other pageblocks",
-        "4.0",
+        "4.6",
         "__free_one_page stops at pageblock_order and merges one level at a time, refusing "
         "an ISOLATE block with a non-ISOLATE buddy while any pageblock is isolated; off: "
-        "blocks merge up to MAX_ORDER-1 whatever their pageblocks",
+        "3c605096d315's cap (a normal page still merges into an isolated buddy)",
+        builds_on=("3c605096d315",),
+    ),
+    Switch(
+        "7ad69832f37e",
+        "mm/page_alloc: speed up the iteration of max_order",
+        "5.11",
+        "the pageblock_order merge check runs only below MAX_ORDER-1; off: freeing a "
+        "MAX_ORDER-1 block while a pageblock is isolated reads the pageblock type of "
+        "pfn ^ (1 << (MAX_ORDER-1)), unvalidated (memmap_access where that is outside the memmap)",
+        builds_on=("d9dddbf55667",),
     ),
     Switch(
         "ad53f92eb416",
@@ -57,6 +76,7 @@ SWITCHES: tuple[Switch, ...] = (
         "__free_one_page checks page_is_buddy() before reading the buddy's pageblock type; off: "
         "a buddy pfn outside the memmap is read (the kernel oopses; zonesim reports "
         "memmap_access)",
+        builds_on=("7ad69832f37e",),
     ),
 )
 
@@ -78,12 +98,28 @@ SWITCHES += (
         "free_pcppages_bulk(zone, READ_ONCE(pcp->batch), pcp)",
     ),
     Switch(
+        "968318261221",
+        "mm/memory_hotplug: drain per-cpu pages again during memory offline",
+        "5.9",
+        "offline_pages drains the pcp lists again on every retry that finds the range not "
+        "yet free; off: one drain after isolation, a page freed to a pcp list after it keeps "
+        "the range busy",
+    ),
+    Switch(
+        "bac9c6fa1f92",
+        "mm/page_alloc: fix counting of free pages after take off from buddy",
+        "5.13",
+        "take_page_off_buddy (soft_offline_page of a free page) takes the page out of "
+        "NR_FREE_PAGES; off: the counter keeps it",
+    ),
+    Switch(
         "ec6e8c7e0314",
         "mm, page_alloc: disable pcplists during memory offline",
         "5.11",
         "offline_pages runs zone_pcp_disable() (high=0, batch=1, forced drain of every CPU) "
         "around isolation and migration; off: one drain_all_pages after isolation, frees in "
         "the pcp window land on pcp lists of isolated pageblocks",
+        builds_on=("968318261221",),
     ),
     # Zi Yan's RFC v1 (2021-11-15) as posted. Patch 3/3, "arch: powerpc: adjust fadump
     # alignment to be pageblock aligned.", only moves powerpc's firmware-assisted-dump
@@ -362,6 +398,31 @@ SWITCHES += (
         "undo_isolate_page_range clears the bit and so restores each pageblock's own type "
         "(the mechanism of proposal a)",
         builds_on=("fd919a85cd55",),
+    ),
+)
+
+# Candidate fixes for the races zonesim found in released designs (docs/findings/): not in
+# any preset; each is validated by tests/findings (the finding passes, no bundled scenario
+# changes verdict).
+SWITCHES += (
+    Switch(
+        "fix/acr-undo-own",
+        "candidate: alloc_contig_range: return after a failed isolation, as before 5.19",
+        "candidate",
+        "a failed start_isolate_page_range already undid the pageblocks it isolated, so "
+        "alloc_contig_range returns the error instead of b2c9e2fbba32's `goto done`, whose "
+        "undo_isolate_page_range over the whole range un-isolates pageblocks another caller "
+        "isolated (docs/findings/foreign-undo.md)",
+        builds_on=("b2c9e2fbba32",),
+    ),
+    Switch(
+        "fix/free-split-pageblocks",
+        "candidate: free_one_page: free a block larger than a pageblock one pageblock at a "
+        "time (e98337d11bbd's free path for 5.19-6.11)",
+        "candidate",
+        "free_one_page frees a block of more than pageblock_order pages as pageblock-sized "
+        "pieces, each on its own pageblock's list, so a free in flight while another CPU "
+        "isolates one of its pageblocks lands on ISOLATE (docs/findings/inflight-free-isolated.md)",
     ),
 )
 

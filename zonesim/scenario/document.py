@@ -56,6 +56,7 @@ class Zone:
     pcp_high: int | None = None
     pcp_batch: int | None = None
     thp: bool = True
+    sparsemem_classic: bool = False
     pageblocks: tuple[PageblockInit, ...] = ()
     holes: tuple[PfnRange, ...] = ()
     reserved: tuple[PfnRange, ...] = ()

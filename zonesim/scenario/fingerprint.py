@@ -33,7 +33,11 @@ LEGACY_VERSION = "zonesim-scenario-1"
 _SKIPPED = frozenset({"file", "path", "unrealistic"})
 # Op keys added after fingerprints existed: left out at their default, so that schedules
 # of scenarios that do not use them keep matching.
-_NEW_AT_DEFAULT: dict[str, object] = {"hugetlb": False}
+_NEW_AT_DEFAULT: dict[str, object] = {
+    "hugetlb": False,
+    "reclaim": False,
+    "sparsemem_classic": False,
+}
 # Scenario fields that do not decide behaviour.
 _PROSE = frozenset({"name", "summary", "source", "description", "expect", "explore"})
 _NAMED = frozenset({"as_name", "ref"})

@@ -48,6 +48,8 @@ class Alloc(OpBase):
     ``count``: repeat the allocation; with ``pfn`` the blocks are consecutive.
     ``hugetlb``: a hugetlb page (PageHuge): compound, not on an LRU, migratable when its
     hstate is (the model's hstate is the PMD size, migratable on x86-64).
+    ``reclaim``: the request may enter direct reclaim (GFP_KERNEL-like): on failure the
+    slow path gives back highatomic reserves and drains the pcp lists, then retries.
     """
 
     KIND: ClassVar[str] = "alloc"
@@ -55,6 +57,7 @@ class Alloc(OpBase):
     migratetype: MigrateType = MigrateType.MOVABLE
     compound: bool = False
     hugetlb: bool = False
+    reclaim: bool = False
     cma: bool = True
     movable: bool = True
     pfn: int | None = None

@@ -143,6 +143,13 @@ ZONE = TableSpec(
             default=True,
         ),
         FieldSpec(
+            "sparsemem_classic",
+            Kind.BOOL,
+            "CONFIG_SPARSEMEM without VMEMMAP/EXTREME: pfn_to_page() past the memmap's end "
+            "(the zone's end) oopses",
+            default=False,
+        ),
+        FieldSpec(
             "pageblocks",
             Kind.TABLES,
             "initial pageblock migratetypes",
@@ -255,6 +262,13 @@ OP_SPECS: tuple[OpSpec, ...] = (
             "hugetlb",
             Kind.BOOL,
             "a hugetlb page (PageHuge: compound, not LRU, migratable); order = pageblock_order",
+            default=False,
+        ),
+        FieldSpec(
+            "reclaim",
+            Kind.BOOL,
+            "may enter direct reclaim: on failure unreserve highatomic blocks, drain the pcp "
+            "lists and retry (default: fail at once, like __GFP_NORETRY)",
             default=False,
         ),
         FieldSpec(
