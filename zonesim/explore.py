@@ -96,6 +96,7 @@ class ExploreReport:
     exhausted: bool | None = None  # dfs: the bounded space was explored completely
     violations: list[Found] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C: the report covers the executions that finished
     # ops the scenario marks as shapes no real caller produces: {"op": path, "why": ...}
     unrealistic: list[dict[str, str]] = field(default_factory=list)
 
@@ -112,6 +113,8 @@ class ExploreReport:
         }
         if self.exhausted is not None:
             d["exhausted"] = self.exhausted
+        if self.interrupted:
+            d["interrupted"] = True
         if self.unrealistic:
             d["unrealistic"] = self.unrealistic
         return d
@@ -136,6 +139,8 @@ def explore(
     """Run up to ``executions`` executions (or ``seconds``, whichever ends first).
 
     Stops at the first violation unless ``keep_going`` (then one finding per invariant).
+    A KeyboardInterrupt raised between two executions (by ``progress``, say) ends it
+    early: the report then covers what finished and says ``interrupted``.
     Artifacts embed ``scenario_text`` (read from ``scenario_path`` or the scenario's file
     when not given) so that they replay from any directory.
     ``trace_hash`` hashes every execution's own trace hash in order, so two runs with the
@@ -166,21 +171,26 @@ def explore(
             progress(n, executions, len(report.violations))
         return seconds is not None and time.monotonic() - started > seconds
 
-    if cfg.name == "hypothesis":
-        _explore_hypothesis(engine, cfg, executions, record)
-    else:
-        strategy = cfg.make()
-        n = 0
-        while n < executions and strategy.begin_execution():
-            n += 1
-            outcome = engine.run(strategy)
-            strategy.end_execution(outcome.violation is not None)
-            if outcome.error is not None:
-                raise outcome.error
-            if record(n, outcome):
-                break
-        if isinstance(strategy, DFSStrategy):
-            report.exhausted = strategy.exhausted
+    try:
+        if cfg.name == "hypothesis":
+            _explore_hypothesis(engine, cfg, executions, record)
+        else:
+            strategy = cfg.make()
+            n = 0
+            while n < executions and strategy.begin_execution():
+                n += 1
+                outcome = engine.run(strategy)
+                strategy.end_execution(outcome.violation is not None)
+                if outcome.error is not None:
+                    raise outcome.error
+                if record(n, outcome):
+                    break
+            if isinstance(strategy, DFSStrategy):
+                report.exhausted = strategy.exhausted
+    except KeyboardInterrupt:
+        # Ctrl-C (or SIGTERM, see zonesim.cli.signals) between two executions: the report
+        # covers the executions that finished, every artifact written so far stays.
+        report.interrupted = True
     report.trace_hash = h.hexdigest()
     report.seconds = time.monotonic() - started
     return report

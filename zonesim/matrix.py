@@ -86,6 +86,7 @@ class Cell:
     message: str | None = None  # the violation's, or why the design does not apply
     found: Found | None = None
     seconds: float = 0.0  # wall-clock time: the one field that differs between runs
+    interrupted: bool = False  # Ctrl-C came right after the finding that ends the cell
 
     def to_json(self) -> dict[str, Any]:
         f = self.found
@@ -120,6 +121,7 @@ class Matrix:
     columns: list[Column]
     rows: list[Row]
     budget: Budget
+    interrupted: bool = False  # Ctrl-C: the cells not finished are empty
 
     def mismatches(self) -> list[tuple[Row, str, Cell]]:
         return [
@@ -147,7 +149,7 @@ class Matrix:
                 "seed": self.budget.seed,
             },
             "mismatches": len(self.mismatches()),
-        }
+        } | ({"interrupted": True} if self.interrupted else {})
 
 
 # -- scenarios and columns -------------------------------------------------------------
@@ -293,8 +295,11 @@ def run_cell(
             scenario_path=path,
             progress=None if progress is None else _offset(progress, 0, total),
         )
+        if dfs.interrupted and not dfs.violations:
+            raise KeyboardInterrupt  # the cell has no verdict: run_matrix leaves it empty
         cell.exhaustive = bool(dfs.exhausted) and not dfs.violations
         cell.executions = dfs.executions
+        cell.interrupted = dfs.interrupted
         found = dfs.violations[0] if dfs.violations else None
         if found is None and not dfs.exhausted:
             cell.time_capped = dfs.executions < dfs_limit
@@ -312,6 +317,9 @@ def run_cell(
                     progress=None if progress is None
                     else _offset(progress, dfs.executions, total),
                 )
+                if pct.interrupted and not pct.violations:
+                    raise KeyboardInterrupt
+                cell.interrupted = pct.interrupted
                 if pct.violations:
                     found = pct.violations[0]
                     cell.executions = dfs.executions + found.execution
@@ -376,19 +384,27 @@ def run_matrix(
             expected = wanted.get(col.name)
             plan.append((row, col, expected, not col.extra or expected is not None))
     todo = sum(1 for *_, run in plan if run)
+    for row, col, _, _ in plan:
+        row.cells[col.name] = Cell()  # not run (yet): "-"
     n = 0
-    for row, col, expected, run in plan:
-        if not run:
-            row.cells[col.name] = Cell()
-            continue
-        n += 1
-        if progress is not None:
-            progress.cell(n, todo, row.scenario.name, col.name)
-        cell = run_cell(row.scenario, row.path, col.policy, budget, artifacts=artifacts,
-                        progress=None if progress is None else progress.executions)
-        cell.expected = expected
-        cell.matches = None if expected is None else matches(expected, cell)
-        row.cells[col.name] = cell
+    try:
+        for row, col, expected, run in plan:
+            if not run:
+                continue
+            n += 1
+            if progress is not None:
+                progress.cell(n, todo, row.scenario.name, col.name)
+            cell = run_cell(row.scenario, row.path, col.policy, budget, artifacts=artifacts,
+                            progress=None if progress is None else progress.executions)
+            cell.expected = expected
+            cell.matches = None if expected is None else matches(expected, cell)
+            row.cells[col.name] = cell
+            if cell.interrupted:  # stopped right after its finding: the verdict stands
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        # Ctrl-C: the cells that finished keep their verdicts, the others stay empty;
+        # every artifact written so far stays.
+        matrix.interrupted = True
     return matrix
 
 

@@ -15,12 +15,12 @@ from typing import NoReturn
 from zonesim.api import BadInput, NotApplicable, ScenarioError, __version__
 from zonesim.cli import artifacts, inspect, log, matrix, run
 from zonesim.cli.output import Output
+from zonesim.cli.signals import EXIT_INTERRUPTED
 
 EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
 
 COMMAND_GROUPS = (inspect, run, matrix, artifacts, log)
 
@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.not_applicable(args, str(exc))
         return EXIT_OK
     except KeyboardInterrupt:
+        out.error("zonesim: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
@@ -81,6 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         out.error("zonesim: internal error (exit 3); please report it with the command above")
         return EXIT_INTERNAL
+    except BaseExceptionGroup as group:
+        # A second Ctrl-C inside trio.run arrives wrapped in an exception group (the first
+        # one only asks explore/matrix to stop, zonesim.cli.signals).
+        if group.split(KeyboardInterrupt)[1] is not None:
+            raise
+        out.error("zonesim: interrupted at once (second signal); no summary")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

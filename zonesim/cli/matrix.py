@@ -9,6 +9,7 @@ from zonesim import api
 from zonesim.cli.options import SubParsers, add_json, add_progress
 from zonesim.cli.output import Output
 from zonesim.cli.progress import Reporter
+from zonesim.cli.signals import EXIT_INTERRUPTED, StopRequests
 
 DEFAULT_SCENARIOS = "scenarios/seed"
 
@@ -52,14 +53,36 @@ def register(sub: SubParsers) -> None:
     mx.set_defaults(handler=cmd_matrix)
 
 
+class _Heard:
+    """The matrix's progress, checking for Ctrl-C / SIGTERM between two executions."""
+
+    def __init__(self, progress: Reporter, stop: StopRequests) -> None:
+        self.progress = progress
+        self.stop = stop
+
+    def cell(self, n: int, total: int, scenario: str, policy: str) -> None:
+        self.stop.check()
+        self.progress.cell(n, total, scenario, policy)
+
+    def executions(self, done: int, budget: int, violations: int) -> None:
+        self.stop.check()
+        self.progress.executions(done, budget, violations)
+
+
 def cmd_matrix(args: argparse.Namespace, out: Output) -> int:
     progress = Reporter("matrix", out.stderr, quiet=args.quiet, every=args.progress_every)
     try:
-        result = api.matrix(args.scenarios or [DEFAULT_SCENARIOS], args.policies,
-                            executions=args.executions, seconds=args.seconds, seed=args.seed,
-                            artifacts=args.artifacts, progress=progress)
+        with StopRequests() as stop:
+            result = api.matrix(args.scenarios or [DEFAULT_SCENARIOS], args.policies,
+                                executions=args.executions, seconds=args.seconds,
+                                seed=args.seed, artifacts=args.artifacts,
+                                progress=_Heard(progress, stop))
     finally:
         progress.close()
+    if result.interrupted:
+        done = sum(1 for row in result.rows for c in row.cells.values() if c.verdict)
+        out.interrupted("matrix", stop.name, f"the table shows the {done} cell(s) that "
+                        "finished (the others: -); every artifact written is kept")
     unwritten = [c.found.artifact_error for row in result.rows for c in row.cells.values()
                  if c.found is not None and c.found.artifact_error]
     if unwritten:
@@ -69,4 +92,6 @@ def cmd_matrix(args: argparse.Namespace, out: Output) -> int:
         out.json(result.to_json())
     else:
         out.text(api.matrix_text(result, check=args.check))
+    if result.interrupted:
+        return EXIT_INTERRUPTED
     return 1 if args.check and result.mismatches() else 0

@@ -53,6 +53,10 @@ class Output:
         self.stderr.write(" ".join(message.split("\n")) + "\n")
         self.stderr.flush()
 
+    def interrupted(self, command: str, signal_name: str, what: str) -> None:
+        """One line on stderr: the command stopped on a signal, and what the output covers."""
+        self.error(f"zonesim {command}: interrupted by {signal_name or 'SIGINT'}; {what}")
+
     def not_applicable(self, args: argparse.Namespace | None, why: str) -> None:
         if args is not None and getattr(args, "json", False):
             self.json({"scenario": getattr(args, "scenario", None),

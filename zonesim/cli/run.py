@@ -10,6 +10,7 @@ from zonesim import api
 from zonesim.cli.options import SubParsers, add_json, add_policy, add_progress
 from zonesim.cli.output import Output
 from zonesim.cli.progress import Reporter
+from zonesim.cli.signals import EXIT_INTERRUPTED, StopRequests
 from zonesim.obs.logging import render_json_line
 from zonesim.obs.report import failure_report, model_events, step_lines
 
@@ -111,25 +112,39 @@ def run_command(scenario: str, policy: str, schedule: str) -> str:
 def cmd_explore(args: argparse.Namespace, out: Output) -> int:
     policy = api.resolve_policy(args.policy, args.add, args.remove)
     progress = Reporter("explore", out.stderr, quiet=args.quiet, every=args.progress_every)
+
+    def heard(done: int, budget: int, violations: int) -> None:
+        stop.check()  # between two executions: Ctrl-C / SIGTERM end the run here
+        progress.executions(done, budget, violations)
+
     try:
-        report = api.explore(
-            args.scenario, args.strategy, policy=policy, seed=args.seed,
-            executions=args.executions, seconds=args.time, depth=args.depth,
-            preemption_bound=args.preemption_bound, keep_going=args.keep_going,
-            max_steps=args.max_steps, artifacts=args.artifacts, progress=progress.executions)
+        with StopRequests() as stop:
+            report = api.explore(
+                args.scenario, args.strategy, policy=policy, seed=args.seed,
+                executions=args.executions, seconds=args.time, depth=args.depth,
+                preemption_bound=args.preemption_bound, keep_going=args.keep_going,
+                max_steps=args.max_steps, artifacts=args.artifacts, progress=heard)
     finally:
         progress.close()
+    code = 1 if report.violations else 0
+    if report.interrupted:
+        out.interrupted("explore", stop.name,
+                        f"the summary covers the {report.executions} execution(s) that "
+                        "finished; every artifact written is kept")
+        code = EXIT_INTERRUPTED
     unwritten = [f.artifact_error for f in report.violations if f.artifact_error]
     if unwritten:
         out.not_written(f"{len(unwritten)} artifact(s) not written ({unwritten[0]}); the "
                         "schedule strings above replay them with `zonesim run`")
     if args.json:
         out.json(report.to_json())
-        return 1 if report.violations else 0
+        return code
     verdict = ("pass" if not report.violations
                else "violation: " + ", ".join(v.invariant for v in report.violations))
     if report.exhausted:
         verdict += " (bounded space exhausted)"
+    if report.interrupted:
+        verdict += " (interrupted)"
     out.table(["scenario", "policy", "strategy", "seed", "executions", "steps", "verdict"],
               [[report.scenario, report.policy, report.strategy, str(report.seed),
                 str(report.executions), str(report.steps), verdict]])
@@ -147,4 +162,4 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
             schedule=f.schedule, replay=replay,
             records=f.events, cpus=api.cpu_names(scenario), preemptions=f.preemptions,
             switches=f.switches))
-    return 1 if report.violations else 0
+    return code
