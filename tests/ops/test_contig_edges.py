@@ -273,3 +273,43 @@ def test_migration_retries_are_bounded_by_migrate_max_tries(
             if r["event"] == "alloc_contig_migrate_range"] == ["-EBUSY"]
     assert results(outcome, "test_pages_isolated") == ["-EBUSY"]
     assert isolated(zone) == [] and owner_of(zone, 100) != NIL
+
+
+# -- how far the isolation reaches, per design ---------------------------------------------
+
+NEIGHBOURS = '''[[zone.pageblocks]]
+range = [0, 512]
+type = "{pb0}"
+
+[[zone.pageblocks]]
+range = [1536, 2048]
+type = "{pb3}"
+
+'''
+
+
+@pytest.mark.parametrize(("policy", "start", "end", "pb0", "pb3", "iso"), [
+    ("v5.15", 512, 1024, "unmovable", "movable", (0, 1024)),  # MAX_ORDER-1 aligned
+    ("v5.15", 1024, 1536, "unmovable", "movable", (1024, 2048)),
+    ("v5.15", 600, 1100, "unmovable", "movable", (0, 2048)),
+    ("rfc-v1", 512, 1024, "unmovable", "movable", (512, 1024)),  # pageblock aligned
+    ("rfc-v1", 600, 1100, "unmovable", "movable", (512, 1536)),
+    ("v5.19", 600, 1100, "unmovable", "movable", (512, 1536)),
+    # proposal c): extend only over pageblocks of the range's own type
+    ("proposal", 512, 1024, "unmovable", "movable", (512, 1024)),
+    ("proposal", 512, 1024, "movable", "movable", (0, 1024)),
+    ("proposal", 1024, 1536, "unmovable", "unmovable", (1024, 1536)),
+    ("proposal", 1024, 1536, "unmovable", "movable", (1024, 2048)),
+    ("proposal", 600, 1100, "movable", "unmovable", (0, 1536)),
+])
+def test_the_pageblocks_alloc_contig_range_isolates(policy: str, start: int, end: int,
+                                                    pb0: str, pb3: str,
+                                                    iso: tuple[int, int]) -> None:
+    """Pageblocks: pb0 [0, 512) and pb3 [1536, 2048) of the given types, the middle two
+    MOVABLE; the request is MOVABLE."""
+    body = NEIGHBOURS.format(pb0=pb0, pb3=pb3) + (
+        f'[[cpu]]\nops = [ {{ op = "alloc_contig_range", start = {start}, end = {end}, '
+        f'as = "r" }} ]\n')
+    outcome, _ = run(body, policy=policy, pages=2048)
+    [call] = [r for r in outcome.events if r["event"] == "alloc_contig_range"]
+    assert (call["isolate_pfn"], call["isolate_end_pfn"]) == iso
