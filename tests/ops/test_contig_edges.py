@@ -313,3 +313,22 @@ def test_the_pageblocks_alloc_contig_range_isolates(policy: str, start: int, end
     outcome, _ = run(body, policy=policy, pages=2048)
     [call] = [r for r in outcome.events if r["event"] == "alloc_contig_range"]
     assert (call["isolate_pfn"], call["isolate_end_pfn"]) == iso
+
+
+def test_v519_a_straddling_movable_page_is_migrated_and_the_scan_resumes_at_its_free_block(
+        ) -> None:
+    """v5.19: the movable order-10 compound page [2048, 3072) straddles the boundary
+    pageblock 2560 of the request [2600, 3600). isolate_single_pageblock migrates it, finds
+    the free block the page left (at its head: the scan met the page there) and splits it
+    at the boundary; the call succeeds with exactly the range."""
+    body = ('[[setup]]\nop = "alloc"\npfn = 2048\norder = 10\ntype = "movable"\n'
+            'compound = true\nas = "thp"\nunrealistic = "an order-10 movable compound page '
+            'that straddles a boundary pageblock"\n\n'
+            '[[cpu]]\nops = [ { op = "alloc_contig_range", start = 2600, end = 3600, '
+            'as = "r", expect = "ok" } ]\n')
+    outcome, zone = run(body, policy="v5.19")
+    assert outcome.violation is None, outcome.violation
+    assert [r["pfn"] for r in outcome.events if r["event"] == "migrate_page"] == [2048]
+    [a] = [a for a in zone.allocations.values() if a.contig]
+    assert (a.pfn, a.nr) == (2600, 1000)
+    assert isolated(zone) == []
