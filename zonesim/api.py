@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from zonesim import matrix as _matrix
 from zonesim.artifact import Artifact, load, read_artifact
+from zonesim.bisect import Bisection, NeededSwitch, VerdictChange, run_bisect
 from zonesim.engine import Engine, NotApplicable, Outcome, cpu_names
 from zonesim.errors import BadInput
 from zonesim.explore import (
@@ -51,6 +52,7 @@ from zonesim.model.errors import ModelFault
 from zonesim.model.geometry import Geometry
 from zonesim.model.snapshot import ZoneSnapshot, snapshot
 from zonesim.observe import Observation, ObservingEngine
+from zonesim.parallel import ClusterError, cluster_from_env, default_workers
 from zonesim.policy import PRESETS, SWITCHES, Policy, PolicyError, make_policy, parse_policy
 from zonesim.scenario import Scenario, ScenarioError
 from zonesim.scenario.limits import (
@@ -60,34 +62,43 @@ from zonesim.scenario.limits import (
     check_max_steps,
     check_pfn,
     check_seconds,
+    check_workers,
     check_zone_size,
 )
 from zonesim.scenario.policyspec import parse_expectation
 from zonesim.sched import Divergence, encode
+from zonesim.timeline import Move
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Artifact",
     "BadInput",
+    "Bisection",
     "Divergence",
     "ExploreReport",
     "LogFile",
     "ModelFault",
+    "Move",
+    "NeededSwitch",
     "NotApplicable",
     "PresetInfo",
     "ReplayResult",
     "RunResult",
     "ScenarioError",
     "ShrinkResult",
+    "VerdictChange",
+    "bisect",
     "check_output_dir",
     "check_output_file",
     "cpu_names",
+    "default_workers",
     "explore",
     "load",
     "matrix",
     "matrix_text",
     "observe",
+    "parallel_target",
     "policies",
     "read_artifact",
     "read_log",
@@ -233,6 +244,8 @@ def explore(
     artifacts: Path | None = Path("logs"),
     scenario_path: str | None = None,
     progress: _matrix.ExecutionProgress | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> ExploreReport:
     """Many executions of one scenario under one design; each violation found is shrunk
     and, unless ``artifacts`` is None, written there as a replayable artifact.
@@ -241,9 +254,13 @@ def explore(
     the engine's). Defaults come from the scenario's ``[explore]`` hints: executions
     (else 1000), strategy (else pct), preemption bound (else 2), max steps (else derived
     from the scenario's ops, at least 100000: ``zonesim.scenario.limits.step_bound``).
+    ``workers`` processes (or the Dask scheduler at ``cluster``) share the work; the
+    report is the same for any number (docs/cluster.md).
 
     Every count and time is checked against ``zonesim.scenario.limits`` before anything
-    runs, the artifacts directory too (it must take a new file)."""
+    runs (the zone's memory once per worker), the artifacts directory too (it must take a
+    new file)."""
+    _limit(check_workers, workers)
     text: str | None = None
     if max_steps is not None:
         _limit(check_max_steps, max_steps)
@@ -262,7 +279,7 @@ def explore(
         engine = Engine(scenario, resolve_policy(policy), max_steps=max_steps or None)
     z = engine.scenario.zone
     # the scenario was checked with its own step bound; --max-steps may ask for more
-    _limit(check_zone_size, z.pages, z.cpus, workers=1, max_steps=engine.max_steps)
+    _limit(check_zone_size, z.pages, z.cpus, workers=workers, max_steps=engine.max_steps)
     hints = engine.scenario.explore
     if isinstance(strategy, StrategyConfig):
         cfg = strategy
@@ -277,9 +294,20 @@ def explore(
         _count("--preemption-bound", bound, low=0)
         cfg = StrategyConfig(name, seed, depth, bound)
     budget = executions if executions is not None else hints.executions or 1000
-    return _explore(engine, cfg, executions=budget, seconds=seconds, keep_going=keep_going,
-                    shrink_attempts=shrink_attempts, artifacts=artifacts, scenario_path=path,
-                    scenario_text=text, progress=progress)
+    try:
+        return _explore(engine, cfg, executions=budget, seconds=seconds,
+                        keep_going=keep_going, shrink_attempts=shrink_attempts,
+                        artifacts=artifacts, scenario_path=path, scenario_text=text,
+                        progress=progress, workers=workers, cluster=cluster)
+    except ClusterError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def parallel_target(workers: int | None, cluster: str | None) -> tuple[int, str | None]:
+    """What ``--workers`` and ``--cluster`` mean when not given: the machine's cores, and
+    ``$ZONESIM_DASK_SCHEDULER`` (docs/cluster.md)."""
+    return (workers if workers is not None else default_workers(),
+            cluster_from_env(cluster))
 
 
 # -- matrix, show, listings ------------------------------------------------------------------
@@ -294,11 +322,14 @@ def matrix(
     seed: int = 0,
     artifacts: Path | None = Path("logs"),
     progress: _matrix.MatrixProgress | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> _matrix.Matrix:
     """Scenarios (files, or directories searched for scenario files) x designs (the
     presets plus the designs the scenarios' ``[expect]`` name, unless ``policies``)."""
     if executions is not None:
         _limit(check_executions, executions)
+    _limit(check_workers, workers)
     _limit(check_seconds, seconds, name="--seconds", allow_zero=True)
     if artifacts is not None:
         check_output_dir(Path(artifacts), "--artifacts")
@@ -309,9 +340,31 @@ def matrix(
         columns = _matrix.columns_for([s for _, s in entries], cols)
         budget = _matrix.Budget(executions, seconds, seed)
         return _matrix.run_matrix(entries, columns, budget, artifacts=artifacts,
-                                  progress=progress)
+                                  progress=progress, workers=workers, cluster=cluster)
     except _matrix.MatrixInputError as exc:
         raise BadInput(f"zonesim matrix: {exc}") from None
+    except ClusterError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def bisect(
+    target: ScenarioLike,
+    *,
+    executions: int | None = None,
+    seed: int = 0,
+    artifacts: Path | None = Path("logs"),
+    progress: _matrix.MatrixProgress | None = None,
+) -> Bisection:
+    """git bisect for a race: the scenario's verdict under every release of the timeline
+    (``zonesim.timeline``: the states before v5.15 reachable by switches, then the release
+    presets), each explored as a matrix cell explores it (``executions`` overrides the
+    scenario's [explore] budget), then every change of verdict between two neighbouring
+    releases bisected over the switches that differ to the commit(s) that flip it. Every
+    violation found is written to ``artifacts`` as a replayable artifact."""
+    _count("--executions", executions)
+    scenario, path, _ = _scenario(target)
+    return run_bisect(scenario, path, _matrix.Budget(executions, None, seed),
+                              artifacts=artifacts, progress=progress)
 
 
 def verdict_matches(expect: str, verdict: str, invariant: str | None, *,

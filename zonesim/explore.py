@@ -8,28 +8,35 @@ import json
 import re
 import shlex
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zonesim.coordinator import (
+    Collected,
+    Progress,
+    Run,
+    explore_dfs,
+    explore_hypothesis,
+    explore_indexed,
+)
 from zonesim.engine import Engine, Outcome
 from zonesim.files import write_text as atomic_write_text
 from zonesim.obs.report import preemption_lines
+from zonesim.parallel import open_backend
 from zonesim.scenario.realism import unrealistic_notes
 from zonesim.sched import (
     Choice,
     DFSStrategy,
-    Failure,
     PCTStrategy,
     RandomStrategy,
     ReplayStrategy,
     Strategy,
     encode,
-    hypothesis_search,
     preemptions,
     shrink,
 )
+from zonesim.units import EngineSpec
 
 STRATEGIES = ("random", "pct", "dfs", "hypothesis")
 ARTIFACT_FORMAT = "zonesim-artifact/1"
@@ -120,9 +127,6 @@ class ExploreReport:
         return d
 
 
-Progress = Callable[[int, int, int], None]  # (executions, budget or 0, violations)
-
-
 def explore(
     engine: Engine,
     cfg: StrategyConfig,
@@ -135,94 +139,90 @@ def explore(
     scenario_path: str = "",
     scenario_text: str | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> ExploreReport:
-    """Run up to ``executions`` executions (or ``seconds``, whichever ends first).
+    """Run up to ``executions`` executions (or ``seconds``, whichever ends first) on
+    ``workers`` processes of this machine, or on the Dask scheduler at ``cluster``.
 
-    Stops at the first violation unless ``keep_going`` (then one finding per invariant).
-    A KeyboardInterrupt raised between two executions (by ``progress``, say) ends it
-    early: the report then covers what finished and says ``interrupted``.
-    Artifacts embed ``scenario_text`` (read from ``scenario_path`` or the scenario's file
-    when not given) so that they replay from any directory.
-    ``trace_hash`` hashes every execution's own trace hash in order, so two runs with the
-    same seed agree on it exactly when they made the same decisions and saw the same
-    states."""
+    Stops at the first violation -- the lowest execution index that fails -- unless
+    ``keep_going`` (then one finding per invariant). Artifacts embed ``scenario_text``
+    (read from ``scenario_path`` or the scenario's file when not given) so that they
+    replay from any directory. ``trace_hash`` hashes every execution's own trace hash in
+    execution order, so two runs with the same seed agree on it exactly when they made
+    the same decisions and saw the same states, whatever the number of workers
+    (zonesim.coordinator). Ctrl-C stops every worker; the report then covers what
+    finished (``interrupted``)."""
     report = ExploreReport(engine.scenario.name, engine.policy.name, cfg.name, cfg.seed)
     report.unrealistic = unrealistic_notes(engine.scenario)
     started = time.monotonic()
+    if cfg.name not in STRATEGIES:
+        raise ValueError(f"strategy {cfg.name!r}: expected one of {STRATEGIES}")
+    if executions <= _INLINE_BELOW and cluster is None:
+        workers = 1  # a pool would cost more than it saves
+    backend = open_backend(workers, cluster)
+    col = Collected(interrupted=True)  # Ctrl-C before any unit ran (boot, the PCT probe)
+    try:
+        run = Run(backend, engine, seconds, progress, executions)
+        spec = EngineSpec.of(engine)
+        par = not backend.local
+        if cfg.name == "dfs":
+            col = explore_dfs(run, spec, cfg.preemption_bound, keep_going,
+                              first_limit=1 if par else executions,
+                              limit=_DFS_UNIT if par else executions)
+        elif cfg.name == "hypothesis":
+            col = explore_hypothesis(run, spec, cfg.seed, _HYPOTHESIS_CHUNK)
+        else:
+            pct_steps = _pct_steps(engine) if cfg.name == "pct" else 1
+            chunk = executions if not par else max(
+                4, min(_INDEXED_UNIT, -(-executions // (4 * backend.slots))))
+            col = explore_indexed(run, spec, cfg.name, cfg.seed, cfg.depth, pct_steps,
+                                  keep_going, chunk)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        backend.close()
     h = hashlib.blake2b(digest_size=16)
     seen: set[str] = set()
-
-    def record(n: int, outcome: Outcome) -> bool:
-        """Account one execution; True = stop."""
-        report.executions = n
-        report.steps += outcome.steps
-        h.update(outcome.trace_hash.encode())
-        if outcome.violation is not None and outcome.violation.invariant not in seen:
-            seen.add(outcome.violation.invariant)
+    for r in col.records:
+        report.executions = r.index
+        report.steps += r.steps
+        h.update(r.trace_hash.encode())
+        if r.error is not None:
+            raise r.error
+        if r.violation is not None and r.violation.invariant not in seen:
+            seen.add(r.violation.invariant)
             source = _Source(scenario_path or engine.scenario.file, scenario_text)
-            report.violations.append(
-                _finding(engine, cfg, n, outcome, shrink_attempts, artifacts, source)
-            )
-            if not keep_going:
-                if progress is not None:  # the display hears about the finding too
-                    progress(n, executions, len(report.violations))
-                return True
-        if progress is not None:
-            progress(n, executions, len(report.violations))
-        return seconds is not None and time.monotonic() - started > seconds
-
-    try:
-        if cfg.name == "hypothesis":
-            _explore_hypothesis(engine, cfg, executions, record)
-        else:
-            strategy = cfg.make()
-            n = 0
-            while n < executions and strategy.begin_execution():
-                n += 1
-                outcome = engine.run(strategy)
-                strategy.end_execution(outcome.violation is not None)
-                if outcome.error is not None:
-                    raise outcome.error
-                if record(n, outcome):
-                    break
-            if isinstance(strategy, DFSStrategy):
-                report.exhausted = strategy.exhausted
-    except KeyboardInterrupt:
-        # Ctrl-C (or SIGTERM, see zonesim.cli.signals) between two executions: the report
-        # covers the executions that finished, every artifact written so far stays.
-        report.interrupted = True
+            try:
+                found = _finding(engine, cfg, r.index, r.outcome(), shrink_attempts,
+                                 artifacts, source)
+            except KeyboardInterrupt:  # Ctrl-C while shrinking: report it unshrunk
+                col.interrupted = True
+                found = _finding(engine, cfg, r.index, r.outcome(), 0, artifacts, source)
+            report.violations.append(found)
+    if cfg.name == "dfs":
+        report.exhausted = col.exhausted
+    report.interrupted = col.interrupted
+    if progress is not None:  # the display ends on what counted (workers may run past)
+        progress(report.executions, executions, len(report.violations))
     report.trace_hash = h.hexdigest()
     report.seconds = time.monotonic() - started
     return report
 
 
-def _explore_hypothesis(
-    engine: Engine, cfg: StrategyConfig, executions: int, record: Callable[[int, Outcome], bool]
-) -> None:
-    count = 0
-    last: list[Outcome] = []
-
-    def run_one(strategy: Strategy) -> Failure | None:
-        nonlocal count
-        count += 1
-        outcome = engine.run(strategy)
-        if outcome.violation is not None:
-            last[:] = [outcome]
-            return Failure(
-                _ViolationError(outcome.violation.invariant), outcome.choices, outcome.steps
-            )
-        record(count, outcome)
-        return None
-
-    choices = hypothesis_search(run_one, max_examples=executions, seed=cfg.seed)
-    if choices is not None:
-        outcome = engine.run(ReplayStrategy(choices))
-        record(count, outcome)
+def _pct_steps(engine: Engine) -> int:
+    """PCT's k, the same for every execution: the steps of the preemption-free execution
+    (a cheap deterministic probe; PCT used to learn k from the executions it had run,
+    which made execution n depend on executions 1..n-1)."""
+    return max(1, engine.run(ReplayStrategy(())).steps)
 
 
-class _ViolationError(Exception):
-    """Hypothesis tells failures apart by exception type and site; one site per invariant
-    is approximated by the message (the invariant name)."""
+# Work-unit sizes (executions). Any sizes give the same result; these keep the workers
+# busy with little coordination: a DFS unit returns its frontier after _DFS_UNIT runs.
+_INLINE_BELOW = 8
+_INDEXED_UNIT = 32
+_DFS_UNIT = 16
+_HYPOTHESIS_CHUNK = 50
 
 
 #: Scheduler steps one shrink may spend over all its replays (about 20 s at the ~50k steps

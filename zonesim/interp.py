@@ -24,10 +24,10 @@ from zonesim.ops.cma import cma_alloc, cma_release
 from zonesim.ops.contig import alloc_contig_range, free_contig_range
 from zonesim.ops.errno import EINVAL, ENOENT, errname
 from zonesim.ops.hotplug import offline_pages, online_pages
+from zonesim.ops.isolate_range import start_isolate_page_range
 from zonesim.ops.isolation import (
     MEMORY_OFFLINE,
     REPORT_FAILURE,
-    start_isolate_page_range,
     undo_isolate_page_range,
 )
 from zonesim.ops.memory_failure import soft_offline_page

@@ -22,13 +22,22 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from zonesim.engine import Engine, NotApplicable, cpu_names
-from zonesim.explore import Found, StrategyConfig, explore, replay_command
+from zonesim.explore import (
+    Found,
+    StrategyConfig,
+    _Source,
+    explore,
+    replay_command,
+    save_artifact,
+)
 from zonesim.model.errors import ModelFault
 from zonesim.obs.report import cpu_columns
+from zonesim.parallel import open_backend
 from zonesim.policy import PRESETS, Policy, PolicyError, make_policy
 from zonesim.scenario import Expectation, Scenario
 from zonesim.scenario.realism import unrealistic_notes
@@ -365,6 +374,22 @@ class MatrixProgress(Protocol):
     def executions(self, done: int, budget: int, violations: int) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class CellJob:
+    """One cell as a work unit: what a worker process (or a Dask worker) needs to run it.
+    The worker writes no artifact; the coordinator does, on its own disk."""
+
+    scenario: Scenario
+    path: str
+    policy: Policy
+    budget: Budget
+
+
+def run_cell_job(job: CellJob, progress: ExecutionProgress | None = None) -> Cell:
+    return run_cell(job.scenario, job.path, job.policy, job.budget, artifacts=None,
+                    progress=progress)
+
+
 def run_matrix(
     entries: Sequence[tuple[str, Scenario]],
     columns: Sequence[Column],
@@ -372,40 +397,79 @@ def run_matrix(
     *,
     artifacts: Path | None = Path("logs"),
     progress: MatrixProgress | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> Matrix:
-    """Every scenario (``(path, scenario)`` pairs) under every column."""
+    """Every scenario (``(path, scenario)`` pairs) under every column, one cell per work
+    unit on ``workers`` processes (or the Dask scheduler at ``cluster``). A cell's result
+    does not depend on where it ran. Ctrl-C stops every worker; the cells not finished
+    stay empty and ``Matrix.interrupted`` is set."""
     matrix = Matrix(list(columns), [], budget)
-    plan: list[tuple[Row, Column, Expectation | None, bool]] = []
+    plan: list[tuple[Row, Column, Expectation | None]] = []
     for path, scenario in entries:
         row = Row(scenario, path)
         matrix.rows.append(row)
         wanted = expectations(scenario)
         for col in columns:
             expected = wanted.get(col.name)
-            plan.append((row, col, expected, not col.extra or expected is not None))
-    todo = sum(1 for *_, run in plan if run)
-    for row, col, _, _ in plan:
-        row.cells[col.name] = Cell()  # not run (yet): "-"
-    n = 0
+            row.cells[col.name] = Cell()
+            if not col.extra or expected is not None:
+                plan.append((row, col, expected))
+    # Largest budgets first: the long cells start early and the short ones fill the gaps.
+    order = sorted(range(len(plan)),
+                   key=lambda i: -budget.executions_for(plan[i][0].scenario))
+    backend = open_backend(min(workers, len(plan)) if not cluster else 1, cluster)
+    flight: dict[int, int] = {}
+    n = done = 0
     try:
-        for row, col, expected, run in plan:
-            if not run:
-                continue
-            n += 1
-            if progress is not None:
-                progress.cell(n, todo, row.scenario.name, col.name)
-            cell = run_cell(row.scenario, row.path, col.policy, budget, artifacts=artifacts,
-                            progress=None if progress is None else progress.executions)
-            cell.expected = expected
-            cell.matches = None if expected is None else matches(expected, cell)
-            row.cells[col.name] = cell
-            if cell.interrupted:  # stopped right after its finding: the verdict stands
-                raise KeyboardInterrupt
+        while order or flight:
+            while order and len(flight) < 2 * backend.slots:
+                i = order.pop(0)
+                row, col, _ = plan[i]
+                n += 1
+                if progress is not None and backend.local:
+                    progress.cell(n, len(plan), row.scenario.name, col.name)
+                job = CellJob(row.scenario, row.path, col.policy, budget)
+                if backend.local and progress is not None:
+                    # in this process the cell's executions reach the display too
+                    fn: Callable[[CellJob], Cell] = partial(
+                        run_cell_job, progress=progress.executions)
+                else:
+                    fn = run_cell_job
+                flight[backend.submit(fn, job)] = i
+            for t, cell in backend.wait(0.2):
+                row, col, expected = plan[flight.pop(t)]
+                _finish_cell(cell, row, col, expected, budget, artifacts)
+                if cell.interrupted:
+                    # Ctrl-C right after the finding that ends this cell (inline): its
+                    # verdict stands, nothing else runs
+                    raise KeyboardInterrupt
+                done += 1
+                if progress is not None and not backend.local:
+                    # cells run elsewhere: the display hears each one as it ends
+                    progress.cell(done, len(plan), row.scenario.name, col.name)
+                    total = budget.executions_for(row.scenario)
+                    progress.executions(cell.executions or 0, total,
+                                        int(cell.verdict == "violation"))
     except KeyboardInterrupt:
-        # Ctrl-C: the cells that finished keep their verdicts, the others stay empty;
-        # every artifact written so far stays.
         matrix.interrupted = True
+    finally:
+        backend.close()
     return matrix
+
+
+def _finish_cell(cell: Cell, row: Row, col: Column, expected: Expectation | None,
+                 budget: Budget, artifacts: Path | None) -> None:
+    cell.expected = expected
+    cell.matches = None if expected is None else matches(expected, cell)
+    row.cells[col.name] = cell
+    f = cell.found
+    if f is not None and artifacts is not None:
+        engine = Engine(row.scenario, col.policy)  # the scenario's own step bound
+        cfg = StrategyConfig("dfs" if cell.strategy == "dfs" else "pct", budget.seed,
+                             preemption_bound=cell.preemption_bound or 0)
+        source = _Source(row.path or row.scenario.file, None)
+        save_artifact(artifacts, engine, cfg, f, source)  # a failed write: f.artifact_error
 
 
 # -- text --------------------------------------------------------------------------------

@@ -112,10 +112,10 @@ OPTIONS: dict[str, list[str]] = {
     "run": ["--policy", "--strategy", "--seed", "--schedule", "--log", "--with", "--without"],
     "explore": ["--policy", "--strategy", "--seed", "--time", "--depth",
                 "--preemption-bound", "--max-steps", "--artifacts", "--keep-going",
-                "--with", "--without", "--progress-every"],
+                "--with", "--without", "--progress-every", "--workers"],
     "show": ["--pages", "--start-pfn", "--pageblock-order", "--max-order", "--cpus",
              "--format", "--policy"],
-    "matrix": ["--policy", "--seconds", "--seed", "--check", "--artifacts"],
+    "matrix": ["--policy", "--seconds", "--seed", "--check", "--artifacts", "--workers"],
     "replay": [],
     "shrink": ["--attempts"],
     "report": ["-o"],
@@ -150,6 +150,7 @@ LEGAL: dict[str, list[str]] = {
     "--steps": ["1-10", "5", "10-1"],
     "--with": ["86d28b070927", "1dd214b8f21c", "bogus"],
     "--without": ["86d28b070927", "b2c9e2fbba32", "bogus"],
+    "--workers": ["1", "2"],
 }
 FLAGS = {"--keep-going", "--check"}
 PATH_OPTIONS = {"--log", "--artifacts", "-o"}

@@ -1,10 +1,12 @@
 """Ctrl-C, SIGTERM and SIGKILL during explore and matrix, on real child processes (issue
 12, item 3). Was: Ctrl-C exited 1 with a BaseExceptionGroup traceback and no summary.
 
-Now the first SIGINT or SIGTERM stops the run between two executions: exit 130, the
-summary of what finished on stdout (text or --json with "interrupted": true), one line on
-stderr, every artifact written so far kept. SIGKILL cannot be handled; whatever artifacts
-it leaves are whole (written to a temp file and renamed) and replay.
+Now a SIGINT or SIGTERM stops the run after the execution in progress (the engine's batch
+and the worker pool, zonesim.coordinator; SIGTERM is delivered as SIGINT,
+zonesim.cli.signals): exit 130, the summary of what finished on stdout (text or --json with
+"interrupted": true), one line on stderr, every artifact written so far kept. SIGKILL
+cannot be handled; whatever artifacts it leaves are whole (written to a temp file and
+renamed) and replay.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ def progress_lines(err: Path) -> int:
     return sum(1 for line in err.read_text().splitlines() if " executions," in line)
 
 
+def found_one(err: Path) -> bool:
+    """The progress display has counted a violation (explore writes the artifacts of the
+    findings once the executions stop: on the interrupt too)."""
+    return any(" 1 violation(s)," in line for line in err.read_text().splitlines())
+
+
 def assert_all_replay(d: Path) -> None:
     for a in artifacts(d):
         ran = cli("replay", a, "--json")
@@ -65,7 +73,7 @@ def test_explore_stops_on_sigint_and_sigterm_with_its_summary(sig: signal.Signal
                                                               tmp_path: Path) -> None:
     arts = tmp_path / "arts"
     p, out, err = start(*explore_args(arts), "--json", cwd=tmp_path)
-    wait_for(lambda: bool(artifacts(arts)) and progress_lines(err) >= 3, p)
+    wait_for(lambda: found_one(err) and progress_lines(err) >= 3, p)
     p.send_signal(sig)
     assert p.wait(timeout=120) == 130, err.read_text()
     doc = json.loads(out.read_text())
@@ -84,7 +92,7 @@ def test_explore_stops_on_sigint_and_sigterm_with_its_summary(sig: signal.Signal
 def test_explore_text_summary_on_sigint(tmp_path: Path) -> None:
     arts = tmp_path / "arts"
     p, out, err = start(*explore_args(arts), cwd=tmp_path)
-    wait_for(lambda: bool(artifacts(arts)) and progress_lines(err) >= 3, p)
+    wait_for(lambda: found_one(err) and progress_lines(err) >= 3, p)
     p.send_signal(signal.SIGINT)
     assert p.wait(timeout=120) == 130
     text = out.read_text()
@@ -117,14 +125,34 @@ def test_matrix_stops_on_sigint_with_the_cells_that_finished(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_a_second_sigint_stops_at_once_without_a_traceback(tmp_path: Path) -> None:
+def test_two_sigints_in_a_row_still_end_with_the_summary(tmp_path: Path) -> None:
     arts = tmp_path / "arts"
-    p, _, err = start(*explore_args(arts), "--json", cwd=tmp_path)
+    p, out, err = start(*explore_args(arts), "--json", cwd=tmp_path)
     wait_for(lambda: progress_lines(err) >= 3, p)
     p.send_signal(signal.SIGINT)
     p.send_signal(signal.SIGINT)
     assert p.wait(timeout=120) == 130
     assert "Traceback" not in err.read_text()
+    assert json.loads(out.read_text())["interrupted"] is True
+    assert_all_replay(arts)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.slow
+def test_sigterm_with_a_worker_pool_leaves_no_worker_behind(workers: str,
+                                                            tmp_path: Path) -> None:
+    """The pool's workers end quietly (no traceback from a forked worker) and the summary
+    covers what finished."""
+    arts = tmp_path / "arts"
+    p, out, err = start(*explore_args(arts), "--json", "--workers", workers, cwd=tmp_path)
+    wait_for(lambda: progress_lines(err) >= 3, p)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=120) == 130, err.read_text()
+    assert "Traceback" not in err.read_text()
+    doc = json.loads(out.read_text())
+    assert doc["interrupted"] is True and doc["executions"] > 0
+    assert err.read_text().splitlines()[-1].startswith("zonesim explore: interrupted by "
+                                                       "SIGTERM; the summary covers")
     assert_all_replay(arts)
 
 

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from zonesim.check.registry import Violation, check_zone, registry
+from zonesim.check.freelists import list_pages
+from zonesim.check.fused import suspect
+from zonesim.check.pageblocks import isolate_census
+from zonesim.check.registry import InvariantViolation, Violation, check_zone, registry
+from zonesim.engine import end_check, quiescent_check
 from zonesim.model.alloc import (
     free_pages_prepare,
     prep_new_page,
@@ -359,6 +363,28 @@ def test_corruption_is_caught_by_the_right_invariant(corruption: Corruption) -> 
     assert all(str(v) for v in own)
 
 
+@pytest.mark.parametrize("corruption", CORRUPTIONS, ids=str)
+def test_the_engine_gate_reports_what_the_registry_reports(corruption: Corruption) -> None:
+    """The engine's one-pass gate (zonesim.check.fused) and running list totals must
+    fire on every corrupted state, and the engine then reports the registry's first
+    violation: the gate makes no invariant weaker."""
+    zone = corruption.build()
+    first = check_zone(zone, "end")[0]
+    assert end_check(zone) == first
+    quiescent = check_zone(zone, "quiescent")
+    if quiescent:
+        assert suspect(zone)
+        with pytest.raises(InvariantViolation) as exc:
+            quiescent_check(zone, "quiescent")
+        assert exc.value.violation == quiescent[0]
+    m = zone.memmap
+    if check_zone(zone, "step"):  # the per-step test reads the running totals
+        assert (m.free_listed, m.cma_listed) != (zone.NR_FREE_PAGES, zone.NR_FREE_CMA_PAGES) \
+            or zone.cma_pages < zone.NR_FREE_CMA_PAGES \
+            or isolate_census(zone) != zone.nr_isolate_pageblock
+    assert (m.free_listed, m.cma_listed) == list_pages(zone)
+
+
 def test_page_of_one_allocation_handed_to_another_is_caught() -> None:
     zone = two_allocations_share_a_page()
     assert "page_conservation" in names(check_zone(zone, "end"))
@@ -485,6 +511,13 @@ def test_invariant_is_quiet_on_clean_busy_zones(name: str, busy_zones: list[Zone
     inv = registry()[name]
     for seed, zone in zip(BUSY_SEEDS, busy_zones, strict=True):
         assert inv.check(zone) == [], f"{name} fired on busy zone seed {seed}"
+
+
+def test_the_engine_gate_passes_clean_busy_zones(busy_zones: list[Zone]) -> None:
+    for zone in busy_zones:
+        assert end_check(zone) is None
+        if not zone.nr_isolate_pageblock:
+            assert not suspect(zone, end=True)
 
 
 def test_busy_zones_are_really_busy(busy_zones: list[Zone]) -> None:

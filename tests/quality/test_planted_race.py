@@ -81,8 +81,9 @@ def test_found_replayed_and_shrunk(planted: None, strategy: str, tmp_path: Path)
 
 def test_cli_explore_replay_shrink(planted: None, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # --workers 1: the planted bug is a monkeypatch of this process
     rc = main(["explore", str(SCENARIO), "--strategy", "pct", "--seed", "1", "--executions",
-               "200", "--artifacts", str(tmp_path), "--json"])
+               "200", "--artifacts", str(tmp_path), "--json", "--workers", "1"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 1
     artifact = out["violations"][0]["artifact"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from zonesim.check.invariant import Violation
 from zonesim.check.pageblocks import _free_heads_overlapping
-from zonesim.check.registry import Violation
 from zonesim.model.memmap import NIL, PG_buddy
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Zone

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from zonesim.check.registry import Violation, invariant
+from zonesim.check.invariant import Violation, invariant
 from zonesim.model.memmap import NIL, PG_buddy
 from zonesim.model.types import MIGRATE_TYPES, MigrateType
 from zonesim.model.zone import Zone

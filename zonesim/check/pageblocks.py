@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from zonesim.check.freelists import free_blocks
-from zonesim.check.registry import Violation, invariant
+from zonesim.check.invariant import Violation, invariant
 from zonesim.model.buddy import migratetype_is_mergeable
 from zonesim.model.memmap import NIL, PG_buddy
 from zonesim.model.types import MigrateType
@@ -179,10 +179,14 @@ def _free_heads_overlapping(zone: Zone, lo: int, hi: int) -> list[int]:
     return heads
 
 
+_ISOLATE_BIT_SET = bytes(1 if v & PB_ISOLATE_BIT else 0 for v in range(256))
+
+
 def isolate_census(zone: Zone) -> int:
-    """Pageblocks whose type reads ISOLATE, less those of offlined sections."""
+    """Pageblocks whose type reads ISOLATE, less those of offlined sections. Byte
+    operations only: it runs at every step, and a 4 GiB zone has 2048 pageblocks."""
     if zone.flags.isolate_bit:
-        n = sum(1 for v in zone.pageblock if v & PB_ISOLATE_BIT)
+        n = zone.pageblock.translate(_ISOLATE_BIT_SET).count(1)
     else:
         n = zone.pageblock.count(int(ISOLATE))
     return n - zone.offline_isolated_pageblocks

@@ -1,84 +1,41 @@
-"""The invariant registry: named, pure checks over the zone, each with the kernel check
-it mirrors and when it may be judged.
+"""The invariant registry: every invariant of zonesim.check, in report order, and
+``check_zone`` to judge a zone with those due at a cadence.
 
-An invariant judges a state the kernel itself forbids *at that moment*. ``cadence`` says
-when that moment is: ``step`` (after every scheduler step: cheap, always true between two
-zone->lock sections), ``quiescent`` (no CPU is inside a path that tolerates a transient
-state, e.g. start_isolate_page_range walking a MAX_ORDER-1 block) and ``end`` (the end
-of an execution). Invariants read the zone and never write it.
+Importing this module imports the modules that define invariants (they register with
+``zonesim.check.invariant`` as they load), so ``registry()`` is complete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterable
 
+from zonesim.check import conservation, freelists, pageblocks
+from zonesim.check.invariant import (
+    Cadence,
+    CheckFn,
+    Invariant,
+    InvariantViolation,
+    Violation,
+    invariant,
+    registered,
+)
 from zonesim.model.zone import Zone
 
-Cadence = Literal["step", "quiescent", "end"]
+__all__ = ["Cadence", "CheckFn", "Invariant", "InvariantViolation", "Violation", "check_zone",
+           "invariant", "registry"]
 
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """What broke, where, and the values: enough for a one-line report."""
-
-    invariant: str
-    message: str
-    pfn: int | None = None
-    order: int | None = None
-    where: str | None = None  # list, counter or pageblock named in kernel terms
-    expected: object = None
-    actual: object = None
-
-    def __str__(self) -> str:
-        parts = [f"{self.invariant}: {self.message}"]
-        if self.expected is not None or self.actual is not None:
-            parts.append(f"(expected {self.expected}, got {self.actual})")
-        return " ".join(parts)
-
-
-CheckFn = Callable[[Zone], Iterable[Violation]]
-
-
-@dataclass(frozen=True, slots=True)
-class Invariant:
-    name: str
-    statement: str  # one line
-    mirrors: str  # the kernel check or census it corresponds to
-    cadence: Cadence
-    fn: CheckFn
-
-    def check(self, zone: Zone) -> list[Violation]:
-        return list(self.fn(zone))
-
-
-_REGISTRY: dict[str, Invariant] = {}
-
-
-def invariant(
-    name: str, statement: str, mirrors: str, cadence: Cadence
-) -> Callable[[CheckFn], CheckFn]:
-    """Register ``fn`` as invariant ``name``."""
-
-    def register(fn: CheckFn) -> CheckFn:
-        if name in _REGISTRY:
-            raise ValueError(f"invariant {name!r} registered twice")
-        _REGISTRY[name] = Invariant(name, statement, mirrors, cadence, fn)
-        return fn
-
-    return register
+# the modules whose import registers the invariants (kept referenced for linters and readers)
+_DEFINING_MODULES = (conservation, freelists, pageblocks)
 
 
 def registry() -> dict[str, Invariant]:
-    """All registered invariants by name (registration order is definition order)."""
-    from zonesim.check import conservation, freelists, pageblocks  # noqa: F401  (registers)
-
+    """All registered invariants by name, in report order."""
     # Report order: when one state breaks several invariants, the first named here is the
     # one a reader sees -- the consequence (pages of an isolated range allocatable, memory
     # lost) before the symptom (a list/pageblock mismatch).
-    ranked = sorted(_REGISTRY, key=lambda n: _PRIORITY.index(n) if n in _PRIORITY else 99)
-    return {n: _REGISTRY[n] for n in ranked}
+    found = registered()
+    ranked = sorted(found, key=lambda n: _PRIORITY.index(n) if n in _PRIORITY else 99)
+    return {n: found[n] for n in ranked}
 
 
 _PRIORITY = (
@@ -113,11 +70,3 @@ def check_zone(
         if inv.cadence in due and inv.name not in skipped:
             out.extend(inv.check(zone))
     return out
-
-
-class InvariantViolation(Exception):
-    """The modelled design broke an invariant; carries the first violation."""
-
-    def __init__(self, violation: Violation) -> None:
-        super().__init__(str(violation))
-        self.violation = violation

@@ -13,16 +13,16 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from zonesim.api import BadInput, NotApplicable, ScenarioError, __version__
-from zonesim.cli import artifacts, inspect, log, matrix, run
+from zonesim.cli import artifacts, bisect, inspect, log, matrix, run
+from zonesim.cli.options import EXIT_INTERRUPTED
 from zonesim.cli.output import Output
-from zonesim.cli.signals import EXIT_INTERRUPTED
 
 EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 
-COMMAND_GROUPS = (inspect, run, matrix, artifacts, log)
+COMMAND_GROUPS = (inspect, run, matrix, bisect, artifacts, log)
 
 
 class UsageError(Exception):
@@ -83,11 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error("zonesim: internal error (exit 3); please report it with the command above")
         return EXIT_INTERNAL
     except BaseExceptionGroup as group:
-        # A second Ctrl-C inside trio.run arrives wrapped in an exception group (the first
-        # one only asks explore/matrix to stop, zonesim.cli.signals).
+        # A Ctrl-C that reaches a trio.run outside the engine's batches (which turn it into
+        # a flag, zonesim.cli.signals) arrives wrapped in an exception group.
         if group.split(KeyboardInterrupt)[1] is not None:
             raise
-        out.error("zonesim: interrupted at once (second signal); no summary")
+        out.error("zonesim: interrupted")
         return EXIT_INTERRUPTED
 
 

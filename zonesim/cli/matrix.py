@@ -6,10 +6,17 @@ import argparse
 from pathlib import Path
 
 from zonesim import api
-from zonesim.cli.options import SubParsers, add_json, add_progress
+from zonesim.cli.options import (
+    EXIT_INTERRUPTED,
+    SubParsers,
+    add_json,
+    add_parallel,
+    add_progress,
+    parallel,
+)
 from zonesim.cli.output import Output
 from zonesim.cli.progress import Reporter
-from zonesim.cli.signals import EXIT_INTERRUPTED, StopRequests
+from zonesim.cli.signals import StopRequests
 
 DEFAULT_SCENARIOS = "scenarios/seed"
 
@@ -50,33 +57,19 @@ def register(sub: SubParsers) -> None:
                     help="directory for failure artifacts (default: %(default)s)")
     add_json(mx)
     add_progress(mx)
+    add_parallel(mx)
     mx.set_defaults(handler=cmd_matrix)
-
-
-class _Heard:
-    """The matrix's progress, checking for Ctrl-C / SIGTERM between two executions."""
-
-    def __init__(self, progress: Reporter, stop: StopRequests) -> None:
-        self.progress = progress
-        self.stop = stop
-
-    def cell(self, n: int, total: int, scenario: str, policy: str) -> None:
-        self.stop.check()
-        self.progress.cell(n, total, scenario, policy)
-
-    def executions(self, done: int, budget: int, violations: int) -> None:
-        self.stop.check()
-        self.progress.executions(done, budget, violations)
 
 
 def cmd_matrix(args: argparse.Namespace, out: Output) -> int:
     progress = Reporter("matrix", out.stderr, quiet=args.quiet, every=args.progress_every)
+    workers, cluster = parallel(args)
     try:
-        with StopRequests() as stop:
+        with StopRequests() as stop:  # SIGTERM as SIGINT: see zonesim.cli.signals
             result = api.matrix(args.scenarios or [DEFAULT_SCENARIOS], args.policies,
                                 executions=args.executions, seconds=args.seconds,
-                                seed=args.seed, artifacts=args.artifacts,
-                                progress=_Heard(progress, stop))
+                                seed=args.seed, artifacts=args.artifacts, progress=progress,
+                                workers=workers, cluster=cluster)
     finally:
         progress.close()
     if result.interrupted:
@@ -93,5 +86,7 @@ def cmd_matrix(args: argparse.Namespace, out: Output) -> int:
     else:
         out.text(api.matrix_text(result, check=args.check))
     if result.interrupted:
+        if not args.json:
+            out.text("interrupted: the cells shown - did not finish")
         return EXIT_INTERRUPTED
     return 1 if args.check and result.mismatches() else 0

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 DEFAULT_POLICY = "v5.15"
+EXIT_INTERRUPTED = 130  # Ctrl-C: the summary of what finished is still printed
 
 SubParsers = Any  # argparse's _SubParsersAction (a private type)
 
@@ -50,3 +51,22 @@ _interval.__name__ = "finite, non-negative seconds"  # argparse: "invalid <name>
 
 def policy_spec(args: argparse.Namespace) -> tuple[str, list[str], list[str]]:
     return args.policy, list(args.add), list(args.remove)
+
+
+def add_parallel(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="worker processes on this machine; the findings, JSON and trace_hash do not "
+        "depend on N (default: the machine's cores)")
+    p.add_argument(
+        "--cluster", default=None, metavar="ADDRESS",
+        help="run on this Dask scheduler instead (tcp://host:8786; needs "
+        "`pip install 'zonesim[dask]'`, see docs/cluster.md) (default: "
+        "$ZONESIM_DASK_SCHEDULER, else none)")
+
+
+def parallel(args: argparse.Namespace) -> tuple[int, str | None]:
+    """--workers (default: the cores) and --cluster (default: $ZONESIM_DASK_SCHEDULER)."""
+    from zonesim import api
+
+    return api.parallel_target(args.workers, args.cluster)

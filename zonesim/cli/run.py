@@ -7,10 +7,18 @@ import shlex
 from pathlib import Path
 
 from zonesim import api
-from zonesim.cli.options import SubParsers, add_json, add_policy, add_progress
+from zonesim.cli.options import (
+    EXIT_INTERRUPTED,
+    SubParsers,
+    add_json,
+    add_parallel,
+    add_policy,
+    add_progress,
+    parallel,
+)
 from zonesim.cli.output import Output
 from zonesim.cli.progress import Reporter
-from zonesim.cli.signals import EXIT_INTERRUPTED, StopRequests
+from zonesim.cli.signals import StopRequests
 from zonesim.obs.logging import render_json_line
 from zonesim.obs.report import failure_report, model_events, step_lines
 
@@ -68,6 +76,7 @@ def register(sub: SubParsers) -> None:
                    help="directory for failure artifacts (default: %(default)s)")
     add_json(e)
     add_progress(e)
+    add_parallel(e)
     e.set_defaults(handler=cmd_explore)
 
 
@@ -112,33 +121,30 @@ def run_command(scenario: str, policy: str, schedule: str) -> str:
 def cmd_explore(args: argparse.Namespace, out: Output) -> int:
     policy = api.resolve_policy(args.policy, args.add, args.remove)
     progress = Reporter("explore", out.stderr, quiet=args.quiet, every=args.progress_every)
-
-    def heard(done: int, budget: int, violations: int) -> None:
-        stop.check()  # between two executions: Ctrl-C / SIGTERM end the run here
-        progress.executions(done, budget, violations)
-
+    workers, cluster = parallel(args)
     try:
-        with StopRequests() as stop:
+        with StopRequests() as stop:  # SIGTERM as SIGINT: see zonesim.cli.signals
             report = api.explore(
                 args.scenario, args.strategy, policy=policy, seed=args.seed,
                 executions=args.executions, seconds=args.time, depth=args.depth,
                 preemption_bound=args.preemption_bound, keep_going=args.keep_going,
-                max_steps=args.max_steps, artifacts=args.artifacts, progress=heard)
+                max_steps=args.max_steps, artifacts=args.artifacts,
+                progress=progress.executions, workers=workers, cluster=cluster)
     finally:
         progress.close()
-    code = 1 if report.violations else 0
+    # Ctrl-C / SIGTERM: the summary of what finished, then exit 130
+    done = EXIT_INTERRUPTED if report.interrupted else 1 if report.violations else 0
     if report.interrupted:
         out.interrupted("explore", stop.name,
                         f"the summary covers the {report.executions} execution(s) that "
                         "finished; every artifact written is kept")
-        code = EXIT_INTERRUPTED
     unwritten = [f.artifact_error for f in report.violations if f.artifact_error]
     if unwritten:
         out.not_written(f"{len(unwritten)} artifact(s) not written ({unwritten[0]}); the "
                         "schedule strings above replay them with `zonesim run`")
     if args.json:
         out.json(report.to_json())
-        return code
+        return done
     verdict = ("pass" if not report.violations
                else "violation: " + ", ".join(v.invariant for v in report.violations))
     if report.exhausted:
@@ -162,4 +168,6 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
             schedule=f.schedule, replay=replay,
             records=f.events, cpus=api.cpu_names(scenario), preemptions=f.preemptions,
             switches=f.switches))
-    return code
+    if report.interrupted:
+        out.text("interrupted: the figures above cover the executions that finished")
+    return done

@@ -1,61 +1,63 @@
-"""Ctrl-C and SIGTERM during ``explore`` and ``matrix``: stop cleanly, keep what finished.
+"""SIGTERM during ``explore`` and ``matrix`` does what Ctrl-C does.
 
-The first SIGINT or SIGTERM only asks to stop (``requested``); the exploration notices it
-between two executions (``check``, called from the progress callback, outside trio), so
-no execution is cut in half, the report covers every execution that finished, and every
-artifact already written stays (they are written atomically). The command then prints
-its summary (text or ``--json``, with ``interrupted``) and exits 130.
+Ctrl-C is handled where the work is (zonesim.engine.run_batch routes SIGINT to a flag that
+ends the batch after the execution in progress -- a KeyboardInterrupt raised inside
+``trio.run`` would arrive wrapped in an exception group, in the middle of the baton
+passing; zonesim.coordinator stops the workers; explore and the matrix return what
+finished, ``interrupted``). The command then prints its summary (text or ``--json``),
+keeps every artifact written so far (they are written atomically) and exits 130.
 
-A KeyboardInterrupt raised inside ``trio.run`` would reach us wrapped in an exception
-group, around the scheduler's baton passing; that is why the handler does not raise. A
-second signal means "now": the previous handlers come back and a KeyboardInterrupt is
-raised where the program is (``main`` still exits 130, without the summary).
+A SIGTERM (a CI job cancelled, ``timeout``, a container stopping) is passed to whatever
+handles SIGINT at that moment, so it stops the run the same way, and remembered so that
+the line on stderr names it.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from types import FrameType, TracebackType
 from typing import Any
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
-EXIT_INTERRUPTED = 130  # for SIGTERM too: "stopped on request, summary printed"
-
 
 class StopRequests:
-    """A context manager: while inside, SIGINT/SIGTERM ask the work to stop."""
+    """A context manager: while inside, SIGTERM is delivered as SIGINT."""
 
     def __init__(self) -> None:
-        self.requested: int | None = None  # the signal that asked
-        self._saved: dict[int, Any] = {}
+        self.requested: int | None = None  # SIGTERM once one arrived
+        self._saved: Any = None
+        self._installed = False
+        self._pid = 0
 
     def __enter__(self) -> StopRequests:
         if threading.current_thread() is threading.main_thread():
-            for sig in SIGNALS:
-                self._saved[sig] = signal.signal(sig, self._handler)
+            self._pid = os.getpid()
+            self._saved = signal.signal(signal.SIGTERM, self._on_term)
+            self._installed = True
         return self
 
     def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._restore()
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._saved)
+            self._installed = False
 
-    def _restore(self) -> None:
-        for sig, old in self._saved.items():
-            signal.signal(sig, old)
-        self._saved.clear()
-
-    def _handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested is not None:
-            self._restore()
-            raise KeyboardInterrupt
+    def _on_term(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self._pid:
+            # a worker process forked while we were inside (the pool ends its workers
+            # with SIGTERM): die the default way, quietly
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         self.requested = signum
-
-    def check(self) -> None:
-        """Between two executions: stop now if a signal asked for it."""
-        if self.requested is not None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)  # the batch's flag, or KeyboardInterrupt
+        else:
             raise KeyboardInterrupt
 
     @property
     def name(self) -> str:
-        return signal.Signals(self.requested).name if self.requested is not None else ""
+        """The signal that stopped the run (SIGINT unless a SIGTERM came)."""
+        return "SIGTERM" if self.requested == signal.SIGTERM else "SIGINT"

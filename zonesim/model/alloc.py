@@ -128,18 +128,24 @@ def prep_new_page(
         compound, movable = True, False
         a.compound, a.movable = True, False
     n = 1 << order
-    if m.owner[head : head + n].count(NIL) != n or m.list_id[head] != NIL:
+    # Ints and slices, no per-page Python loop (order 0 is the common case: no slices).
+    in_use = m.owner[head] != NIL if n == 1 else m.owner[head : head + n].count(NIL) != n
+    if in_use or m.list_id[head] != NIL:
         raise KernelBug(
             f"prep_new_page: a page of the new order-{order} block at pfn {pfn:#x} is still in use",
             pfn=pfn,
         )
-    m.owner[head : head + n] = array("i", [aid]) * n
+    if n == 1:
+        m.owner[head] = aid
+    else:
+        m.owner[head : head + n] = array("i", [aid]) * n
     m.refcount[head] = 1
     if compound:
         m.flags[head] |= PG_head
         m.order[head] = order
-        for i in range(head + 1, head + n):  # prep_compound_tail() is per page too
-            m.flags[i] |= PG_tail
+        if n > 1:  # prep_compound_tail() on every tail, as one slice
+            f = m.flags
+            f[head + 1 : head + n] = array("H", [x | PG_tail for x in f[head + 1 : head + n]])
     if movable:
         m.flags[head] |= PG_lru
     if hugetlb:
@@ -155,17 +161,22 @@ def free_pages_prepare(zone: Zone, a: Allocation) -> None:
     m = zone.memmap
     head = zone.idx(a.pfn)
     n = a.nr
-    if m.owner[head : head + n].count(a.id) != n:
+    owned = m.owner[head] == a.id if n == 1 else m.owner[head : head + n].count(a.id) == n
+    if not owned:
         raise KernelBug(
             f"free_pages_prepare: allocation {a.id} at pfn {a.pfn:#x} no longer owns all of "
             f"its {n} pages",
             pfn=a.pfn,
         )
-    m.owner[head : head + n] = array("i", [NIL]) * n
+    if n == 1:
+        m.owner[head] = NIL
+    else:
+        m.owner[head : head + n] = array("i", [NIL]) * n
     if a.compound or a.contig or m.flags[head] & (PG_head | PG_lru | PG_offline | PG_hugetlb):
-        mask = ~(PG_head | PG_tail | PG_lru | PG_offline | PG_hugetlb)
-        for i in range(head, head + (n if a.compound or a.contig else 1)):
-            m.flags[i] &= mask
+        mask = ~(PG_head | PG_tail | PG_lru | PG_offline | PG_hugetlb) & 0xFFFF
+        k = n if a.compound or a.contig else 1
+        f = m.flags
+        f[head : head + k] = array("H", [x & mask for x in f[head : head + k]])
     if a.contig:
         m.refcount[head : head + n] = array("h", bytes(2 * n))
     m.refcount[head] = 0

@@ -36,7 +36,9 @@ class Memmap:
 
     __slots__ = (
         "cached_mt",
+        "cma_listed",
         "flags",
+        "free_listed",
         "list_id",
         "lists_head",
         "lists_len",
@@ -47,6 +49,10 @@ class Memmap:
         "owner",
         "prev",
         "refcount",
+        "relinked",
+        "touched",
+        "weight_cma",
+        "weight_free",
     )
 
     def __init__(self, nr: int, nr_lists: int) -> None:
@@ -65,21 +71,61 @@ class Memmap:
         self.lists_head = [NIL] * nr_lists
         self.lists_tail = [NIL] * nr_lists
         self.lists_len = [0] * nr_lists
+        # Running totals the step invariants compare with NR_FREE_PAGES and
+        # NR_FREE_CMA_PAGES: pages on the free lists (ISOLATE excluded) and on the CMA
+        # lists, kept by list_add/list_del with a per-list weight (2^order, or 0) that the
+        # zone sets; the quiescent checks recompute them from the lists.
+        self.weight_free = [0] * nr_lists
+        self.weight_cma = [0] * nr_lists
+        self.free_listed = 0
+        self.cma_listed = 0
+        # What the list operations changed since the checker last looked: the pages whose
+        # links or list changed (list_add: the page and the old first; list_del: the
+        # neighbours), so the quiescent checks look at these only (zonesim.check.fused);
+        # ``relinked``: a page was added while still on a list (a corrupting double add:
+        # the next check walks every list).
+        self.touched: list[int] = []
+        self.relinked = True  # nothing checked yet
+
+    _ARRAYS = ("flags", "order", "cached_mt", "refcount", "owner", "prev", "next", "list_id")
+
+    def copy_from(self, other: Memmap) -> None:
+        """Become a copy of ``other`` (same size) without allocating: the arrays are
+        overwritten in place (a memcpy each), the per-list tables copied."""
+        for name in self._ARRAYS:
+            getattr(self, name)[:] = getattr(other, name)
+        self.lists_head[:] = other.lists_head
+        self.lists_tail[:] = other.lists_tail
+        self.lists_len[:] = other.lists_len
+        self.touched[:] = other.touched
+        self.relinked = other.relinked
+        self.weight_free = other.weight_free
+        self.weight_cma = other.weight_cma
+        self.free_listed = other.free_listed
+        self.cma_listed = other.cma_listed
 
     def clone(self) -> Memmap:
         new = Memmap.__new__(Memmap)
         new.nr = self.nr
-        for name in ("flags", "order", "cached_mt", "refcount", "owner", "prev", "next", "list_id"):
+        for name in self._ARRAYS:
             setattr(new, name, array(getattr(self, name).typecode, getattr(self, name)))
+        new.touched = list(self.touched)
+        new.relinked = self.relinked
         new.lists_head = list(self.lists_head)
         new.lists_tail = list(self.lists_tail)
         new.lists_len = list(self.lists_len)
+        new.weight_free = self.weight_free  # never written after the zone sets them
+        new.weight_cma = self.weight_cma
+        new.free_listed = self.free_listed
+        new.cma_listed = self.cma_listed
         return new
 
     # -- intrusive lists (include/linux/list.h) --------------------------------------
 
     def list_add(self, i: int, lid: int) -> None:
         """list_add(): insert page ``i`` at the head of list ``lid``."""
+        if self.list_id[i] != NIL:
+            self.relinked = True
         first = self.lists_head[lid]
         self.prev[i] = NIL
         self.next[i] = first
@@ -90,9 +136,16 @@ class Memmap:
         self.lists_head[lid] = i
         self.list_id[i] = lid
         self.lists_len[lid] += 1
+        self.free_listed += self.weight_free[lid]
+        self.cma_listed += self.weight_cma[lid]
+        t = self.touched
+        t.append(i)
+        t.append(first)
 
     def list_add_tail(self, i: int, lid: int) -> None:
         """list_add_tail(): insert page ``i`` at the tail of list ``lid``."""
+        if self.list_id[i] != NIL:
+            self.relinked = True
         last = self.lists_tail[lid]
         self.next[i] = NIL
         self.prev[i] = last
@@ -103,6 +156,11 @@ class Memmap:
         self.lists_tail[lid] = i
         self.list_id[i] = lid
         self.lists_len[lid] += 1
+        self.free_listed += self.weight_free[lid]
+        self.cma_listed += self.weight_cma[lid]
+        t = self.touched
+        t.append(i)
+        t.append(last)
 
     def list_del(self, i: int) -> None:
         """list_del(): unlink page ``i`` from whatever list holds it."""
@@ -122,6 +180,11 @@ class Memmap:
         self.next[i] = NIL
         self.list_id[i] = NIL
         self.lists_len[lid] -= 1
+        self.free_listed -= self.weight_free[lid]
+        self.cma_listed -= self.weight_cma[lid]
+        t = self.touched
+        t.append(p)
+        t.append(n)
 
     def list_iter(self, lid: int) -> Iterator[int]:
         """Page indexes of list ``lid`` from head to tail."""

@@ -24,6 +24,19 @@ PB_MT_MASK = 0x7  # PB_migratetype_bits = 3
 PB_ISOLATE_BIT = 0x8  # the standalone isolate bit of the proposal / v6.17
 
 
+# get_pageblock_migratetype() by table lookup: no enum construction in the hot path.
+# Type bits 6 and 7 are no migratetype (a model bug): None, and the slow path raises
+# MigrateType's own ValueError as before.
+_MT_BITS: tuple[MigrateType | None, ...] = (*MigrateType, None, None)
+_PB_TYPE: tuple[MigrateType | None, ...] = tuple(
+    ISOLATE if v & PB_ISOLATE_BIT else _MT_BITS[v & PB_MT_MASK] for v in range(256)
+)
+
+
+def _checked(t: MigrateType | None, v: int) -> MigrateType:
+    return t if t is not None else MigrateType(v & PB_MT_MASK)
+
+
 class PerCpuPages:
     """struct per_cpu_pages of one CPU for this zone."""
 
@@ -150,6 +163,10 @@ class Zone:
         self.nr_free_lists = g.max_order * MIGRATE_TYPES
         nr_lists = self.nr_free_lists + g.cpus * g.nr_pcp_lists
         self.memmap = Memmap(g.pages, nr_lists)
+        for lid in range(self.nr_free_lists):
+            order, mt = divmod(lid, MIGRATE_TYPES)
+            self.memmap.weight_free[lid] = 0 if mt == ISOLATE else 1 << order
+            self.memmap.weight_cma[lid] = 1 << order if mt == CMA else 0
         # pageblock flags: 3 bits migratetype (+ the isolate bit where the design has it)
         self.pageblock = bytearray([MigrateType.MOVABLE]) * g.nr_pageblocks
         self.first_pageblock = g.first_pageblock
@@ -184,6 +201,10 @@ class Zone:
         self.offline_isolated_pageblocks = 0
         self.next_alloc_id = 1
         self.next_token = 1
+        # For the incremental checker (zonesim.check.fused): pageblocks retyped since its
+        # last clean check, and the walked ranges it judged against (None: never ran).
+        self.retyped: list[int] = []
+        self.checked_state: tuple[tuple[int, int], ...] | None = None
         # zone->lock and the lockless windows of the lock-held primitives (model.sync); the
         # engine's kernel replaces it for an execution.
         self.sync: ZoneSync = SEQUENTIAL
@@ -195,15 +216,32 @@ class Zone:
         new.__dict__.update(self.__dict__)
         new.memmap = self.memmap.clone()
         new.pageblock = bytearray(self.pageblock)
-        new.nr_free = list(self.nr_free)
-        new.pcp = [p.clone() for p in self.pcp]
-        new.allocations = {aid: a.clone() for aid, a in self.allocations.items()}
-        new.by_token = dict(self.by_token)
-        new.cma_ranges = list(self.cma_ranges)
-        new.cma_areas = {n: c.clone() for n, c in self.cma_areas.items()}
-        new.transient_ranges = list(self.transient_ranges)
-        new.absent_ranges = list(self.absent_ranges)
+        new._copy_small(self)
         return new
+
+    def reset_from(self, base: Zone) -> None:
+        """Become a copy of ``base`` (a zone this one was cloned from) in place: the big
+        arrays are overwritten, not reallocated, so an exploration holds two zones
+        whatever happens to the previous execution's garbage."""
+        memmap, pageblock = self.memmap, self.pageblock
+        self.__dict__.update(base.__dict__)
+        memmap.copy_from(base.memmap)
+        pageblock[:] = base.pageblock
+        self.memmap, self.pageblock = memmap, pageblock
+        self._copy_small(base)
+
+    def _copy_small(self, base: Zone) -> None:
+        """The small mutable fields, copied from ``base`` (the rest is shared or copied
+        by the caller)."""
+        self.nr_free = list(base.nr_free)
+        self.pcp = [p.clone() for p in base.pcp]
+        self.allocations = {aid: a.clone() for aid, a in base.allocations.items()}
+        self.by_token = dict(base.by_token)
+        self.cma_ranges = list(base.cma_ranges)
+        self.cma_areas = {n: c.clone() for n, c in base.cma_areas.items()}
+        self.transient_ranges = list(base.transient_ranges)
+        self.absent_ranges = list(base.absent_ranges)
+        self.retyped = list(base.retyped)
 
     # -- pfn <-> memmap index ---------------------------------------------------------
 
@@ -229,19 +267,23 @@ class Zone:
 
     def get_pageblock_migratetype(self, pfn: int) -> MigrateType:
         """get_pageblock_migratetype(): ISOLATE when the isolate bit is set (v6.17 mask)."""
-        v = self.pageblock[self._pb_index(pfn)]
-        if v & PB_ISOLATE_BIT:
-            return ISOLATE
-        return MigrateType(v & PB_MT_MASK)
+        b = (pfn >> self.pageblock_order) - self.first_pageblock
+        if not 0 <= b < len(self.pageblock):
+            self._pb_index(pfn)  # raises MemmapAccess
+        v = self.pageblock[b]
+        t = _PB_TYPE[v]
+        return t if t is not None else _checked(t, v)
 
     def get_pageblock_original_mt(self, pfn: int) -> MigrateType:
         """The migratetype bits alone: what the isolate-bit design restores on undo."""
-        return MigrateType(self.pageblock[self._pb_index(pfn)] & PB_MT_MASK)
+        v = self.pageblock[self._pb_index(pfn)]
+        return _checked(_MT_BITS[v & PB_MT_MASK], v)
 
     def set_pageblock_migratetype(self, pfn: int, mt: MigrateType) -> None:
         """set_pageblock_migratetype(). With the isolate bit, ISOLATE sets the bit and keeps
         the type bits; any other type clears the bit and writes the type."""
         b = self._pb_index(pfn)
+        self.retyped.append(b)  # the checker judges the free blocks over it again
         if self.flags.isolate_bit:
             if mt == ISOLATE:
                 self.pageblock[b] |= PB_ISOLATE_BIT

@@ -23,8 +23,8 @@ from zonesim.model.zone import Allocation
 from zonesim.ops.drain import drain_all_pages
 from zonesim.ops.errno import EBUSY, errname
 from zonesim.ops.free import free_unref_page
+from zonesim.ops.isolate_range import start_isolate_page_range
 from zonesim.ops.isolation import (
-    start_isolate_page_range,
     test_pages_isolated,
     undo_isolate_page_range,
 )

@@ -27,10 +27,10 @@ from zonesim.model.memmap import (
 from zonesim.model.types import MigrateType
 from zonesim.ops.drain import drain_all_pages, zone_pcp_disable, zone_pcp_enable
 from zonesim.ops.errno import EBUSY, EINVAL
+from zonesim.ops.isolate_range import start_isolate_page_range
 from zonesim.ops.isolation import (
     MEMORY_OFFLINE,
     REPORT_FAILURE,
-    start_isolate_page_range,
     test_pages_isolated,
     undo_isolate_page_range,
 )

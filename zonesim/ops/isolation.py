@@ -226,36 +226,24 @@ async def unset_migratetype_isolate(k: Kernel, cpu: int, pfn: int, mt: int) -> N
     )
 
 
-async def start_isolate_page_range(
-    k: Kernel,
-    cpu: int,
-    start: int,
-    end: int,
-    mt: int,
-    flags: int,
+async def start_isolate_page_range_v515(
+    k: Kernel, cpu: int, start: int, end: int, mt: int, flags: int,
     roi: tuple[int, int] | None = None,
 ) -> int:
-    """start_isolate_page_range(): isolate every pageblock of [start, end) (aligned by the
-    caller in v5.15), one zone->lock section each; on failure undo what was done."""
+    """start_isolate_page_range() before b2c9e2fbba32: isolate every pageblock of
+    [start, end) (aligned by the caller), one zone->lock section each; on failure undo what
+    was done. The caller (``zonesim.ops.isolate_range``) marks the range as walked."""
     pb = k.zone.geometry.pageblock_nr_pages
-    # While the range is walked the kernel tolerates half-isolated states: a MAX_ORDER-1
-    # block on the ISOLATE list before its second pageblock is isolated (5.15), a block
-    # straddling a boundary pageblock before it is split (5.19).
-    with k.walking(start & ~(pb - 1), (end + pb - 1) & ~(pb - 1)):
-        if k.policy.has("b2c9e2fbba32"):
-            from zonesim.ops.isolate_boundary import start_isolate_page_range_v519
-
-            return await start_isolate_page_range_v519(k, cpu, start, end, mt, flags, roi)
-        for pfn in range(start, end, pb):
-            page = first_valid_pfn(k, pfn, pb)
-            if page is None:
-                continue
-            async with k.zone_lock:  # P4: the lock is dropped between two pageblocks
-                ret = await set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
-            if ret:
-                await undo_isolate_page_range(k, cpu, start, pfn, mt)
-                return EBUSY
-        return 0
+    for pfn in range(start, end, pb):
+        page = first_valid_pfn(k, pfn, pb)
+        if page is None:
+            continue
+        async with k.zone_lock:  # P4: the lock is dropped between two pageblocks
+            ret = await set_migratetype_isolate(k, cpu, page, mt, flags, start, end, roi)
+        if ret:
+            await undo_isolate_page_range(k, cpu, start, pfn, mt)
+            return EBUSY
+    return 0
 
 
 async def undo_isolate_page_range(k: Kernel, cpu: int, start: int, end: int, mt: int) -> None:

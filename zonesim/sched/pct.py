@@ -17,6 +17,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+_NEVER = 1 << 62
+
 
 class PCTStrategy:
     """PCT with bug depth ``depth`` (>= 1; depth 1 = no change points)."""
@@ -33,12 +35,20 @@ class PCTStrategy:
         self._prio: dict[str, float] = {}
         self._change_points: list[int] = []
         self._next_change = 0
+        # The keep-running fast path: the scheduler hands the same runnable tuple until
+        # the set changes, and priorities change only at change points, so until then
+        # the answer is the last one (a tuple identity test, no priority scan).
+        self._last_runnable: Sequence[str] | None = None
+        self._last_idx = 0
+        self._change_at = 0  # step of the next change point (or a huge number)
 
     def begin_execution(self) -> bool:
         self._prio = {}
         self._change_points = sorted(self._rng.randrange(self._k) for _ in range(self.depth - 1))
         self._next_change = 0
         self._max_step = 0
+        self._last_runnable = None
+        self._change_at = self._change_points[0] if self._change_points else _NEVER
         return True
 
     def _priority(self, name: str) -> float:
@@ -50,6 +60,8 @@ class PCTStrategy:
     def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
         if step > self._max_step:
             self._max_step = step
+        if runnable is self._last_runnable and step < self._change_at:
+            return self._last_idx
         get = self._prio.get
         prio = [get(name) or self._priority(name) for name in runnable]
         while (
@@ -60,7 +72,11 @@ class PCTStrategy:
             victim = current if current is not None else runnable[prio.index(max(prio))]
             self._prio[victim] = float(self.depth - self._next_change)
             prio = [self._prio[name] for name in runnable]
-        return prio.index(max(prio))
+        cps = self._change_points
+        self._change_at = cps[self._next_change] if self._next_change < len(cps) else _NEVER
+        self._last_runnable = runnable
+        self._last_idx = prio.index(max(prio))
+        return self._last_idx
 
     def pick_option(self, step: int, n: int, label: str) -> int:
         self._max_step = max(self._max_step, step)

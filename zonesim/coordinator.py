@@ -1,0 +1,267 @@
+"""Hands work units to a backend and puts their results in execution order.
+
+The order of an exploration is fixed before anything runs: executions by index for
+random/PCT, chunks by number for Hypothesis, the sequential DFS order for DFS. Workers
+finish units in any order; the coordinator only ever counts the contiguous prefix of that
+order, cut at the execution budget and -- unless ``keep_going`` -- at the first failing
+execution (the lowest index that fails). Workers may run a little past the cut; what lies
+beyond it is discarded. So ``--workers 1``, ``--workers 4`` and a Dask cluster give the
+same executions, findings and ``trace_hash``.
+
+Units are handed out lowest position first, at most about twice the backend's slots at a
+time, and never when the part of the order before them already fills the budget or holds
+a failure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from zonesim.engine import Engine
+from zonesim.parallel import Backend
+from zonesim.units import (
+    DfsResult,
+    DfsUnit,
+    EngineSpec,
+    ExecRecord,
+    HypothesisUnit,
+    IndexedUnit,
+    Unit,
+    run_unit,
+)
+
+#: (executions finished, budget, distinct invariants violated)
+Progress = Callable[[int, int, int], None]
+_POLL = 0.2  # seconds between checks of the clock while waiting for workers
+
+
+@dataclass(slots=True)
+class Collected:
+    """The counted executions in order (``index`` renumbered 1..n), and how it ended."""
+
+    records: list[ExecRecord] = field(default_factory=list)
+    exhausted: bool | None = None  # dfs: nothing of the bounded space is left
+    interrupted: bool = False
+
+
+class Run:
+    """Common loop: keep the backend busy, feed results to the plan, stop on Ctrl-C."""
+
+    def __init__(self, backend: Backend, engine: Engine, seconds: float | None,
+                 progress: Progress | None, budget: int) -> None:
+        self.backend = backend
+        self.engine = engine
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.progress = progress
+        self.budget = budget
+        self.finished = 0
+        self.invariants: set[str] = set()
+        # in-flight tickets -> (plan's key, the inline sink that gathers partial results)
+        self.flight: dict[int, tuple[Any, list[ExecRecord]]] = {}
+        self.interrupted = False
+
+    def time_left(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def over(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def note(self, r: ExecRecord) -> None:
+        """One more execution finished (progress counts them as they come)."""
+        self.finished += 1
+        if r.violation is not None:
+            self.invariants.add(r.violation.invariant)
+        if self.progress is not None:
+            self.progress(min(self.finished, self.budget), self.budget, len(self.invariants))
+
+    def submit(self, key: Any, unit: Unit) -> None:
+        sink: list[ExecRecord] = _Sink(self) if self.backend.local else []
+        if self.backend.local:
+            t = self.backend.submit(partial(run_unit, engine=self.engine, out=sink), unit)
+        else:
+            t = self.backend.submit(run_unit, unit)
+        self.flight[t] = (key, sink)
+
+    def loop(self, refill: Callable[[int], list[tuple[Any, Unit]]],
+             accept: Callable[[Any, Any], None]) -> dict[Any, list[ExecRecord]]:
+        """Returns the partial records of units cut short by Ctrl-C (inline only)."""
+        try:
+            while True:
+                room = 2 * self.backend.slots - len(self.flight)
+                if room > 0 and not self.over():
+                    for key, unit in refill(room):
+                        self.submit(key, unit)
+                if not self.flight:
+                    return {}
+                for t, result in self.backend.wait(_POLL):
+                    key, _ = self.flight.pop(t)
+                    accept(key, result)
+                    if not self.backend.local:  # inline units noted each execution
+                        recs = result.records if isinstance(result, DfsResult) else result
+                        for r in recs:
+                            self.note(r)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.backend.close()
+            return {key: sink for key, sink in self.flight.values() if sink}
+
+
+class _Sink(list[ExecRecord]):
+    """The record list of a unit run in this process: progress sees every execution."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self._run = run
+
+    def append(self, r: ExecRecord) -> None:
+        super().append(r)
+        self._run.note(r)
+
+
+def _cut(records: Iterator[ExecRecord], budget: int, keep_going: bool) -> list[ExecRecord]:
+    out: list[ExecRecord] = []
+    for r in records:
+        if len(out) >= budget:
+            break
+        out.append(ExecRecord(len(out) + 1, r.steps, r.trace_hash, r.violation, r.choices,
+                              r.error))
+        if r.error is not None or (r.violation is not None and not keep_going):
+            break
+    return out
+
+
+# -- segments: random / PCT by execution index, Hypothesis by chunk -----------------------
+
+
+def run_segments(run: Run, make: Callable[[int], Unit], segments: int,
+                 keep_going: bool) -> Collected:
+    """Segment ``s`` (0-based) is one unit; the order is the segments' records in turn."""
+    results: dict[int, list[ExecRecord]] = {}
+    next_seg = 0
+    cut_at = segments  # first segment holding a failure (without keep_going)
+
+    def refill(room: int) -> list[tuple[Any, Unit]]:
+        nonlocal next_seg
+        out: list[tuple[Any, Unit]] = []
+        while room > len(out) and next_seg < min(segments, cut_at + 1):
+            out.append((next_seg, make(next_seg)))
+            next_seg += 1
+        return out
+
+    def accept(seg: Any, recs: Any) -> None:
+        nonlocal cut_at
+        results[seg] = recs
+        if not keep_going and any(r.stops for r in recs):
+            cut_at = min(cut_at, seg)
+        if any(r.error is not None for r in recs):
+            cut_at = min(cut_at, seg)
+
+    partial_recs = run.loop(refill, accept)
+    col = Collected(interrupted=run.interrupted)
+
+    def ordered() -> Iterator[ExecRecord]:
+        for s in range(segments):
+            recs = results.get(s)
+            if recs is None:
+                yield from partial_recs.get(s, [])
+                return
+            yield from recs
+
+    col.records = _cut(ordered(), run.budget, keep_going)
+    return col
+
+
+def explore_indexed(run: Run, spec: EngineSpec, strategy: str, seed: int, depth: int,
+                    pct_steps: int, keep_going: bool, chunk: int) -> Collected:
+    budget = run.budget
+
+    def make(s: int) -> Unit:
+        start = 1 + s * chunk
+        return IndexedUnit(spec, strategy, seed, depth, pct_steps, start,
+                           min(start + chunk, budget + 1), keep_going, run.time_left())
+
+    return run_segments(run, make, -(-budget // chunk), keep_going)
+
+
+def explore_hypothesis(run: Run, spec: EngineSpec, seed: int, chunk: int) -> Collected:
+    return run_segments(run, lambda s: HypothesisUnit(spec, seed, s, chunk),
+                        -(-run.budget // chunk), False)
+
+
+# -- DFS: subtrees of schedule prefixes ---------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Node:
+    prefix: tuple[int, ...]
+    state: str = "pending"  # pending | running | done | partial
+    records: list[ExecRecord] = field(default_factory=list)
+    children: list[_Node] = field(default_factory=list)
+
+
+def _walk(node: _Node) -> Iterator[ExecRecord | _Node]:
+    """The DFS order: a unit's own executions, then its children's subtrees in turn; a
+    unit not (completely) run yet stands for its unknown part."""
+    yield from node.records
+    if node.state != "done":
+        yield node
+        return
+    for c in node.children:
+        yield from _walk(c)
+
+
+def explore_dfs(run: Run, spec: EngineSpec, bound: int, keep_going: bool,
+                first_limit: int, limit: int) -> Collected:
+    root = _Node(())
+    nodes: dict[tuple[int, ...], _Node] = {(): root}
+
+    def refill(room: int) -> list[tuple[Any, Unit]]:
+        out: list[tuple[Any, Unit]] = []
+        count = 0
+        for item in _walk(root):
+            if isinstance(item, _Node):
+                if item.state == "pending":
+                    item.state = "running"
+                    lim = first_limit if item is root else limit
+                    out.append((item.prefix, DfsUnit(spec, bound, item.prefix, lim,
+                                                     keep_going, run.time_left())))
+                    if len(out) >= room:
+                        break
+                continue
+            count += 1
+            if count >= run.budget or item.error is not None or (
+                    item.violation is not None and not keep_going):
+                break
+        return out
+
+    def accept(prefix: Any, result: Any) -> None:
+        node = nodes[prefix]
+        node.records = result.records
+        node.state = "done"
+        for p in result.child_prefixes():
+            child = nodes[p] = _Node(p)
+            node.children.append(child)
+
+    partial_recs = run.loop(refill, accept)
+    for prefix, recs in partial_recs.items():
+        nodes[prefix].records = recs
+        nodes[prefix].state = "partial"
+
+    def known() -> Iterator[ExecRecord]:
+        for item in _walk(root):
+            if isinstance(item, _Node):
+                return
+            yield item
+
+    col = Collected(records=_cut(known(), run.budget, keep_going))
+    # Exhausted: nothing at all after the last counted execution.
+    rest = _walk(root)
+    for _ in range(len(col.records)):
+        next(rest)
+    col.exhausted = next(rest, None) is None
+    col.interrupted = run.interrupted
+    return col

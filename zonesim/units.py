@@ -1,0 +1,365 @@
+"""Work units of an exploration, and how a worker runs one (DESIGN.md §8, §11).
+
+A work unit is a small picklable value that names a slice of an exploration whose result
+does not depend on which process runs it, nor when, nor next to what:
+
+* ``IndexedUnit`` -- executions ``start .. stop-1`` of a random or PCT exploration. Each
+  execution's strategy is built from the run seed and the execution's own index
+  (``execution_seed``), so execution 17 makes the same decisions whoever runs it.
+* ``DfsUnit`` -- the subtree of the bounded DFS below a schedule prefix (a tuple of choice
+  indices), explored in the sequential DFS order for at most ``limit`` executions; it
+  returns the untried rest of its subtree (the *frontier*) as prefixes for further units.
+* ``HypothesisUnit`` -- one chunk of a Hypothesis search: ``hypothesis_search`` with the
+  chunk's own seed and a fixed number of examples.
+
+The coordinator (``zonesim.coordinator``) orders the results by execution index, so the
+findings and ``trace_hash`` are those of the sequential run for any number of workers.
+A worker runs all executions of a unit in ONE ``trio.run`` (``Engine.run_batch``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from zonesim.check.registry import Violation
+from zonesim.engine import Engine, Outcome
+from zonesim.policy import Policy
+from zonesim.scenario import Scenario
+from zonesim.sched import (
+    Choice,
+    Failure,
+    PCTStrategy,
+    RandomStrategy,
+    ReplayStrategy,
+    SchedError,
+    Strategy,
+    hypothesis_search,
+)
+
+# -- the engine a unit runs on -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """What a worker needs to build the coordinator's engine (scenario and policy are
+    frozen dataclasses; the fingerprint keys the per-process cache)."""
+
+    scenario: Scenario
+    policy: Policy
+    max_steps: int
+    checks: bool
+    fingerprint: str
+
+    @classmethod
+    def of(cls, engine: Engine) -> EngineSpec:
+        return cls(engine.scenario, engine.policy, engine.max_steps, engine.checks,
+                   engine.fingerprint)
+
+
+_ENGINES: dict[tuple[str, int, bool], Engine] = {}
+_CACHE_SIZE = 8  # engines (booted base zones) a worker keeps; the matrix visits many
+
+
+def engine_for(spec: EngineSpec) -> Engine:
+    """The worker's engine for ``spec``: booted once, reused by every later unit."""
+    key = (spec.fingerprint, spec.max_steps, spec.checks)
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = Engine(spec.scenario, spec.policy, max_steps=spec.max_steps)
+        engine.checks = spec.checks
+        if len(_ENGINES) >= _CACHE_SIZE:
+            del _ENGINES[next(iter(_ENGINES))]
+        _ENGINES[key] = engine
+    return engine
+
+
+# -- what a unit returns -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExecRecord:
+    """One execution as the coordinator needs it. ``index``: the execution number (1-based)
+    for indexed units, the position in the unit for DFS and Hypothesis units. Choices
+    travel only with a failing execution (the coordinator shrinks it)."""
+
+    index: int
+    steps: int
+    trace_hash: str
+    violation: Violation | None = None
+    choices: tuple[Choice, ...] = ()
+    error: Exception | None = None
+
+    @property
+    def stops(self) -> bool:
+        return self.violation is not None or self.error is not None
+
+    def outcome(self) -> Outcome:
+        return Outcome(self.violation, self.choices, self.steps, self.trace_hash)
+
+
+def _record(index: int, o: Outcome) -> ExecRecord:
+    failing = o.violation is not None or o.error is not None
+    return ExecRecord(index, o.steps, o.trace_hash, o.violation,
+                      o.choices if failing else (), o.error)
+
+
+def execution_seed(seed: int, index: int) -> int:
+    """The seed of execution ``index`` of a run with ``seed`` (no ``hash()``: stable in
+    every process)."""
+    d = hashlib.blake2b(f"zonesim-execution|{seed}|{index}".encode(), digest_size=8)
+    return int.from_bytes(d.digest(), "big")
+
+
+def _deadline(seconds: float | None) -> float | None:
+    return None if seconds is None else time.monotonic() + seconds
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
+
+
+# -- random and PCT: executions by index -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedUnit:
+    """Executions ``start .. stop-1`` (1-based). PCT draws its change points in
+    ``[0, pct_steps)``: the step count of the preemption-free execution, measured once by
+    the coordinator, so no execution depends on what earlier ones saw."""
+
+    spec: EngineSpec
+    strategy: str  # "random" | "pct"
+    seed: int
+    depth: int
+    pct_steps: int
+    start: int
+    stop: int
+    keep_going: bool = False
+    seconds: float | None = None
+
+
+def indexed_strategy(unit: IndexedUnit, index: int) -> Strategy:
+    s = execution_seed(unit.seed, index)
+    if unit.strategy == "random":
+        return RandomStrategy(s)
+    return PCTStrategy(s, depth=unit.depth, initial_steps=unit.pct_steps)
+
+
+def run_indexed(unit: IndexedUnit, engine: Engine, out: list[ExecRecord]) -> list[ExecRecord]:
+    """Stops after the first failing execution unless ``keep_going``; a SchedError that
+    is not a violation always stops."""
+    deadline = _deadline(unit.seconds)
+    n = unit.start
+    current: list[Strategy] = []
+
+    def next_strategy(prev: Outcome | None) -> Strategy | None:
+        nonlocal n
+        if prev is not None and (prev.error is not None
+                                 or (prev.violation is not None and not unit.keep_going)):
+            return None
+        if n >= unit.stop or _past(deadline):
+            return None
+        s = indexed_strategy(unit, n)
+        s.begin_execution()
+        current[:] = [s]
+        n += 1
+        return s
+
+    def on_outcome(o: Outcome) -> None:
+        current[0].end_execution(o.violation is not None)
+        out.append(_record(n - 1, o))
+
+    engine.run_batch(next_strategy, on_outcome)
+    return out
+
+
+# -- bounded DFS: subtrees of a schedule prefix ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DfsUnit:
+    spec: EngineSpec
+    bound: int
+    prefix: tuple[int, ...]
+    limit: int
+    keep_going: bool = False
+    seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DfsResult:
+    """The unit's executions in DFS order, then the rest of its subtree: child prefixes
+    ``trail[:depth] + (alt,)`` for each ``(depth, alt)`` of ``frontier``, in DFS order."""
+
+    records: list[ExecRecord]
+    trail: tuple[int, ...]
+    frontier: tuple[tuple[int, int], ...]
+
+    def child_prefixes(self) -> list[tuple[int, ...]]:
+        return [(*self.trail[:d], a) for d, a in self.frontier]
+
+
+@dataclass(slots=True)
+class _Point:
+    n: int
+    taken: int
+    preemptible: bool
+
+
+class SubtreeDFS:
+    """``DFSStrategy`` restricted to the subtree below ``prefix`` (CHESS's stateless
+    search): replays the prefix, takes 0 at every new decision, and backtracks only at
+    decisions at or below ``len(prefix)``. ``frontier()`` is its DFS stack: every untried
+    alternative within the preemption bound, deepest first -- exactly what the sequential
+    DFS would explore next, in that order."""
+
+    def __init__(self, prefix: Sequence[int], preemption_bound: int) -> None:
+        self.floor = len(prefix)
+        self.bound = preemption_bound
+        self.exhausted = False
+        self._prefix = list(prefix)
+        self._trail: list[_Point] = []
+        self._last: list[_Point] = []
+
+    def begin_execution(self) -> bool:
+        if self.exhausted:
+            return False
+        self._trail = []
+        return True
+
+    def _pick(self, step: int, n: int, preemptible: bool) -> int:
+        i = len(self._trail)
+        taken = 0
+        if i < len(self._prefix):
+            taken = self._prefix[i]
+            if taken >= n:
+                raise SchedError(
+                    f"nondeterminism: dfs decision {i} at step {step} has {n} alternatives, "
+                    f"an earlier execution had more (replaying index {taken})"
+                )
+        self._trail.append(_Point(n, taken, preemptible))
+        return taken
+
+    def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
+        return self._pick(step, len(runnable), current is not None and runnable[0] == current)
+
+    def pick_option(self, step: int, n: int, label: str) -> int:
+        return self._pick(step, n, False)
+
+    def _open(self, trail: list[_Point]) -> list[tuple[int, int]]:
+        """(depth, first untried alternative) of every decision that still has one."""
+        out: list[tuple[int, int]] = []
+        count = 0
+        before: list[int] = []
+        for p in trail:
+            before.append(count)
+            if p.preemptible and p.taken:
+                count += 1
+        for i in range(len(trail) - 1, self.floor - 1, -1):
+            p = trail[i]
+            if p.taken + 1 < p.n and before[i] + p.preemptible <= self.bound:
+                out.append((i, p.taken + 1))
+        return out
+
+    def end_execution(self, failed: bool) -> None:
+        trail = self._trail
+        if len(trail) < len(self._prefix):
+            raise SchedError(
+                f"nondeterminism: a dfs execution ended after {len(trail)} decisions, before "
+                f"its replay prefix of {len(self._prefix)}"
+            )
+        self._last = trail
+        nxt = self._open(trail)
+        if not nxt:
+            self.exhausted = True
+            return
+        i, alt = nxt[0]
+        self._prefix = [q.taken for q in trail[:i]] + [alt]
+
+    def frontier(self) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+        """(taken values of the last trail, untried (depth, alternative) in DFS order)."""
+        last = self._last
+        out = [(i, a) for i, first in self._open(last) for a in range(first, last[i].n)]
+        return tuple(p.taken for p in last), tuple(out)
+
+
+def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
+    deadline = _deadline(unit.seconds)
+    dfs = SubtreeDFS(unit.prefix, unit.bound)
+    ran = 0
+
+    def next_strategy(prev: Outcome | None) -> Strategy | None:
+        nonlocal ran
+        if prev is not None and (prev.error is not None
+                                 or (prev.violation is not None and not unit.keep_going)):
+            return None
+        if ran >= unit.limit or _past(deadline) or not dfs.begin_execution():
+            return None
+        ran += 1
+        return dfs
+
+    def on_outcome(o: Outcome) -> None:
+        if o.error is None:
+            dfs.end_execution(o.violation is not None)
+        out.append(_record(len(out) + 1, o))
+
+    engine.run_batch(next_strategy, on_outcome)
+    if out and out[-1].error is not None:
+        return DfsResult(out, (), ())
+    trail, frontier = dfs.frontier()
+    return DfsResult(out, trail, frontier)
+
+
+# -- Hypothesis: chunks of a fixed number of examples -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HypothesisUnit:
+    spec: EngineSpec
+    seed: int
+    chunk: int
+    size: int
+
+
+class _ViolationError(Exception):
+    """Hypothesis tells failures apart by exception type and site; one site per invariant
+    is approximated by the message (the invariant name)."""
+
+
+def run_hypothesis(unit: HypothesisUnit, engine: Engine,
+                   out: list[ExecRecord]) -> list[ExecRecord]:
+    """Passing executions in order, then (if any) the shrunk failure, replayed."""
+
+    def run_one(strategy: Strategy) -> Failure | None:
+        o = engine.run(strategy)
+        if o.violation is not None:
+            return Failure(_ViolationError(o.violation.invariant), o.choices, o.steps)
+        out.append(_record(len(out) + 1, o))
+        return None
+
+    choices = hypothesis_search(run_one, max_examples=unit.size,
+                                seed=execution_seed(unit.seed, unit.chunk))
+    if choices is not None:
+        out.append(_record(len(out) + 1, engine.run(ReplayStrategy(choices))))
+    return out
+
+
+# -- dispatch ----------------------------------------------------------------------------
+
+Unit = IndexedUnit | DfsUnit | HypothesisUnit
+
+
+def run_unit(unit: Unit, engine: Engine | None = None,
+             out: list[ExecRecord] | None = None) -> list[ExecRecord] | DfsResult:
+    """Run ``unit`` on ``engine`` (None: the worker's cached engine for ``unit.spec``);
+    finished executions are appended to ``out`` as they finish."""
+    e = engine if engine is not None else engine_for(unit.spec)
+    sink: list[ExecRecord] = [] if out is None else out
+    if isinstance(unit, IndexedUnit):
+        return run_indexed(unit, e, sink)
+    if isinstance(unit, DfsUnit):
+        return run_dfs(unit, e, sink)
+    return run_hypothesis(unit, e, sink)
