@@ -18,8 +18,8 @@ zonesim/model, ops, check and sched and written back as a text edit of that one 
   condition ``if c:`` / ``while c:`` / ``c if ... else`` -> ``not (c)``; ``and`` <-> ``or``
 
 Not mutated: docstrings and other strings, f-string parts (messages only), type
-annotations, ``assert`` statements, ``__all__``, and the arguments of ``trace(...)``
-calls (log fields). Equivalent mutants (a bug that changes nothing observable) exist
+annotations, ``assert`` statements, ``__all__``, decorators, and the arguments of
+``trace(...)`` calls (log fields). Equivalent mutants (a bug that changes nothing observable) exist
 and count as survivors: the rate is a lower bound.
 
 The sample is deterministic: every site is enumerated in file order and ``--sample N``
@@ -161,6 +161,10 @@ class _Sites(ast.NodeVisitor):
             self.visit(d)
 
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for stmt in node.body:  # not the decorators: @dataclass(slots=...) changes nothing
+            self.visit(stmt)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):

@@ -51,3 +51,17 @@ def test_virtio_mem_fake_offline_pages_at_the_range_edges_are_offlined_with_it(a
     _, fresh = run('[[cpu]]\nops = [ { op = "drain_local_pages" } ]\n', policy="v5.19")
     assert zone.managed_pages == fresh.managed_pages - 1024
     assert zone.present_pages == fresh.present_pages - 1024
+
+
+def test_a_contig_allocation_that_is_not_virtio_mems_keeps_offline_from_succeeding() -> None:
+    """Only PageOffline pages (virtio-mem's fake-offline ones) lose their reference on
+    MEM_GOING_OFFLINE; a driver's alloc_contig_range pages in the block are in use and
+    unmovable: offline_pages fails and the allocation stays."""
+    body = ('[[cpu]]\nops = [ { op = "alloc_contig_range", start = 1024, end = 1536, '
+            'as = "r", expect = "ok" },\n'
+            '        { op = "offline_pages", start = 1024, count = 1024, '
+            'expect = "-EBUSY" } ]\n')
+    outcome, zone = run(body, policy="v5.19")
+    assert outcome.violation is None, outcome.violation
+    assert [(a.pfn, a.nr) for a in zone.allocations.values() if a.contig] == [(1024, 512)]
+    assert zone.absent_ranges == [] and isolated(zone) == []
