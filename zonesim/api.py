@@ -16,12 +16,11 @@ asked for are written by the caller.
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from zonesim import matrix as _matrix
 from zonesim.artifact import Artifact, load, read_artifact
@@ -43,10 +42,12 @@ from zonesim.failures import (
     observe,
     observe_with,
     replay,
+    replay_observed,
     report,
     shrink,
     traced_records,
 )
+from zonesim.files import check_output_dir, check_output_file, write_text
 from zonesim.logs import LogFile, read_log, select
 from zonesim.model.boot import ZoneLayout, build_zone
 from zonesim.model.errors import ModelFault
@@ -56,8 +57,18 @@ from zonesim.observe import Observation, ObservingEngine
 from zonesim.parallel import ClusterError, cluster_from_env, default_workers
 from zonesim.policy import PRESETS, SWITCHES, Policy, PolicyError, make_policy, parse_policy
 from zonesim.scenario import Scenario, ScenarioError
+from zonesim.scenario.limits import (
+    LimitError,
+    check_depth,
+    check_executions,
+    check_max_steps,
+    check_pfn,
+    check_seconds,
+    check_workers,
+    check_zone_size,
+)
 from zonesim.scenario.policyspec import parse_expectation
-from zonesim.sched import ReplayStrategy, encode
+from zonesim.sched import Divergence, encode
 from zonesim.timeline import Move
 
 __version__ = "0.1.0"
@@ -72,6 +83,7 @@ __all__ = [
     "Artifact",
     "BadInput",
     "Bisection",
+    "Divergence",
     "ExploreReport",
     "LogFile",
     "ModelFault",
@@ -85,6 +97,8 @@ __all__ = [
     "ShrinkResult",
     "VerdictChange",
     "bisect",
+    "check_output_dir",
+    "check_output_file",
     "coverage_png",
     "cpu_names",
     "default_workers",
@@ -108,9 +122,11 @@ __all__ = [
     "shrink",
     "traced_records",
     "verdict_matches",
+    "write_text",
 ]
 
 ScenarioLike = Scenario | str | os.PathLike[str]
+T = TypeVar("T")
 PolicyLike = Policy | str
 
 
@@ -149,12 +165,12 @@ def _count(name: str, value: int | None, low: int = 1) -> None:
         raise BadInput(f"{name}: expected {what}, got {value}")
 
 
-def _seconds(name: str, value: float | None, *, zero_ok: bool = False) -> None:
-    if value is None:
-        return
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
-        want = "a number >= 0 (0 = no cap)" if zero_ok else "a positive number of seconds"
-        raise BadInput(f"{name}: expected {want}, got {value:g}")
+def _limit(check: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A resource limit of ``zonesim.scenario.limits`` as bad input (one line, exit 2)."""
+    try:
+        return check(*args, **kwargs)
+    except LimitError as exc:
+        raise BadInput(str(exc)) from None
 
 
 # -- one execution --------------------------------------------------------------------------
@@ -171,6 +187,7 @@ class RunResult:
     seed: int | None
     schedule: str
     observation: Observation
+    divergence: Divergence | None = None  # a --schedule shorter than the execution
 
     @property
     def outcome(self) -> Outcome:
@@ -186,35 +203,36 @@ class RunResult:
             "steps": self.outcome.steps,
             "trace_hash": self.outcome.trace_hash,
             "schedule": self.schedule,
+            "divergence": None if self.divergence is None else str(self.divergence),
             "violation": None if v is None else {"invariant": v.invariant, "message": v.message},
         }
 
 
 def run(target: ScenarioLike, policy: PolicyLike = "v5.15", *, strategy: str = "pct",
         seed: int = 0, schedule: str | None = None) -> RunResult:
-    """One execution under a strategy (or replaying a schedule string), observed."""
+    """One execution under a strategy (or replaying a schedule string), observed.
+
+    A schedule is read within the execution's step bound, must carry this scenario's
+    fingerprint, and is replayed as far as it applies (``zonesim.sched.replay_schedule``):
+    a recorded decision that does not apply, or recorded decisions left over when the
+    execution ends, are bad input; a schedule that ends before the execution does is a
+    prefix (choice 0 from there on), reported in ``divergence``."""
     scenario, _, _ = _scenario(target)
     pol = resolve_policy(policy)
     engine = ObservingEngine(scenario, pol)
+    divergence: Divergence | None = None
     if schedule is not None:
-        from zonesim.artifact import decode_schedule
-
-        fp, values = decode_schedule(schedule, "--schedule")
-        if fp != engine.fingerprint:
-            raise BadInput(f"--schedule: fingerprint {fp} does not match scenario + policy + "
-                           f"model ({engine.fingerprint}): the scenario, the policy or zonesim "
-                           "changed")
-        chosen: Any = ReplayStrategy(values)
+        obs, divergence = replay_observed(engine, schedule, "--schedule")
     else:
         if strategy not in RUN_STRATEGIES:
             raise BadInput(f"--strategy: expected one of {', '.join(RUN_STRATEGIES)}, "
                            f"got {strategy!r}")
         chosen = StrategyConfig(strategy, seed).make()
         chosen.begin_execution()
-    obs = observe_with(engine, chosen, "--schedule")
+        obs = observe_with(engine, chosen, "--schedule")
     return RunResult(scenario, pol, "replay" if schedule else strategy,
                      None if schedule else seed,
-                     encode(obs.outcome.choices, engine.fingerprint), obs)
+                     encode(obs.outcome.choices, engine.fingerprint), obs, divergence)
 
 
 # -- explore ------------------------------------------------------------------------------
@@ -245,22 +263,35 @@ def explore(
 
     ``target``: a scenario file, a ``Scenario`` or a ready ``Engine`` (then ``policy`` is
     the engine's). Defaults come from the scenario's ``[explore]`` hints: executions
-    (else 1000), strategy (else feedback), preemption bound (else 2), max steps (else 100000).
+    (else 1000), strategy (else feedback), preemption bound (else 2), max steps (else derived
+    from the scenario's ops, at least 100000: ``zonesim.scenario.limits.step_bound``).
     ``workers`` processes (or the Dask scheduler at ``cluster``) share the work; the
     report is the same for any number (docs/cluster.md). ``coverage``: the report's
-    ``coverage`` says which allocator states the executions reached (docs/coverage.md)."""
-    _count("--workers", workers)
+    ``coverage`` says which allocator states the executions reached (docs/coverage.md).
+
+    Every count and time is checked against ``zonesim.scenario.limits`` before anything
+    runs (the zone's memory once per worker), the artifacts directory too (it must take a
+    new file)."""
+    _limit(check_workers, workers)
     text: str | None = None
+    if max_steps is not None:
+        _limit(check_max_steps, max_steps)
+    if executions is not None:
+        _limit(check_executions, executions)
+    if seconds is not None:
+        _limit(check_seconds, seconds, name="--time")
+    if artifacts is not None:
+        check_output_dir(Path(artifacts), "--artifacts")
     if isinstance(target, Engine):
         engine = target
         path = scenario_path or engine.scenario.file
     else:
         scenario, path, text = _scenario(target)
         path = scenario_path or path
-        hints = scenario.explore
-        _count("--max-steps", max_steps)
-        engine = Engine(scenario, resolve_policy(policy),
-                        max_steps=max_steps or hints.max_steps or 100_000)
+        engine = Engine(scenario, resolve_policy(policy), max_steps=max_steps or None)
+    z = engine.scenario.zone
+    # the scenario was checked with its own step bound; --max-steps may ask for more
+    _limit(check_zone_size, z.pages, z.cpus, workers=workers, max_steps=engine.max_steps)
     hints = engine.scenario.explore
     if isinstance(strategy, StrategyConfig):
         cfg = strategy
@@ -272,12 +303,10 @@ def explore(
         bound = preemption_bound
         if bound is None:
             bound = hints.preemption_bound if hints.preemption_bound is not None else 2
-        _count("--depth", depth)
+        _limit(check_depth, depth, engine.max_steps)
         _count("--preemption-bound", bound, low=0)
         cfg = StrategyConfig(name, seed, depth, bound)
     budget = executions if executions is not None else hints.executions or 1000
-    _count("--executions", budget)
-    _seconds("--time", seconds)
     try:
         return _explore(engine, cfg, executions=budget, seconds=seconds,
                         keep_going=keep_going, shrink_attempts=shrink_attempts,
@@ -323,9 +352,12 @@ def matrix(
 ) -> _matrix.Matrix:
     """Scenarios (files, or directories searched for scenario files) x designs (the
     presets plus the designs the scenarios' ``[expect]`` name, unless ``policies``)."""
-    _count("--executions", executions)
-    _count("--workers", workers)
-    _seconds("--seconds", seconds, zero_ok=True)
+    if executions is not None:
+        _limit(check_executions, executions)
+    _limit(check_workers, workers)
+    _limit(check_seconds, seconds, name="--seconds", allow_zero=True)
+    if artifacts is not None:
+        check_output_dir(Path(artifacts), "--artifacts")
     cols = [resolve_policy(p) for p in policies]
     try:
         files = _matrix.find_scenarios(scenarios)
@@ -398,8 +430,10 @@ def show(target: ScenarioLike | None = None, *, pages: int | None = None, start_
     if pages is None:
         raise BadInput("zonesim show: expected a SCENARIO or --pages N")
     _count("--pages", pages)
-    _count("--start-pfn", start_pfn, low=0)
+    _limit(check_pfn, start_pfn, name="--start-pfn")
     _count("--cpus", cpus)
+    # show boots the zone only; the same sizes as a scenario's zone.pages are admitted
+    _limit(check_zone_size, pages, cpus)
     if not 1 <= max_order <= 16:
         raise BadInput(f"--max-order: expected an integer in 1..16, got {max_order}")
     po = pageblock_order if pageblock_order is not None else min(9, max_order - 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,19 @@ from typing import Any
 from zonesim.engine import Engine
 from zonesim.errors import BadInput
 from zonesim.explore import ARTIFACT_FORMAT
+from zonesim.files import read_text
 from zonesim.policy import Policy, PolicyError, make_policy, parse_policy
 from zonesim.scenario import PolicySpec, Scenario, load_scenario, parse_scenario
-from zonesim.sched import ReplayMismatch, ScheduleFormatError, decode
+from zonesim.sched import (
+    Divergence,
+    FingerprintMismatch,
+    ReplayMismatch,
+    Schedule,
+    ScheduleFormatError,
+    check_fingerprint,
+    decode,
+    parse_schedule,
+)
 
 # key -> type every artifact must carry
 _REQUIRED: tuple[tuple[str, type], ...] = (
@@ -90,19 +101,36 @@ class Artifact:
         except PolicyError as exc:
             raise BadInput(f"{self.path}: policy: {exc}") from None
 
+    @property
+    def trace_hash(self) -> str | None:
+        """The recorded execution's trace_hash (None in artifacts that predate it)."""
+        h = self.doc.get("trace_hash")
+        return h if isinstance(h, str) else None
+
     def engine(self) -> Engine:
         """The engine the artifact was written by; its schedule's fingerprint must match."""
-        engine = Engine(self.scenario(), self.policy())
-        fp, _ = self.decoded()
-        if fp != engine.fingerprint:
-            raise BadInput(
-                f"{self.path}: schedule: fingerprint {fp} does not match scenario + policy + "
-                f"model ({engine.fingerprint}): the scenario, the policy or zonesim changed"
-            )
-        return engine
+        return self.load()[0]
 
-    def decoded(self) -> tuple[str, list[str | int]]:
-        return decode_schedule(self.schedule, f"{self.path}: schedule")
+    def load(self) -> tuple[Engine, Schedule]:
+        """The engine and the parsed schedule, checked against each other: the schedule is
+        read within the engine's step bound and must carry the fingerprint of this
+        scenario's behaviour, policy and model (``zonesim.sched.check_fingerprint``)."""
+        engine = Engine(self.scenario(), self.policy())
+        return engine, read_schedule(self.schedule, engine, f"{self.path}: schedule")
+
+
+def read_schedule(text: str, engine: Engine, where: str) -> Schedule:
+    """A schedule string for ``engine``: at most one decision per step of its step bound
+    (counted before anything is expanded), and its fingerprint (zs2: the behaviour
+    fingerprint; zs1: the legacy one) must be the engine's. One-line ``BadInput`` else."""
+    try:
+        schedule = parse_schedule(text, max_decisions=engine.max_steps)
+        check_fingerprint(
+            schedule, {"zs2": engine.fingerprint, "zs1": engine.legacy_fingerprint}
+        )
+    except (ScheduleFormatError, FingerprintMismatch) as exc:
+        raise BadInput(f"{where}: {exc}") from None
+    return schedule
 
 
 def decode_schedule(schedule: str, where: str) -> tuple[str, list[str | int]]:
@@ -118,6 +146,15 @@ def diverged(where: str, error: Exception | None) -> None:
         raise BadInput(f"{where}: expected a schedule this scenario follows; {error}")
 
 
+def not_followed(where: str, divergence: Divergence | None) -> None:
+    """A recorded decision that did not apply, or recorded decisions the execution never
+    reached (trailing steps), with a matching fingerprint: the schedule is not one this
+    scenario follows (an edited or damaged string). A schedule that ends before the
+    execution does is a prefix, not an error: choice 0 from there on."""
+    if divergence is not None and divergence.expected is not None:
+        raise BadInput(f"{where}: expected a schedule this scenario follows; {divergence}")
+
+
 def looks_like_artifact(text: str) -> bool:
     """An artifact is one JSON object with a ``format`` key near its start; a JSON-lines
     log is one object per line."""
@@ -127,19 +164,16 @@ def looks_like_artifact(text: str) -> bool:
 
 def read_artifact(path: str | os.PathLike[str]) -> Artifact:
     p = Path(path)
+    text = read_text(p, "artifact")
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{p}: no such artifact file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{p}: expected an artifact file, got a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{p}: cannot read artifact: {exc}") from None
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(
             f"{p}: expected a JSON artifact, got invalid JSON at line "
             f"{exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise BadInput(f"{p}: expected a JSON artifact, got JSON nested too deeply") from None
     return validate(p, doc)
 
 
@@ -156,4 +190,24 @@ def validate(p: Path, doc: Any) -> Artifact:
     text = doc.get("scenario_text")
     if text is not None and not isinstance(text, str):
         raise BadInput(f"{p}: scenario_text: expected a string, got {type(text).__name__}")
+    h = doc.get("trace_hash")
+    if h is not None and not (isinstance(h, str) and _HEX32.fullmatch(h)):
+        raise BadInput(f"{p}: trace_hash: expected 32 hex digits (what zonesim records), "
+                       f"got {_shown(h)}")
+    fp = doc.get("fingerprint")
+    if fp is not None:
+        if not isinstance(fp, str):
+            raise BadInput(f"{p}: fingerprint: expected a string, got {_shown(fp)}")
+        in_schedule = doc["schedule"].strip().split(":")
+        if len(in_schedule) >= 3 and in_schedule[1] != fp and in_schedule[0] == "zs2":
+            raise BadInput(f"{p}: fingerprint: {_shown(fp)} differs from the schedule's "
+                           f"{_shown(in_schedule[1])}: the artifact was edited")
     return Artifact(p, doc)
+
+
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def _shown(v: object) -> str:
+    r = repr(v)
+    return r if len(r) <= 40 else r[:37] + "..."

@@ -22,6 +22,7 @@ import trio.testing
 
 from zonesim.check.events import EVENT_INVARIANTS
 from zonesim.check.fused import COVERED, suspect
+from zonesim.check.isolation import ISOLATION_HELD
 from zonesim.check.pageblocks import isolate_census
 from zonesim.check.registry import (
     Cadence,
@@ -36,13 +37,15 @@ from zonesim.model.alloc import prep_new_page, take_free_block_at
 from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.errors import ModelFault
 from zonesim.model.geometry import Geometry
+from zonesim.model.types import MigrateType
 from zonesim.model.zone import Zone
 from zonesim.obs.logging import ListSink, bind_cpu, make_logger
 from zonesim.ops import Kernel
 from zonesim.policy import Policy
-from zonesim.scenario import Alloc, Scenario, ScenarioError
+from zonesim.scenario import Alloc, Choose, Isolate, Repeat, Scenario, ScenarioError
 from zonesim.scenario.fingerprint import behaviour_fingerprint, legacy_fingerprint
 from zonesim.scenario.limits import step_bound
+from zonesim.scenario.ops import Op
 from zonesim.sched import (
     Choice,
     Deadlock,
@@ -123,6 +126,29 @@ def check_applicable(scenario: Scenario, policy: Policy) -> None:
             )
 
 
+def held_isolations(scenario: Scenario) -> tuple[tuple[int, int], ...]:
+    """The pfn ranges the scenario holds isolated on purpose, which may stay ISOLATE when
+    every CPU is done (zonesim.check.isolation): its ``type = "isolate"`` pageblocks and
+    the range of every ``isolate`` op, wherever it appears."""
+    held = [(p.range.start, p.range.end) for p in scenario.zone.pageblocks
+            if p.migratetype == MigrateType.ISOLATE]
+
+    def walk(ops: tuple[Op, ...]) -> None:
+        for op in ops:
+            if isinstance(op, Isolate):
+                held.append((op.start, op.end))
+            elif isinstance(op, Repeat):
+                walk(op.ops)
+            elif isinstance(op, Choose):
+                for option in op.options:
+                    walk(option.ops)
+
+    walk(scenario.setup)
+    for cpu in scenario.cpus:
+        walk(cpu.ops)
+    return tuple(held)
+
+
 def cpu_names(scenario: Scenario) -> list[str]:
     return [f"cpu{i}" for i in range(scenario.zone.cpus)]
 
@@ -145,6 +171,7 @@ class Engine:
             f"{legacy_fingerprint(scenario)}|{policy.name}|{MODEL_VERSION}".encode()
         ).hexdigest()[:16]
         self._base: tuple[Zone, Env] | None = None
+        self.isolation_held = held_isolations(scenario)
         self._spare: list[Zone] = []
         # Benchmarks switch the invariant checks off to see what scheduling alone costs;
         # last_zone is the final zone of the latest run (for same-work comparisons).
@@ -405,6 +432,9 @@ class Engine:
             result = (await sched.run()).choices
             if checks:
                 violation = end_check(zone)
+                if violation is None:  # a pageblock left ISOLATE that nobody holds
+                    violation = next(iter(ISOLATION_HELD.fn(zone, self.isolation_held)),
+                                     None)
         except InvariantViolation as exc:
             violation = exc.violation
         except ModelFault as exc:

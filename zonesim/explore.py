@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shlex
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from zonesim.coordinator import (
 from zonesim.coverage import CoverageReport
 from zonesim.coverage import merge as merge_coverage
 from zonesim.engine import Engine, Outcome
+from zonesim.files import write_text as atomic_write_text
 from zonesim.obs.report import preemption_lines
 from zonesim.parallel import open_backend
 from zonesim.scenario.realism import unrealistic_notes
@@ -85,6 +84,7 @@ class Found:
     decisions: int
     artifact: str | None
     trace_hash: str
+    artifact_error: str | None = None  # why the artifact could not be written
     events: list[dict[str, Any]] = field(default_factory=list)
     switches: list[str] = field(default_factory=list)  # where each preemption happened
 
@@ -97,6 +97,7 @@ class Found:
             "preemptions": self.preemptions,
             "decisions": self.decisions,
             "artifact": self.artifact,
+            "artifact_error": self.artifact_error,
         }
 
 
@@ -327,7 +328,7 @@ def _finding(
         switches=preemption_lines(traced.choices),
     )
     if artifacts is not None:
-        found.artifact = str(write_artifact(artifacts, engine, cfg, found, source))
+        save_artifact(artifacts, engine, cfg, found, source)
     return found
 
 
@@ -351,17 +352,30 @@ class _Source:
             return None  # the artifact then names the path only (replay needs the file)
 
 
+def artifact_name(engine: Engine, cfg: StrategyConfig, found: Found, source: _Source) -> str:
+    """A readable name that never collides: scenario, design, strategy, seed and invariant,
+    then a digest of the scenario's path as written, its text and the schedule. Two
+    scenarios sharing a ``[scenario] name``, an edited scenario, or two explores finding
+    different schedules get different files; the same finding gets the same file (the
+    rename then replaces it with identical content)."""
+    slug = re.sub(r"[^A-Za-z0-9.+-]+", "_", engine.policy.name)
+    digest = hashlib.blake2b(digest_size=5)
+    for part in (source.path, source.read() or "", found.schedule):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return (f"{engine.scenario.name}--{slug}--{cfg.name}-s{cfg.seed}--{found.invariant}--"
+            f"{digest.hexdigest()}.json")
+
+
 def write_artifact(
     directory: Path, engine: Engine, cfg: StrategyConfig, found: Found, source: _Source
 ) -> Path:
-    """Write the failure atomically (temp file in the same directory, then rename).
+    """Write the failure atomically (temp file in the same directory, then rename), mode
+    0644. Raises ``OSError`` when it cannot (see :func:`save_artifact`).
 
     The scenario's text is embedded (``scenario_text``) beside its path as written, so
     the artifact replays from any directory and after the file changed."""
     directory.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^A-Za-z0-9.+-]+", "_", engine.policy.name)
-    name = f"{engine.scenario.name}--{slug}--{cfg.name}-s{cfg.seed}--{found.invariant}.json"
-    path = directory / name
+    path = directory / artifact_name(engine, cfg, found, source)
     doc = {
         "format": ARTIFACT_FORMAT,
         "scenario": source.path,
@@ -383,14 +397,15 @@ def write_artifact(
     return path
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def save_artifact(
+    directory: Path, engine: Engine, cfg: StrategyConfig, found: Found, source: _Source
+) -> None:
+    """Write the finding's artifact; a full disk, a read-only file system or a permission
+    denied is recorded in ``found.artifact_error`` (the finding itself is not lost: its
+    schedule string replays it) instead of ending the exploration."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        found.artifact = str(write_artifact(directory, engine, cfg, found, source))
+    except OSError as exc:
+        found.artifact = None
+        path = directory / artifact_name(engine, cfg, found, source)
+        found.artifact_error = f"{path}: {exc.strerror or exc}"

@@ -11,15 +11,31 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from zonesim.artifact import Artifact, diverged, read_artifact
+from zonesim.artifact import (
+    Artifact,
+    diverged,
+    not_followed,
+    read_artifact,
+    read_schedule,
+)
 from zonesim.engine import Outcome, cpu_names
 from zonesim.errors import BadInput
-from zonesim.explore import atomic_write_text, replay_command, shrink_outcome
+from zonesim.explore import replay_command, shrink_outcome
+from zonesim.files import write_text as atomic_write_text
 from zonesim.logs import LogFile
 from zonesim.obs.html import render_report
 from zonesim.obs.report import preemption_lines
 from zonesim.observe import NothingToObserve, Observation, ObservingEngine
-from zonesim.sched import ReplayStrategy, encode, preemptions
+from zonesim.scenario.limits import LimitError, check_attempts
+from zonesim.sched import (
+    Choice,
+    Divergence,
+    ReplayStrategy,
+    Schedule,
+    encode,
+    preemptions,
+    replay_schedule,
+)
 
 
 def observe_with(engine: ObservingEngine, strategy: Any, where: str) -> Observation:
@@ -31,6 +47,32 @@ def observe_with(engine: ObservingEngine, strategy: Any, where: str) -> Observat
     return obs
 
 
+@dataclass(frozen=True, slots=True)
+class _Observed:
+    """An observation as ``replay_schedule`` sees a run: something with ``choices``."""
+
+    observation: Observation
+
+    @property
+    def choices(self) -> tuple[Choice, ...]:
+        return self.observation.outcome.choices
+
+
+def replay_observed(
+    engine: ObservingEngine, schedule: str | Schedule, where: str
+) -> tuple[Observation, Divergence | None]:
+    """Replay a schedule string on ``engine``, observed: read within the step bound,
+    fingerprint checked, followed as far as it applies. A schedule this scenario does not
+    follow (a decision that does not apply, trailing decisions) is bad input; a shorter
+    one is a prefix and comes back as the divergence."""
+    sched = schedule if isinstance(schedule, Schedule) else read_schedule(
+        schedule, engine, where)
+    ran, divergence = replay_schedule(
+        sched, lambda strategy: _Observed(observe_with(engine, strategy, where)))
+    not_followed(where, divergence)
+    return ran.observation, divergence
+
+
 # -- artifacts: replay, shrink, observe, report ------------------------------------------------
 
 
@@ -40,10 +82,20 @@ def _artifact(a: Artifact | str | os.PathLike[str]) -> Artifact:
 
 @dataclass(slots=True)
 class ReplayResult:
+    """An artifact replayed and verified. ``differs``: what did not come out as recorded,
+    among ``invariant`` (another one, or none, failed) and ``trace_hash`` (the same
+    invariant, but the execution took other decisions or saw other states); empty when
+    reproduced. A damaged artifact (schedule, fingerprint) is ``BadInput`` instead."""
+
     artifact: Artifact
-    reproduced: bool
     outcome: Outcome
     cpus: list[str]
+    differs: tuple[str, ...] = ()
+    divergence: Divergence | None = None
+
+    @property
+    def reproduced(self) -> bool:
+        return not self.differs
 
     @property
     def invariant(self) -> str | None:
@@ -54,37 +106,78 @@ class ReplayResult:
     def switches(self) -> list[str]:
         return preemption_lines(self.outcome.choices)
 
+    def explain(self) -> str:
+        """One line: what was reproduced, or what differs (expected vs got)."""
+        a = self.artifact
+        if self.reproduced:
+            return f"reproduced {a.invariant}; trace_hash {self.outcome.trace_hash}"
+        parts = []
+        if "invariant" in self.differs:
+            parts.append(f"invariant differs: expected {a.invariant}, got "
+                         f"{self.invariant or 'no violation'}")
+        if "trace_hash" in self.differs:
+            parts.append(f"trace_hash differs: expected {a.trace_hash}, got "
+                         f"{self.outcome.trace_hash}")
+        return "NOT reproduced: " + "; ".join(parts)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "reproduced": self.reproduced,
             "invariant": self.invariant,
             "expected": self.artifact.invariant,
             "trace_hash": self.outcome.trace_hash,
+            "expected_trace_hash": self.artifact.trace_hash,
+            "differs": list(self.differs),
+            "divergence": None if self.divergence is None else str(self.divergence),
         }
 
 
-def replay(artifact: Artifact | str | os.PathLike[str]) -> ReplayResult:
-    """Replay an artifact's schedule: ``reproduced`` when the same invariant fails."""
-    a = _artifact(artifact)
-    engine = a.engine()
-    _, values = a.decoded()
-    outcome = engine.run(ReplayStrategy(values), tracing=True)
-    diverged(f"{a.path}: schedule", outcome.error)
+def _verify(a: Artifact, outcome: Outcome) -> tuple[str, ...]:
     v = outcome.violation
-    return ReplayResult(a, v is not None and v.invariant == a.invariant, outcome,
-                        cpu_names(engine.scenario))
+    differs = []
+    if v is None or v.invariant != a.invariant:
+        differs.append("invariant")
+    if a.trace_hash is not None and outcome.trace_hash != a.trace_hash:
+        differs.append("trace_hash")
+    return tuple(differs)
+
+
+def replay(artifact: Artifact | str | os.PathLike[str]) -> ReplayResult:
+    """Replay an artifact's schedule and verify it: ``reproduced`` when the same invariant
+    fails with the recorded ``trace_hash``. A schedule that does not carry the fingerprint
+    of the artifact's scenario + policy + model, or that its scenario does not follow, is
+    a damaged artifact (``BadInput``)."""
+    a = _artifact(artifact)
+    engine, sched = a.load()
+    where = f"{a.path}: schedule"
+    outcome, divergence = replay_schedule(
+        sched, lambda strategy: engine.run(strategy, tracing=True))
+    diverged(where, outcome.error)
+    not_followed(where, divergence)
+    return ReplayResult(a, outcome, cpu_names(engine.scenario), _verify(a, outcome),
+                        divergence)
 
 
 @dataclass(frozen=True, slots=True)
 class ShrinkResult:
+    """``changed`` False: the schedule was already minimal (or the artifact did not
+    reproduce: see ``replay``), nothing to rewrite and ``document`` is None."""
+
     artifact: Artifact
+    replay: ReplayResult
     before: tuple[int, int]  # (preemptions, decisions)
     after: tuple[int, int]
     schedule: str
-    document: str  # the rewritten artifact, for the caller to write
+    document: str | None  # the rewritten artifact, for the caller to write
+
+    @property
+    def changed(self) -> bool:
+        return self.document is not None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "reproduced": self.replay.reproduced,
+            "changed": self.changed,
             "before": {"preemptions": self.before[0], "decisions": self.before[1]},
             "after": {"preemptions": self.after[0], "decisions": self.after[1]},
             "schedule": self.schedule,
@@ -93,39 +186,45 @@ class ShrinkResult:
 
 def shrink(artifact: Artifact | str | os.PathLike[str], attempts: int = 1000, *,
            write: bool = True) -> ShrinkResult:
-    """Shrink an artifact's schedule further; with ``write`` the artifact is rewritten
-    atomically (same invariant, smaller schedule, new log and trace_hash)."""
-    if isinstance(attempts, bool) or attempts < 1:
-        raise BadInput(f"--attempts: expected a positive integer, got {attempts}")
+    """Verify an artifact (as ``replay``) and shrink its schedule further; with ``write``
+    a changed artifact is rewritten atomically (same invariant, smaller schedule, new log
+    and trace_hash). Bounded by ``attempts`` replays and the steps budget of
+    ``explore.shrink_outcome``."""
+    try:
+        check_attempts(attempts)
+    except LimitError as exc:
+        raise BadInput(str(exc)) from None
     a = _artifact(artifact)
+    verified = replay(a)
+    outcome = verified.outcome
+    size = (preemptions(outcome.choices), len(outcome.choices))
+    if not verified.reproduced:
+        return ShrinkResult(a, verified, size, size, a.schedule, None)
     engine = a.engine()
-    _, values = a.decoded()
-    outcome = engine.run(ReplayStrategy(values))
-    diverged(f"{a.path}: schedule", outcome.error)
-    if outcome.violation is None or outcome.violation.invariant != a.invariant:
-        raise BadInput(f"{a.path}: schedule: expected it to reproduce {a.invariant}; it does "
-                       "not (run `zonesim replay`)")
     small = shrink_outcome(engine, outcome, attempts)
     traced = engine.run(ReplayStrategy(small.choices), tracing=True)
+    schedule = encode(traced.choices, engine.fingerprint)
+    after = (preemptions(traced.choices), len(traced.choices))
+    if schedule == a.schedule.strip():
+        return ShrinkResult(a, verified, size, after, schedule, None)
     doc = dict(a.doc)
-    doc["schedule"] = encode(traced.choices, engine.fingerprint)
+    doc["schedule"] = schedule
+    doc["fingerprint"] = engine.fingerprint
     doc["trace_hash"] = traced.trace_hash
     doc["log"] = traced.events
     text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
     if write:
         atomic_write_text(a.path, text)
-    return ShrinkResult(a, (preemptions(outcome.choices), len(outcome.choices)),
-                        (preemptions(traced.choices), len(traced.choices)), doc["schedule"], text)
+    return ShrinkResult(a, verified, size, after, schedule, text)
 
 
 def observe(artifact: Artifact | str | os.PathLike[str]) -> Observation:
     """Replay an artifact watching everything: events, locks, ops, the zone after each
     event (what ``report`` draws and the trace exporters write)."""
     a = _artifact(artifact)
-    base = a.engine()
+    base, sched = a.load()
     engine = ObservingEngine(base.scenario, base.policy)
-    _, values = a.decoded()
-    return observe_with(engine, ReplayStrategy(values), f"{a.path}: schedule")
+    return replay_observed(engine, sched, f"{a.path}: schedule")[0]
 
 
 def traced_records(log: LogFile) -> tuple[list[dict[str, Any]], str | None]:

@@ -14,6 +14,7 @@ from typing import Any
 from zonesim.artifact import Artifact, validate
 from zonesim.engine import cpu_names
 from zonesim.errors import BadInput
+from zonesim.files import read_text
 from zonesim.obs.events import ALL_EVENTS
 
 
@@ -32,17 +33,10 @@ def _cpu_key(name: str) -> tuple[int, str]:
 
 def read_log(path: str | Path) -> LogFile:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except IsADirectoryError:
-        raise BadInput(f"{p}: expected a log file, got a directory") from None
-    except FileNotFoundError:
-        raise BadInput(f"{p}: no such log file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{p}: cannot read log: {exc}") from None
+    text = read_text(p, "log")
     try:
         whole = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         whole = None
     if isinstance(whole, dict) and "format" in whole:
         a = validate(p, whole)
@@ -57,7 +51,7 @@ def read_log(path: str | Path) -> LogFile:
             continue
         try:
             rec = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise BadInput(f"{p}:{n}: expected one JSON object per line") from None
         if not isinstance(rec, dict):
             raise BadInput(f"{p}:{n}: expected a JSON object, got {type(rec).__name__}")

@@ -35,7 +35,7 @@ from zonesim.explore import (
     _Source,
     explore,
     replay_command,
-    write_artifact,
+    save_artifact,
 )
 from zonesim.model.errors import ModelFault
 from zonesim.obs.report import cpu_columns
@@ -48,7 +48,7 @@ DEFAULT_EXECUTIONS = 2000  # per cell, unless the scenario's [explore] says othe
 DEFAULT_SECONDS = 0.0  # per cell safety cap; 0 = none (the default: reproducible tables)
 DEFAULT_BOUND = 2  # dfs preemption bound, unless the scenario's [explore] says otherwise
 SAMPLER = DEFAULT_STRATEGY  # what runs when the bounded DFS neither fails nor exhausts
-DEFAULT_MAX_STEPS = 100_000
+DEFAULT_MAX_STEPS = 100_000  # the least step bound (scenario.limits.step_bound)
 
 
 class MatrixInputError(ValueError):
@@ -98,6 +98,7 @@ class Cell:
     message: str | None = None  # the violation's, or why the design does not apply
     found: Found | None = None
     seconds: float = 0.0  # wall-clock time: the one field that differs between runs
+    interrupted: bool = False  # Ctrl-C came right after the finding that ends the cell
 
     def to_json(self) -> dict[str, Any]:
         f = self.found
@@ -289,9 +290,9 @@ def run_cell(
     total = budget.executions_for(scenario)
     cap = budget.seconds or None
     try:
-        engine = Engine(
-            scenario, policy, max_steps=scenario.explore.max_steps or DEFAULT_MAX_STEPS
-        )
+        # The scenario's own step bound ([explore] max_steps, else derived from its ops):
+        # a long legal loop is not a livelock.
+        engine = Engine(scenario, policy)
         # NotApplicable surfaces here; a crash at boot or setup (ModelFault) is reported
         # by every run as the cell's violation.
         with contextlib.suppress(ModelFault):
@@ -306,8 +307,11 @@ def run_cell(
             scenario_path=path,
             progress=None if progress is None else _offset(progress, 0, total),
         )
+        if dfs.interrupted and not dfs.violations:
+            raise KeyboardInterrupt  # the cell has no verdict: run_matrix leaves it empty
         cell.exhaustive = bool(dfs.exhausted) and not dfs.violations
         cell.executions = dfs.executions
+        cell.interrupted = dfs.interrupted
         found = dfs.violations[0] if dfs.violations else None
         if found is None and not dfs.exhausted:
             cell.time_capped = dfs.executions < dfs_limit
@@ -325,6 +329,9 @@ def run_cell(
                     progress=None if progress is None
                     else _offset(progress, dfs.executions, total),
                 )
+                if pct.interrupted and not pct.violations:
+                    raise KeyboardInterrupt
+                cell.interrupted = pct.interrupted
                 if pct.violations:
                     found = pct.violations[0]
                     cell.executions = dfs.executions + found.execution
@@ -436,6 +443,10 @@ def run_matrix(
             for t, cell in backend.wait(0.2):
                 row, col, expected = plan[flight.pop(t)]
                 _finish_cell(cell, row, col, expected, budget, artifacts)
+                if cell.interrupted:
+                    # Ctrl-C right after the finding that ends this cell (inline): its
+                    # verdict stands, nothing else runs
+                    raise KeyboardInterrupt
                 done += 1
                 if progress is not None and not backend.local:
                     # cells run elsewhere: the display hears each one as it ends
@@ -457,12 +468,11 @@ def _finish_cell(cell: Cell, row: Row, col: Column, expected: Expectation | None
     row.cells[col.name] = cell
     f = cell.found
     if f is not None and artifacts is not None:
-        engine = Engine(row.scenario, col.policy,
-                        max_steps=row.scenario.explore.max_steps or DEFAULT_MAX_STEPS)
+        engine = Engine(row.scenario, col.policy)  # the scenario's own step bound
         cfg = StrategyConfig("dfs" if cell.strategy == "dfs" else SAMPLER, budget.seed,
                              preemption_bound=cell.preemption_bound or 0)
         source = _Source(row.path or row.scenario.file, None)
-        f.artifact = str(write_artifact(artifacts, engine, cfg, f, source))
+        save_artifact(artifacts, engine, cfg, f, source)  # a failed write: f.artifact_error
 
 
 # -- text --------------------------------------------------------------------------------

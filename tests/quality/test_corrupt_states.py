@@ -525,3 +525,58 @@ def test_busy_zones_are_really_busy(busy_zones: list[Zone]) -> None:
     assert any(z.pcp[0].count or z.pcp[1].count for z in busy_zones)
     assert any(z.cma_pages > z.NR_FREE_CMA_PAGES for z in busy_zones)
     assert all(len(z.allocations) > 5 for z in busy_zones)
+
+
+# -- a pageblock left ISOLATE for good (zonesim.check.isolation, judged with the ranges the
+#    scenario holds isolated) ----------------------------------------------------------------
+
+
+def isolated_and_forgotten() -> Zone:
+    """The MAX_ORDER-1 block at 0xc00 isolated exactly as start_isolate_page_range does it
+    (types, free pages moved, nr_isolate_pageblock), then never undone: every registry
+    invariant agrees with the state -- the census counts it, its free pages are on the
+    ISOLATE list."""
+    zone = base_zone()
+    free = zone.NR_FREE_PAGES
+    _isolate_block(zone, 0xC00)
+    assert zone.nr_isolate_pageblock == 2 and free - 1024 == zone.NR_FREE_PAGES
+    return zone
+
+
+def test_a_pageblock_left_isolate_for_good_is_caught_by_isolation_undone() -> None:
+    from zonesim.check.isolation import ISOLATION_HELD
+
+    zone = isolated_and_forgotten()
+    assert check_zone(zone, "end") == []  # nothing in the registry sees it
+    found = list(ISOLATION_HELD.fn(zone, ()))
+    assert [(v.invariant, v.pfn) for v in found] == [("isolation_undone", 0xC00),
+                                                     ("isolation_undone", 0xE00)]
+    assert "lost for good" in str(found[0]) and "0xc00-0xdff" in str(found[0])
+    # held by an isolate op of the scenario (any overlap), or offlined: not a violation
+    assert list(ISOLATION_HELD.fn(zone, [(0xD00, 0xE01)])) == []
+    assert list(ISOLATION_HELD.fn(zone, [(0xA00, 0xC00), (0xE00, 0x1000)])) == [found[0]]
+    zone.absent_ranges.append((0xC00, 0x1000))
+    assert list(ISOLATION_HELD.fn(zone, ())) == []
+
+
+def test_isolation_undone_with_the_isolate_bit_design() -> None:
+    """v6.17 / proposal a): ISOLATE is a bit beside the kept type; still caught."""
+    zone = build_zone(ZoneLayout(Geometry(0, 2048), flags=ModelFlags(isolate_bit=True)))
+    zone.set_pageblock_migratetype(512, ISO)
+    zone.nr_isolate_pageblock += 1
+    from zonesim.check.isolation import ISOLATION_HELD
+
+    assert [v.pfn for v in ISOLATION_HELD.fn(zone, ())] == [512]
+    assert zone.get_pageblock_original_mt(512) == MOV
+
+
+def test_isolation_undone_is_quiet_on_busy_zones_whose_isolations_are_held(
+        busy_zones: list[Zone]) -> None:
+    from zonesim.check.isolation import ISOLATION_HELD
+
+    for zone in busy_zones:
+        pb = zone.geometry.pageblock_nr_pages
+        isolated = [(p, p + pb) for p in range(0, zone.end_pfn, pb)
+                    if zone.get_pageblock_migratetype(p) == ISO]
+        assert list(ISOLATION_HELD.fn(zone, isolated)) == []
+        assert len(list(ISOLATION_HELD.fn(zone, ()))) == len(isolated)

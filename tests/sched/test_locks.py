@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-import trio
 
 from zonesim.sched import (
     DFSStrategy,
     Failure,
     Mutex,
     RandomStrategy,
+    ReplayStrategy,
     SchedError,
     Scheduler,
     SleepInAtomic,
@@ -176,17 +176,28 @@ async def test_release_by_non_holder_is_an_error() -> None:
 
 
 async def test_irqs_disabled_nests() -> None:
+    """The inner irq_off section ends with IRQs still off (the outer one holds them), so a
+    switch point there is not a decision; after the outer one ends it is."""
     seen: list[bool] = []
 
     async def body() -> None:
         with irq_off():
             async with irq_off():
                 seen.append(irqs_disabled())
+                await switch_point("inner")
             seen.append(irqs_disabled())
+            await switch_point("outer")  # still IRQs off: cpu1 may not run here
         seen.append(irqs_disabled())
+        await switch_point("after")  # preemptible again: a decision between cpu0 and cpu1
 
-    sched = Scheduler(RandomStrategy(0))
+    async def other() -> None:
+        await switch_point("other")
+
+    sched = Scheduler(ReplayStrategy(["cpu0"]))
     sched.add_cpu("cpu0", body)
+    sched.add_cpu("cpu1", other)
     await sched.run()
     assert seen == [True, True, False]
-    assert trio.current_time() >= 0  # ran inside pytest-trio's trio.run
+    labels = [c.label for c in sched.choices]
+    assert "inner" not in labels and "outer" not in labels
+    assert "after" in labels

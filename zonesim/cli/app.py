@@ -58,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         code: int = args.handler(args, out)
+        if out.unwritten:
+            # The result is out; the files that could not be written are named in one
+            # line, and a command that found nothing does not report success without them.
+            out.error(f"zonesim {args.cmd}: not written: " + "; ".join(out.unwritten))
+            return code or EXIT_BAD_INPUT
         return code
     except (UsageError, BadInput, ScenarioError) as exc:
         out.error(str(exc))
@@ -67,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.not_applicable(args, str(exc))
         return EXIT_OK
     except KeyboardInterrupt:
+        out.error("zonesim: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
@@ -76,6 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         out.error("zonesim: internal error (exit 3); please report it with the command above")
         return EXIT_INTERNAL
+    except BaseExceptionGroup as group:
+        # A Ctrl-C that reaches a trio.run outside the engine's batches (which turn it into
+        # a flag, zonesim.cli.signals) arrives wrapped in an exception group.
+        if group.split(KeyboardInterrupt)[1] is not None:
+            raise
+        out.error("zonesim: interrupted")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

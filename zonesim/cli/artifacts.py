@@ -15,19 +15,25 @@ def register(sub: SubParsers) -> None:
     rp = sub.add_parser(
         "replay", help="replay a failure artifact",
         description="Replay an artifact's schedule with its embedded scenario and design; "
-        "prints the failure report (steps, CPU columns, replay command). Exits 1 when the "
-        "violation is reproduced, 0 when it is not.")
+        "prints the failure report (steps, CPU columns, replay command) and verifies it: "
+        "exit 0 when the same invariant fails with the recorded trace_hash, 1 when not "
+        "(saying which differs), 2 for a damaged artifact (its schedule does not carry the "
+        "fingerprint of its scenario, policy and model, or its scenario does not follow it).")
     rp.add_argument("artifact", type=Path, metavar="ARTIFACT",
                     help="artifact file (logs/*.json) written by explore or matrix")
     add_json(rp)
     rp.set_defaults(handler=cmd_replay)
 
     sh = sub.add_parser("shrink", help="shrink an artifact's schedule further (rewrites it)",
-                        description="Shrink an artifact's schedule further and rewrite the "
-                        "artifact atomically (same invariant, fewer preemptions).")
+                        description="Verify an artifact as replay does, shrink its schedule "
+                        "further and rewrite the artifact atomically (same invariant, fewer "
+                        "preemptions). Exit 0 when shrunk or already minimal (then the file is "
+                        "left as it is), 1 when the artifact does not reproduce, 2 for a "
+                        "damaged artifact.")
     sh.add_argument("artifact", type=Path, metavar="ARTIFACT", help="artifact file to shrink")
     sh.add_argument("--attempts", type=int, default=1000, metavar="N",
-                    help="candidate schedules to try at most (default: %(default)s)")
+                    help="candidate schedules to try at most, 1..1048576 (default: "
+                    "%(default)s)")
     add_json(sh)
     sh.set_defaults(handler=cmd_shrink)
 
@@ -59,31 +65,42 @@ def cmd_replay(args: argparse.Namespace, out: Output) -> int:
                 schedule=a.schedule, replay=api.replay_command(str(args.artifact)),
                 records=result.outcome.events, cpus=result.cpus,
                 preemptions=None, switches=result.switches))
-        out.text(("reproduced " if result.reproduced else "NOT reproduced: expected ")
-                 + a.invariant + f"; trace_hash {result.outcome.trace_hash}")
-    return 1 if result.reproduced else 0
+        if result.divergence is not None:
+            out.text(f"note: {result.divergence}")
+        out.text(result.explain())
+    return 0 if result.reproduced else 1
 
 
 def cmd_shrink(args: argparse.Namespace, out: Output) -> int:
+    out.check_file(args.artifact, "ARTIFACT")
     result = api.shrink(args.artifact, args.attempts, write=False)
-    out.write_file(args.artifact, result.document, "ARTIFACT")
+    if result.document is not None:
+        out.write_file(args.artifact, result.document, "ARTIFACT")
     if args.json:
         out.json(result.to_json())
-    else:
+    elif not result.replay.reproduced:
+        out.text(f"{args.artifact}: {result.replay.explain()}; nothing to shrink (run "
+                 "`zonesim replay` for the report)")
+    elif result.changed:
         (p0, d0), (p1, d1) = result.before, result.after
         out.text(f"shrunk {p0} preemptions / {d0} decisions -> {p1} / {d1}; "
                  f"{args.artifact} rewritten")
-    return 1
+    else:
+        p, d = result.after
+        out.text(f"already minimal: {p} preemptions / {d} decisions; {args.artifact} "
+                 "unchanged")
+    return 0 if result.replay.reproduced else 1
 
 
 def cmd_report(args: argparse.Namespace, out: Output) -> int:
     target: Path = args.output or args.artifact.with_suffix(".html")
+    out.check_file(target, "-o")
     page = api.report(args.artifact)
-    out.write_file(target, page, "-o")
+    written = out.write_file(target, page, "-o")
     if args.json:
-        out.json({"artifact": str(args.artifact), "output": str(target),
+        out.json({"artifact": str(args.artifact), "output": str(target) if written else None,
                   "bytes": len(page.encode("utf-8"))})
-    else:
+    elif written:
         out.text(f"wrote {target} ({len(page.encode('utf-8')) // 1024} KiB); open it in a "
                  "browser")
     return 0

@@ -49,6 +49,7 @@ def register(sub: SubParsers) -> None:
 
 
 def cmd_log(args: argparse.Namespace, out: Output) -> int:
+    out.check_file(args.output, "-o")
     log = api.read_log(args.file)
     violation = None
     records = log.records
@@ -67,12 +68,10 @@ def cmd_log(args: argparse.Namespace, out: Output) -> int:
         text = ""
     else:
         text = "".join(line + "\n" for line in step_lines(kept))
-    if args.output is not None:
-        out.write_file(args.output, text, "-o")
+    written = args.output is not None and out.write_file(args.output, text, "-o")
     if args.json:
         out.json({"file": str(args.file), "format": args.format, "records": kept,
-                  "count": len(kept), "output": None if args.output is None
-                  else str(args.output)})
+                  "count": len(kept), "output": str(args.output) if written else None})
     elif args.output is None:
         out.stdout.write(text)
     return 0

@@ -16,6 +16,7 @@ from zonesim.cli.options import (
 )
 from zonesim.cli.output import Output
 from zonesim.cli.progress import Reporter
+from zonesim.cli.signals import StopRequests
 
 DEFAULT_SCENARIOS = "scenarios/seed"
 
@@ -65,17 +66,28 @@ def cmd_matrix(args: argparse.Namespace, out: Output) -> int:
     progress = Reporter("matrix", out.stderr, quiet=args.quiet, every=args.progress_every)
     workers, cluster = parallel(args)
     try:
-        result = api.matrix(args.scenarios or [DEFAULT_SCENARIOS], args.policies,
-                            executions=args.executions, seconds=args.seconds, seed=args.seed,
-                            artifacts=args.artifacts, progress=progress, workers=workers,
-                            cluster=cluster)
+        with StopRequests() as stop:  # SIGTERM as SIGINT: see zonesim.cli.signals
+            result = api.matrix(args.scenarios or [DEFAULT_SCENARIOS], args.policies,
+                                executions=args.executions, seconds=args.seconds,
+                                seed=args.seed, artifacts=args.artifacts, progress=progress,
+                                workers=workers, cluster=cluster)
     finally:
         progress.close()
+    if result.interrupted:
+        done = sum(1 for row in result.rows for c in row.cells.values() if c.verdict)
+        out.interrupted("matrix", stop.name, f"the table shows the {done} cell(s) that "
+                        "finished (the others: -); every artifact written is kept")
+    unwritten = [c.found.artifact_error for row in result.rows for c in row.cells.values()
+                 if c.found is not None and c.found.artifact_error]
+    if unwritten:
+        out.not_written(f"{len(unwritten)} artifact(s) not written ({unwritten[0]}); the "
+                        "schedule strings above replay them with `zonesim run`")
     if args.json:
         out.json(result.to_json())
     else:
         out.text(api.matrix_text(result, check=args.check))
     if result.interrupted:
-        out.text("interrupted: the cells shown - did not finish")
+        if not args.json:
+            out.text("interrupted: the cells shown - did not finish")
         return EXIT_INTERRUPTED
     return 1 if args.check and result.mismatches() else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 DEFAULT_POLICY = "v5.15"
@@ -32,9 +33,20 @@ def add_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress on stderr (default: a bar on a terminal, otherwise a "
                    "line every --progress-every seconds)")
-    p.add_argument("--progress-every", type=float, default=5.0, metavar="SECONDS",
+    p.add_argument("--progress-every", type=_interval, default=5.0, metavar="SECONDS",
                    help="seconds between two progress lines when stderr is not a terminal "
                    "(default: %(default)g)")
+
+
+def _interval(text: str) -> float:
+    """A finite number of seconds >= 0 (argparse turns the ValueError into one line)."""
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(text)
+    return value
+
+
+_interval.__name__ = "finite, non-negative seconds"  # argparse: "invalid <name> value"
 
 
 def policy_spec(args: argparse.Namespace) -> tuple[str, list[str], list[str]]:

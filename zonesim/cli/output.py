@@ -1,16 +1,16 @@
 """Everything a command prints or writes goes through here: stdout (text or one JSON
-object), one-line errors on stderr, tables, and the files the user named (written
-atomically: a temp file in the same directory, then a rename, so a reader never sees half
-a file and a failed write leaves the old file as it was)."""
+object), one-line errors on stderr, tables, and the files the user named: checked before
+any work (``check_file``), written atomically (a temp file in the same directory, then a
+rename, so a reader never sees half a file and a failed write leaves the old file as it
+was), and a write that fails after the work is remembered so that the result still
+reaches stdout (``write_file``, ``unwritten``)."""
 
 from __future__ import annotations
 
 import argparse
 import io
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,13 +19,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from zonesim.api import BadInput
+from zonesim import api
 
 
 class Output:
     def __init__(self, stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
         self._stdout = stdout
         self._stderr = stderr
+        self.unwritten: list[str] = []  # "option path: reason" of files not written
 
     @property
     def stdout(self) -> TextIO:
@@ -52,6 +53,10 @@ class Output:
         self.stderr.write(" ".join(message.split("\n")) + "\n")
         self.stderr.flush()
 
+    def interrupted(self, command: str, signal_name: str, what: str) -> None:
+        """One line on stderr: the command stopped on a signal, and what the output covers."""
+        self.error(f"zonesim {command}: interrupted by {signal_name or 'SIGINT'}; {what}")
+
     def not_applicable(self, args: argparse.Namespace | None, why: str) -> None:
         if args is not None and getattr(args, "json", False):
             self.json({"scenario": getattr(args, "scenario", None),
@@ -75,35 +80,24 @@ class Output:
         Console(file=buf, width=160, no_color=True, highlight=False).print(t)
         self.lines([line.rstrip() for line in buf.getvalue().splitlines()])
 
-    def check_writable(self, path: Path, option: str) -> Path:
-        """The directory ``path`` will be written in; bad input (one line) when ``path`` is a
-        directory or its directory does not exist. Checked before a long run, so a typo
-        does not cost the run."""
-        if path.is_dir():
-            raise BadInput(f"{option} {path}: expected a file, got a directory")
-        parent = path.parent if str(path.parent) else Path(".")
-        if not parent.is_dir():
-            raise BadInput(f"{option} {path}: no such directory {parent}")
-        return parent
+    def check_file(self, path: Path | None, option: str) -> None:
+        """Before any work: a file the user wants written must be writable (one line,
+        exit 2, nothing run)."""
+        if path is not None:
+            api.check_output_file(path, option)
 
-    def write_file(self, path: Path, data: str | bytes, option: str) -> None:
-        """Write a file the user named with ``option`` (text as UTF-8, or bytes); a path that
-        cannot be written is bad input (one line), and whatever was there stays intact."""
-        parent = self.check_writable(path, option)
+    def write_file(self, path: Path, text: str | bytes, option: str) -> bool:
+        """Write a file the user named with ``option``, atomically (``zonesim.files``).
+        A write that fails now (a full disk, a file system gone read-only) does not lose
+        the result: it is remembered in ``unwritten``, the command prints its result, and
+        ``main`` names the file in one line and exits non-zero. False when not written."""
         try:
-            fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+            api.write_text(path, text)
         except OSError as exc:
-            raise BadInput(f"{option} {path}: cannot write: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data.encode("utf-8") if isinstance(data, str) else data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise BadInput(f"{option} {path}: cannot write: {exc.strerror}") from None
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            self.unwritten.append(f"{option} {path}: {exc.strerror or exc}")
+            return False
+        return True
+
+    def not_written(self, what: str) -> None:
+        """A file the command could not write (e.g. an artifact), said by ``main``."""
+        self.unwritten.append(what)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from zonesim import api
@@ -17,6 +18,7 @@ from zonesim.cli.options import (
 )
 from zonesim.cli.output import Output
 from zonesim.cli.progress import Reporter
+from zonesim.cli.signals import StopRequests
 from zonesim.obs.logging import render_json_line
 from zonesim.obs.report import failure_report, model_events, step_lines
 
@@ -34,7 +36,9 @@ def register(sub: SubParsers) -> None:
     r.add_argument("--seed", type=int, default=0,
                    help="seed of the random and pct strategies (default: %(default)s)")
     r.add_argument("--schedule", metavar="STRING",
-                   help="replay this schedule string (zs1:...) instead of a strategy "
+                   help="replay this schedule string (zs2:... or zs1:...) instead of a "
+                   "strategy: it must carry this scenario's fingerprint, and a schedule "
+                   "shorter than the execution is a prefix (no preemption after it) "
                    "(default: none)")
     r.add_argument("--log", type=Path, metavar="FILE",
                    help="write the records as JSON lines to FILE (default: none)")
@@ -57,9 +61,9 @@ def register(sub: SubParsers) -> None:
                    help="execution budget (default: hint, else 1000)")
     e.add_argument("--time", type=float, default=None, metavar="SECONDS",
                    help="stop after this many seconds, whichever of --executions and --time "
-                   "ends first (default: no time limit)")
+                   "ends first; finite, > 0, at most 30 days (default: no time limit)")
     e.add_argument("--depth", type=int, default=3,
-                   help="pct bug depth d (default: %(default)s)")
+                   help="pct bug depth d, 1..the step bound + 1 (default: %(default)s)")
     e.add_argument("--preemption-bound", type=int, default=None, metavar="K",
                    help="dfs: at most K preemptions per schedule (default: hint, else 2)")
     e.add_argument("--keep-going", action="store_true",
@@ -67,7 +71,7 @@ def register(sub: SubParsers) -> None:
                    "at the first)")
     e.add_argument("--max-steps", type=int, default=None, metavar="N",
                    help="steps after which an execution is a suspected livelock "
-                   "(default: hint, else 100000)")
+                   "(default: hint, else derived from the scenario's ops, at least 100000)")
     e.add_argument("--artifacts", type=Path, default=Path("logs"), metavar="DIR",
                    help="directory for failure artifacts (default: %(default)s)")
     e.add_argument("--coverage", action="store_true",
@@ -83,15 +87,17 @@ def register(sub: SubParsers) -> None:
 
 
 def cmd_run(args: argparse.Namespace, out: Output) -> int:
+    out.check_file(args.log, "--log")
     policy = api.resolve_policy(args.policy, args.add, args.remove)
     result = api.run(args.scenario, policy, strategy=args.strategy, seed=args.seed,
                      schedule=args.schedule)
     if args.log is not None:
         out.write_file(args.log, "".join(render_json_line(r) + "\n"
                                           for r in result.observation.records), "--log")
+    code = 0 if result.outcome.violation is None else 1
     if args.json:
         out.json(result.to_json())
-        return 0 if result.outcome.violation is None else 1
+        return code
     events = model_events(result.observation.records)
     v = result.outcome.violation
     if v is not None:
@@ -100,37 +106,54 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
             policy=policy.name, strategy=result.strategy,
             seed=result.seed if result.seed is not None else "-",
             schedule=result.schedule,
-            replay=f"zonesim run {args.scenario} --policy '{policy.name}' --schedule "
-            f"{result.schedule}",
+            replay=run_command(args.scenario, policy.name, result.schedule),
             records=events, cpus=result.observation.cpus))
-        return 1
-    out.lines(["Steps:", *("  " + s for s in step_lines(events))])
-    out.text(f"ok: {result.outcome.steps} steps, no violation; trace_hash "
-             f"{result.outcome.trace_hash}")
-    out.text(f"schedule {result.schedule}")
-    return 0
+    else:
+        out.lines(["Steps:", *("  " + s for s in step_lines(events))])
+        out.text(f"ok: {result.outcome.steps} steps, no violation; trace_hash "
+                 f"{result.outcome.trace_hash}")
+        out.text(f"schedule {result.schedule}")
+    if result.divergence is not None:
+        out.text(f"note: {result.divergence}")
+    return code
+
+
+def run_command(scenario: str, policy: str, schedule: str) -> str:
+    """The command that replays a schedule string (what to run when no artifact exists)."""
+    return (f"zonesim run {shlex.quote(scenario)} --policy {shlex.quote(policy)} "
+            f"--schedule {shlex.quote(schedule)}")
 
 
 def cmd_explore(args: argparse.Namespace, out: Output) -> int:
     policy = api.resolve_policy(args.policy, args.add, args.remove)
     plot: Path | None = args.coverage_plot
     if plot is not None:
-        out.check_writable(plot, "--coverage-plot")  # before a long run, not after it
+        out.check_file(plot, "--coverage-plot")  # before a long run, not after it
     progress = Reporter("explore", out.stderr, quiet=args.quiet, every=args.progress_every)
     workers, cluster = parallel(args)
     try:
-        report = api.explore(
-            args.scenario, args.strategy, policy=policy, seed=args.seed,
-            executions=args.executions, seconds=args.time, depth=args.depth,
-            preemption_bound=args.preemption_bound, keep_going=args.keep_going,
-            max_steps=args.max_steps, artifacts=args.artifacts, progress=progress.executions,
-            workers=workers, cluster=cluster, coverage=args.coverage or plot is not None)
+        with StopRequests() as stop:  # SIGTERM as SIGINT: see zonesim.cli.signals
+            report = api.explore(
+                args.scenario, args.strategy, policy=policy, seed=args.seed,
+                executions=args.executions, seconds=args.time, depth=args.depth,
+                preemption_bound=args.preemption_bound, keep_going=args.keep_going,
+                max_steps=args.max_steps, artifacts=args.artifacts,
+                progress=progress.executions, workers=workers, cluster=cluster,
+                coverage=args.coverage or plot is not None)
     finally:
         progress.close()
     if plot is not None:
         out.write_file(plot, api.coverage_png(report), "--coverage-plot")
-    # Ctrl-C: the summary of what finished, then exit 130
+    # Ctrl-C / SIGTERM: the summary of what finished, then exit 130
     done = EXIT_INTERRUPTED if report.interrupted else 1 if report.violations else 0
+    if report.interrupted:
+        out.interrupted("explore", stop.name,
+                        f"the summary covers the {report.executions} execution(s) that "
+                        "finished; every artifact written is kept")
+    unwritten = [f.artifact_error for f in report.violations if f.artifact_error]
+    if unwritten:
+        out.not_written(f"{len(unwritten)} artifact(s) not written ({unwritten[0]}); the "
+                        "schedule strings above replay them with `zonesim run`")
     if args.json:
         out.json(report.to_json())
         return done
@@ -138,6 +161,8 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
                else "violation: " + ", ".join(v.invariant for v in report.violations))
     if report.exhausted:
         verdict += " (bounded space exhausted)"
+    if report.interrupted:
+        verdict += " (interrupted)"
     out.table(["scenario", "policy", "strategy", "seed", "executions", "steps", "verdict"],
               [[report.scenario, report.policy, report.strategy, str(report.seed),
                 str(report.executions), str(report.steps), verdict]])
@@ -151,10 +176,12 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
     scenario = api.load(args.scenario)
     for f in report.violations:
         out.text("")
+        replay = (api.replay_command(f.artifact) if f.artifact is not None
+                  else run_command(args.scenario, report.policy, f.schedule))
         out.text(failure_report(
             invariant=f.invariant, message=f.message, scenario=args.scenario,
             policy=report.policy, strategy=report.strategy, seed=report.seed,
-            schedule=f.schedule, replay=api.replay_command(f.artifact or "?"),
+            schedule=f.schedule, replay=replay,
             records=f.events, cpus=api.cpu_names(scenario), preemptions=f.preemptions,
             switches=f.switches))
     if report.interrupted:
