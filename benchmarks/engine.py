@@ -26,8 +26,8 @@ The sequential baseline runs the same kernel paths (``zonesim.ops`` through the 
 runs, these names are replaced by no-op stand-ins (and restored afterwards):
 
 * ``zonesim.ops.kernel.switch_point`` / ``yield_cpu`` -> ``async def`` that returns at once
-* ``zonesim.ops.kernel.window_candidates`` -> no CPU (the lock-held primitives' lockless
-  windows return at once), ``suspended_in_section`` -> False
+* ``zonesim.ops.kernel.windows_possible`` -> False and ``window_candidates`` -> no CPU (the
+  lock-held primitives' lockless windows return at once), ``suspended_in_section`` -> False
 * ``zonesim.ops.kernel.SpinLock`` / ``Mutex`` -> a lock whose acquire/release do nothing
   (the Kernel built for the baseline holds these)
 * ``irq_off`` in ``zonesim.ops.alloc`` / ``zonesim.ops.free`` / ``zonesim.ops.drain``
@@ -202,6 +202,7 @@ def sequential_stubs(feed: _ChoiceFeed, *, checks: bool) -> contextlib.AbstractC
     t: list[tuple[Any, str, Any]] = [
         (ops_kernel, "switch_point", _no_switch),
         (ops_kernel, "yield_cpu", _no_switch),
+        (ops_kernel, "windows_possible", _not_suspended),
         (ops_kernel, "window_candidates", _no_candidates),
         (ops_kernel, "suspended_in_section", _not_suspended),
         (ops_kernel, "SpinLock", _NullLock),

@@ -89,7 +89,7 @@ class ExecRecord:
     steps: int
     trace_hash: str
     violation: Violation | None = None
-    choices: tuple[Choice, ...] = ()
+    choices: Sequence[Choice] = ()
     error: Exception | None = None
 
     @property
