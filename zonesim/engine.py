@@ -13,6 +13,7 @@ import hashlib
 import signal
 import struct
 import threading
+from array import array
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,7 @@ from zonesim.sched import (
 )
 
 MODEL_VERSION = "zonesim-model/1"
+_SIG_BATCH = 7 * 256  # signature ints packed at a time (256 steps)
 
 
 class NotApplicable(Exception):
@@ -318,8 +320,15 @@ class Engine:
 
         # The per-step state signature of trace_hash: ints only (labels numbered in order
         # of first appearance, never hash()ed), packed as int64s and hashed at the end.
-        # (A list, packed once: array.extend of a tuple cost ~0.5 us per step.)
-        sig: list[int] = []
+        # Appended to a short list and packed in batches: array.extend of a tuple cost
+        # ~0.5 us per step, and a whole execution's list of ints would hold ~3x the memory.
+        sig = array("q")
+        buf: list[int] = []
+
+        def pack() -> None:
+            sig.frombytes(struct.pack(f"{len(buf)}q", *buf))
+            buf.clear()
+
         label_no: dict[str, int] = {}
         pcps = zone.pcp
         m = zone.memmap
@@ -338,7 +347,7 @@ class Engine:
             n = label_no.get(label)
             if n is None:
                 n = label_no[label] = len(label_no)
-            sig.extend(
+            buf.extend(
                 (
                     k.step,
                     cpu,
@@ -349,6 +358,8 @@ class Engine:
                     pcp_pages(),
                 )
             )
+            if len(buf) >= _SIG_BATCH:
+                pack()
             # The cheap invariants (I2, I3, I6) from running totals the list operations
             # keep (Memmap.free_listed / cma_listed); the registered functions run only
             # to word a violation (and recompute the totals from the lists: a suspicion
@@ -409,7 +420,8 @@ class Engine:
         except SchedError as exc:
             error = exc
         choices = result if result is not None else sched.choices
-        h.update(struct.pack(f"{len(sig)}q", *sig))  # == array("q", sig).tobytes()
+        pack()
+        h.update(sig.tobytes())
         h.update("|".join(label_no).encode())
         h.update(choices.hash_text().encode())
         if violation is not None:
