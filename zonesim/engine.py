@@ -21,6 +21,7 @@ from typing import Any
 import trio
 import trio.testing
 
+from zonesim.check.baseline import Baseline, baseline, conservation_suspect
 from zonesim.check.events import EVENT_INVARIANTS
 from zonesim.check.fused import COVERED, suspect
 from zonesim.check.pageblocks import isolate_census
@@ -146,9 +147,19 @@ class Engine:
             f"{legacy_fingerprint(scenario)}|{policy.name}|{MODEL_VERSION}".encode()
         ).hexdigest()[:16]
         self._base: tuple[Zone, Env] | None = None
-        self._spare: list[Zone] = []
+        # The booted zone is also the working zone: it tracks its writes and every
+        # execution starts by rolling the previous one back (zonesim.model.memmap), so an
+        # exploration holds one zone and a reset costs what the execution wrote.
+        # _written: an execution ran since the last rollback. _baseline: the booted state
+        # passed every end invariant, so end checks judge what an execution wrote
+        # (zonesim.check.baseline). _exclusive: one execution at a time on the zone (two
+        # threads of one Dask worker share the engine; the GIL serialises them anyway).
+        self._written = False
+        self._baseline: Baseline | None = None
+        self._exclusive = threading.RLock()
         # Benchmarks switch the invariant checks off to see what scheduling alone costs;
-        # last_zone is the final zone of the latest run (for same-work comparisons).
+        # last_zone is the final zone of the latest run (for same-work comparisons): valid
+        # until the next run or base_state() call, which roll it back.
         self.checks = True
         self.last_zone: Zone | None = None
         self._step_invariants = [i for i in registry().values() if i.cadence == "step"]
@@ -156,15 +167,23 @@ class Engine:
     # -- boot + setup, once ------------------------------------------------------------
 
     def base_state(self) -> tuple[Zone, Env]:
-        if self._base is None:
-            zone = build_zone(layout_for(self.scenario, self.policy))
-            env = Env()
-            self._run_setup(zone, env)
-            # Walk the booted zone's lists once: executions start from a zone whose
-            # lists the incremental checks already know clean.
-            suspect(zone)
-            self._base = (zone, env)
-        return self._base
+        """The booted zone after ``[[setup]]`` (rolled back if an execution ran on it)."""
+        with self._exclusive:
+            if self._base is None:
+                zone = build_zone(layout_for(self.scenario, self.policy))
+                env = Env()
+                self._run_setup(zone, env)
+                # Walk the booted zone's lists once: executions start from a zone whose
+                # lists the incremental checks already know clean.
+                suspect(zone)
+                clean = end_check(zone) is None
+                zone.track_writes()
+                self._baseline = baseline(zone) if clean else None
+                self._base = (zone, env)
+            elif self._written:
+                self._base[0].rollback()
+                self._written = False
+            return self._base
 
     def _run_setup(self, zone: Zone, env: Env) -> None:
         """Setup runs on cpu0 with nobody preempting it; placed allocations are carved."""
@@ -296,20 +315,11 @@ class Engine:
             raise KeyboardInterrupt
 
     async def _run_one(self, strategy: Strategy, tracing: bool) -> Outcome:
-        base_zone, base_env = self.base_state()
-        # One working zone per engine, reset in place from the base for each execution:
-        # two zones in memory, whatever the previous execution's garbage still holds.
-        # (A list, not a field: two threads of one Dask worker each take their own.)
-        zone = self._spare.pop() if self._spare else None
-        if zone is None:
-            zone = base_zone.clone()
-        else:
-            zone.reset_from(base_zone)
-        self.last_zone = zone
-        try:
+        with self._exclusive:
+            zone, base_env = self.base_state()
+            self.last_zone = zone
+            self._written = True
             return await self._execute(zone, base_env, strategy, tracing)
-        finally:
-            self._spare.append(zone)
 
     async def _execute(self, zone: Zone, base_env: Env, strategy: Strategy,
                        tracing: bool) -> Outcome:
@@ -342,6 +352,15 @@ class Engine:
             return sched_box[0].suspended_in_section or in_atomic()
 
         pcp_pages = _pcp_pages(pcps)
+        # I6's census counts ISOLATE bytes over every pageblock (2048 at 1M pages): only
+        # recounted after set_pageblock_migratetype wrote one (Zone.pb_writes).
+        census = [-1, 0]  # [pb_writes counted at, count + offline_isolated_pageblocks]
+
+        def nr_isolated() -> int:
+            if census[0] != zone.pb_writes:
+                census[0] = zone.pb_writes
+                census[1] = isolate_census(zone) + zone.offline_isolated_pageblocks
+            return census[1] - zone.offline_isolated_pageblocks
 
         def hook(label: str, cpu: int) -> None:
             n = label_no.get(label)
@@ -370,7 +389,7 @@ class Engine:
                     m.free_listed != zone.NR_FREE_PAGES
                     or m.cma_listed != zone.NR_FREE_CMA_PAGES
                     or zone.cma_pages < zone.NR_FREE_CMA_PAGES
-                    or isolate_census(zone) != zone.nr_isolate_pageblock
+                    or nr_isolated() != zone.nr_isolate_pageblock
                 )
                 and not mid_section()
             ):
@@ -406,7 +425,7 @@ class Engine:
                 quiescent_check(zone, "quiescent")
             result = (await sched.run()).choices
             if checks:
-                violation = end_check(zone)
+                violation = end_check(zone, self._baseline)
         except InvariantViolation as exc:
             violation = exc.violation
         except ModelFault as exc:
@@ -465,13 +484,22 @@ def event_check(zone: Zone, name: str, start: int, end: int) -> None:
         raise InvariantViolation(v)
 
 
-def end_check(zone: Zone) -> Violation | None:
+def end_check(zone: Zone, base: Baseline | None = None) -> Violation | None:
     """Every invariant, as ``check_zone(zone, "end")`` reports it: the one-pass gate
-    first, then page conservation (itself a sort of the claims, no per-page lists)."""
-    if suspect(zone, end=True):
+    first, then page conservation (itself a sort of the claims, no per-page lists).
+    ``base``: the zone tracks its writes from that baseline (zonesim.check.baseline):
+    the gates judge what the execution wrote; the registered invariants still word any
+    report, over the whole zone."""
+    if zone.snapshot is None:
+        base = None  # not tracking: nothing is known unwritten
+    claims: list[tuple[int, int]] = []  # the free blocks, as the gate's walk found them
+    if suspect(zone, end=True, base=base, claims=claims):
         found = check_zone(zone, "end")
         return found[0] if found else None
-    found = check_zone(zone, "end", skip=COVERED)  # conservation, and any the gate lacks
+    skip = COVERED
+    if base is not None and not conservation_suspect(zone, base, claims):
+        skip = COVERED | {"page_conservation"}
+    found = check_zone(zone, "end", skip=skip)  # conservation, and any the gate lacks
     return found[0] if found else None
 
 

@@ -50,7 +50,9 @@ async def free_unref_page(
         )
     # free_unref_page_prepare(): lockless pageblock read, cached in page->index
     mt = int(zone.get_pageblock_migratetype(pfn))
-    zone.memmap.cached_mt[zone.idx(pfn)] = mt
+    i = zone.idx(pfn)
+    zone.memmap.cow(i)
+    zone.memmap.cached_mt[i] = mt
     pcp_mt = mt
     if mt >= MIGRATE_PCPTYPES:
         if mt == ISOLATE:
