@@ -23,7 +23,7 @@ Untracked memmaps (boot, clones, direct model tests) have every chunk marked dir
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 NIL = -1
 CHUNK_SHIFT = 6
@@ -58,6 +58,7 @@ class Memmap:
         "lists_tail",
         "next",
         "nr",
+        "observer",
         "order",
         "owner",
         "prev",
@@ -103,6 +104,10 @@ class Memmap:
         # Copy-on-write (module doc): 1 = nothing to save for this chunk.
         self.dirty = bytearray(b"\x01") * self.nr_chunks
         self.saved: list[tuple[int, tuple[array[int], ...]]] = []
+        # Called with the index of every page about to be written (tests; a footprint
+        # recorder): every write passes cow/cow_range or a list operation, so this sees
+        # them all. None in normal runs (one attribute test per write).
+        self.observer: Callable[[int], None] | None = None
 
     @property
     def nr_chunks(self) -> int:
@@ -143,6 +148,7 @@ class Memmap:
         new.cma_listed = self.cma_listed
         new.dirty = bytearray(b"\x01") * new.nr_chunks  # a clone is untracked
         new.saved = []
+        new.observer = None
         return new
 
     # -- copy-on-write ----------------------------------------------------------------
@@ -150,16 +156,27 @@ class Memmap:
     def cow(self, i: int) -> None:
         """Page ``i`` is about to be written: save its chunk first if this is the
         chunk's first write since ``track()``."""
+        if self.observer is not None:
+            self.observer(i)
         c = i >> CHUNK_SHIFT
         if not self.dirty[c]:
             self._save(c)
 
     def cow_range(self, i: int, n: int) -> None:
         """Pages [i, i+n) are about to be written."""
+        if self.observer is not None:
+            for k in range(i, i + n):
+                self.observer(k)
         dirty = self.dirty
         for c in range(i >> CHUNK_SHIFT, ((i + n - 1) >> CHUNK_SHIFT) + 1):
             if not dirty[c]:
                 self._save(c)
+
+    def _observe(self, *pages: int) -> None:
+        assert self.observer is not None
+        for k in pages:
+            if k != NIL:
+                self.observer(k)
 
     def _save(self, c: int) -> None:
         lo = c << CHUNK_SHIFT
@@ -206,6 +223,8 @@ class Memmap:
         if self.list_id[i] != NIL:
             self.relinked = True
         first = self.lists_head[lid]
+        if self.observer is not None:
+            self._observe(i, first)
         dirty = self.dirty
         if not dirty[i >> CHUNK_SHIFT]:
             self._save(i >> CHUNK_SHIFT)
@@ -231,6 +250,8 @@ class Memmap:
         if self.list_id[i] != NIL:
             self.relinked = True
         last = self.lists_tail[lid]
+        if self.observer is not None:
+            self._observe(i, last)
         dirty = self.dirty
         if not dirty[i >> CHUNK_SHIFT]:
             self._save(i >> CHUNK_SHIFT)
@@ -257,6 +278,8 @@ class Memmap:
         if lid == NIL:
             raise ValueError(f"page index {i} is on no list")
         p, n = self.prev[i], self.next[i]
+        if self.observer is not None:
+            self._observe(i, p, n)
         dirty = self.dirty
         if not dirty[i >> CHUNK_SHIFT]:
             self._save(i >> CHUNK_SHIFT)
