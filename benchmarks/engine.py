@@ -20,14 +20,15 @@ order and succeeds under the other), so the count of agreeing executions is prin
 assumed.
 
 The sequential baseline runs the same kernel paths (``zonesim.ops`` through the engine's own
-``Interp`` and CPU bodies, on a fresh clone of the same booted zone per execution, as
-``Engine.run`` does) with each CPU's op list run one CPU after another, driven by a bare
-``coro.send(None)`` loop: no trio, no scheduler. Inside this process only, while the baseline
-runs, these names are replaced by no-op stand-ins (and restored afterwards):
+``Interp`` and CPU bodies, on the engine's booted zone rolled back before each execution,
+as ``Engine.run`` does; with checks, the same end check from the same baseline) with each
+CPU's op list run one CPU after another, driven by a bare ``coro.send(None)`` loop: no
+trio, no scheduler. Inside this process only, while the baseline runs, these names are
+replaced by no-op stand-ins (and restored afterwards):
 
 * ``zonesim.ops.kernel.switch_point`` / ``yield_cpu`` -> ``async def`` that returns at once
-* ``zonesim.ops.kernel.window_candidates`` -> no CPU (the lock-held primitives' lockless
-  windows return at once), ``suspended_in_section`` -> False
+* ``zonesim.ops.kernel.windows_possible`` -> False and ``window_candidates`` -> no CPU (the
+  lock-held primitives' lockless windows return at once), ``suspended_in_section`` -> False
 * ``zonesim.ops.kernel.SpinLock`` / ``Mutex`` -> a lock whose acquire/release do nothing
   (the Kernel built for the baseline holds these)
 * ``irq_off`` in ``zonesim.ops.alloc`` / ``zonesim.ops.free`` / ``zonesim.ops.drain``
@@ -202,6 +203,7 @@ def sequential_stubs(feed: _ChoiceFeed, *, checks: bool) -> contextlib.AbstractC
     t: list[tuple[Any, str, Any]] = [
         (ops_kernel, "switch_point", _no_switch),
         (ops_kernel, "yield_cpu", _no_switch),
+        (ops_kernel, "windows_possible", _not_suspended),
         (ops_kernel, "window_candidates", _no_candidates),
         (ops_kernel, "suspended_in_section", _not_suspended),
         (ops_kernel, "SpinLock", _NullLock),
@@ -236,9 +238,11 @@ def drive(coro: Coroutine[Any, Any, None]) -> None:
 
 
 def run_sequential(engine: Engine, *, checks: bool) -> Zone:
-    """One execution's model operations, CPU after CPU (call inside ``sequential_stubs``)."""
-    base_zone, base_env = engine.base_state()
-    zone = base_zone.clone()
+    """One execution's model operations, CPU after CPU (call inside ``sequential_stubs``),
+    on the engine's own zone after the same rollback an exploration's execution starts
+    with; the zone is left as the operations leave it (rolled back at the next call)."""
+    zone, base_env = engine.base_state()
+    engine._written = True
     hook = None
     if checks:
         step_invariants = engine._step_invariants
@@ -261,7 +265,7 @@ def run_sequential(engine: Engine, *, checks: bool) -> Zone:
         body = engine._cpu_body(k, i, name, programs.get(i, ()), base_env.copy(), False)
         drive(body())  # type: ignore[arg-type]
     if checks:
-        found = engine_mod.end_check(zone)
+        found = engine_mod.end_check(zone, engine._baseline)
         if found is not None:
             raise InvariantViolation(found)
     return zone
@@ -273,7 +277,7 @@ def run_sequential(engine: Engine, *, checks: bool) -> Zone:
 def zone_signature(zone: Zone) -> tuple[Any, ...]:
     m = zone.memmap
     arrays = tuple(
-        bytes(getattr(m, n)) for n in Memmap.__slots__ if hasattr(getattr(m, n), "tobytes")
+        bytes(getattr(m, n)) for n in Memmap._ARRAYS
     )
     return (
         zone.NR_FREE_PAGES,
@@ -309,24 +313,23 @@ def counting(c: Counted) -> list[tuple[Any, str, Any]]:
 def same_work(engine: Engine) -> str:
     """No-preemption exploration (ReplayStrategy(())) vs the baseline: same alloc_pages and
     free_pages calls, same final zone (counters, lists, every memmap array)."""
+    # (the baseline runs on the engine's zone: its final state is read before it runs)
     engine.base_state()
     ce, cb = Counted(), Counted()
     with patched(counting(ce)):
         out = engine.run(ReplayStrategy(()))
     assert engine.last_zone is not None
-    captured = [engine.last_zone]
+    # the final state, read now: the engine rolls its zone back at the next base_state()
+    sig_e, nr_e = zone_signature(engine.last_zone), engine.last_zone.NR_FREE_PAGES
     if out.violation is not None or out.error is not None:
         return f"no-preemption run failed: {out.violation or out.error}"
     feed = _ChoiceFeed()
     with sequential_stubs(feed, checks=True), patched(counting(cb)):
         zb = run_sequential(engine, checks=True)
-    ok = zone_signature(captured[-1]) == zone_signature(zb) and (ce.allocs, ce.frees) == (
-        cb.allocs,
-        cb.frees,
-    )
+    ok = sig_e == zone_signature(zb) and (ce.allocs, ce.frees) == (cb.allocs, cb.frees)
     return (
         f"{'SAME' if ok else 'DIFFERENT'}: alloc_pages {ce.allocs} vs {cb.allocs}, free_pages "
-        f"{ce.frees} vs {cb.frees}, NR_FREE_PAGES {captured[-1].NR_FREE_PAGES} vs "
+        f"{ce.frees} vs {cb.frees}, NR_FREE_PAGES {nr_e} vs "
         f"{zb.NR_FREE_PAGES}, memmap arrays {'equal' if ok else 'compared'}"
     )
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import signal
+import struct
 import threading
 from array import array
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import trio
 import trio.testing
 
+from zonesim.check.baseline import Baseline, baseline, conservation_suspect
 from zonesim.check.events import EVENT_INVARIANTS
 from zonesim.check.fused import COVERED, suspect
 from zonesim.check.isolation import ISOLATION_HELD
@@ -38,7 +40,7 @@ from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.errors import ModelFault
 from zonesim.model.geometry import Geometry
 from zonesim.model.types import MigrateType
-from zonesim.model.zone import Zone
+from zonesim.model.zone import PerCpuPages, Zone
 from zonesim.obs.logging import ListSink, bind_cpu, make_logger
 from zonesim.ops import Kernel
 from zonesim.policy import Policy
@@ -48,6 +50,7 @@ from zonesim.scenario.limits import step_bound
 from zonesim.scenario.ops import Op
 from zonesim.sched import (
     Choice,
+    ChoiceLog,
     Deadlock,
     ForeignAwait,
     LivelockSuspected,
@@ -60,6 +63,7 @@ from zonesim.sched import (
 )
 
 MODEL_VERSION = "zonesim-model/1"
+_SIG_BATCH = 7 * 256  # signature ints packed at a time (256 steps)
 
 
 class NotApplicable(Exception):
@@ -72,7 +76,7 @@ class Outcome:
     """What one execution found."""
 
     violation: Violation | None
-    choices: tuple[Choice, ...]
+    choices: Sequence[Choice]  # a ChoiceLog from the scheduler (Choice records on demand)
     steps: int
     trace_hash: str
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -172,9 +176,19 @@ class Engine:
         ).hexdigest()[:16]
         self._base: tuple[Zone, Env] | None = None
         self.isolation_held = held_isolations(scenario)
-        self._spare: list[Zone] = []
+        # The booted zone is also the working zone: it tracks its writes and every
+        # execution starts by rolling the previous one back (zonesim.model.memmap), so an
+        # exploration holds one zone and a reset costs what the execution wrote.
+        # _written: an execution ran since the last rollback. _baseline: the booted state
+        # passed every end invariant, so end checks judge what an execution wrote
+        # (zonesim.check.baseline). _exclusive: one execution at a time on the zone (two
+        # threads of one Dask worker share the engine; the GIL serialises them anyway).
+        self._written = False
+        self._baseline: Baseline | None = None
+        self._exclusive = threading.RLock()
         # Benchmarks switch the invariant checks off to see what scheduling alone costs;
-        # last_zone is the final zone of the latest run (for same-work comparisons).
+        # last_zone is the final zone of the latest run (for same-work comparisons): valid
+        # until the next run or base_state() call, which roll it back.
         self.checks = True
         # Allocator-state coverage (zonesim.coverage): a tracker per execution, only when on.
         self.coverage = False
@@ -184,15 +198,23 @@ class Engine:
     # -- boot + setup, once ------------------------------------------------------------
 
     def base_state(self) -> tuple[Zone, Env]:
-        if self._base is None:
-            zone = build_zone(layout_for(self.scenario, self.policy))
-            env = Env()
-            self._run_setup(zone, env)
-            # Walk the booted zone's lists once: executions start from a zone whose
-            # lists the incremental checks already know clean.
-            suspect(zone)
-            self._base = (zone, env)
-        return self._base
+        """The booted zone after ``[[setup]]`` (rolled back if an execution ran on it)."""
+        with self._exclusive:
+            if self._base is None:
+                zone = build_zone(layout_for(self.scenario, self.policy))
+                env = Env()
+                self._run_setup(zone, env)
+                # Walk the booted zone's lists once: executions start from a zone whose
+                # lists the incremental checks already know clean.
+                suspect(zone)
+                clean = end_check(zone) is None
+                zone.track_writes()
+                self._baseline = baseline(zone) if clean else None
+                self._base = (zone, env)
+            elif self._written:
+                self._base[0].rollback()
+                self._written = False
+            return self._base
 
     def _run_setup(self, zone: Zone, env: Env) -> None:
         """Setup runs on cpu0 with nobody preempting it; placed allocations are carved."""
@@ -324,20 +346,11 @@ class Engine:
             raise KeyboardInterrupt
 
     async def _run_one(self, strategy: Strategy, tracing: bool) -> Outcome:
-        base_zone, base_env = self.base_state()
-        # One working zone per engine, reset in place from the base for each execution:
-        # two zones in memory, whatever the previous execution's garbage still holds.
-        # (A list, not a field: two threads of one Dask worker each take their own.)
-        zone = self._spare.pop() if self._spare else None
-        if zone is None:
-            zone = base_zone.clone()
-        else:
-            zone.reset_from(base_zone)
-        self.last_zone = zone
-        try:
+        with self._exclusive:
+            zone, base_env = self.base_state()
+            self.last_zone = zone
+            self._written = True
             return await self._execute(zone, base_env, strategy, tracing)
-        finally:
-            self._spare.append(zone)
 
     async def _execute(self, zone: Zone, base_env: Env, strategy: Strategy,
                        tracing: bool) -> Outcome:
@@ -347,8 +360,16 @@ class Engine:
         step_invariants = self._step_invariants
 
         # The per-step state signature of trace_hash: ints only (labels numbered in order
-        # of first appearance, never hash()ed), packed into one array, hashed at the end.
+        # of first appearance, never hash()ed), packed as int64s and hashed at the end.
+        # Appended to a short list and packed in batches: array.extend of a tuple cost
+        # ~0.5 us per step, and a whole execution's list of ints would hold ~3x the memory.
         sig = array("q")
+        buf: list[int] = []
+
+        def pack() -> None:
+            sig.frombytes(struct.pack(f"{len(buf)}q", *buf))
+            buf.clear()
+
         label_no: dict[str, int] = {}
         pcps = zone.pcp
         m = zone.memmap
@@ -361,11 +382,22 @@ class Engine:
         def mid_section() -> bool:
             return sched_box[0].suspended_in_section or in_atomic()
 
+        pcp_pages = _pcp_pages(pcps)
+        # I6's census counts ISOLATE bytes over every pageblock (2048 at 1M pages): only
+        # recounted after set_pageblock_migratetype wrote one (Zone.pb_writes).
+        census = [-1, 0]  # [pb_writes counted at, count + offline_isolated_pageblocks]
+
+        def nr_isolated() -> int:
+            if census[0] != zone.pb_writes:
+                census[0] = zone.pb_writes
+                census[1] = isolate_census(zone) + zone.offline_isolated_pageblocks
+            return census[1] - zone.offline_isolated_pageblocks
+
         def hook(label: str, cpu: int) -> None:
             n = label_no.get(label)
             if n is None:
                 n = label_no[label] = len(label_no)
-            sig.extend(
+            buf.extend(
                 (
                     k.step,
                     cpu,
@@ -373,20 +405,24 @@ class Engine:
                     zone.NR_FREE_PAGES,
                     zone.NR_FREE_CMA_PAGES,
                     zone.nr_isolate_pageblock,
-                    sum([p.count for p in pcps]),
+                    pcp_pages(),
                 )
             )
-            if not checks or mid_section():
-                return
+            if len(buf) >= _SIG_BATCH:
+                pack()
             # The cheap invariants (I2, I3, I6) from running totals the list operations
             # keep (Memmap.free_listed / cma_listed); the registered functions run only
             # to word a violation (and recompute the totals from the lists: a suspicion
-            # they do not confirm is no violation).
+            # they do not confirm is no violation), and not while a section is half done.
             if (
-                m.free_listed != zone.NR_FREE_PAGES
-                or m.cma_listed != zone.NR_FREE_CMA_PAGES
-                or zone.cma_pages < zone.NR_FREE_CMA_PAGES
-                or isolate_census(zone) != zone.nr_isolate_pageblock
+                checks
+                and (
+                    m.free_listed != zone.NR_FREE_PAGES
+                    or m.cma_listed != zone.NR_FREE_CMA_PAGES
+                    or zone.cma_pages < zone.NR_FREE_CMA_PAGES
+                    or nr_isolated() != zone.nr_isolate_pageblock
+                )
+                and not mid_section()
             ):
                 for inv in step_invariants:
                     for v in inv.fn(zone):
@@ -424,14 +460,14 @@ class Engine:
             )
         violation: Violation | None = None
         error: Exception | None = None
-        result: tuple[Choice, ...] | None = None
+        result: ChoiceLog | None = None
         try:
             # The state booted + set up must itself be one the design allows.
             if checks:
                 quiescent_check(zone, "quiescent")
             result = (await sched.run()).choices
             if checks:
-                violation = end_check(zone)
+                violation = end_check(zone, self._baseline)
                 if violation is None:  # a pageblock left ISOLATE that nobody holds
                     violation = next(iter(ISOLATION_HELD.fn(zone, self.isolation_held)),
                                      None)
@@ -448,9 +484,10 @@ class Engine:
         except SchedError as exc:
             error = exc
         choices = result if result is not None else sched.choices
+        pack()
         h.update(sig.tobytes())
         h.update("|".join(label_no).encode())
-        h.update("".join([f"{c.kind}:{c.value}\n" for c in choices]).encode())
+        h.update(choices.hash_text().encode())
         if violation is not None:
             h.update(f"violation:{violation.invariant}".encode())
         cov = None if tracker is None else tracker.finish(choices)
@@ -474,18 +511,42 @@ class Engine:
         return body
 
 
+def _pcp_pages(pcps: list[PerCpuPages]) -> Callable[[], int]:
+    """``sum(p.count for p in pcps)`` for the per-step signature, unrolled for the usual
+    CPU counts: it runs at every switch point, and the loop cost ~0.5 us."""
+    if len(pcps) == 2:
+        a, b = pcps
+        return lambda: a.count + b.count
+    if len(pcps) == 3:
+        a, b, c = pcps
+        return lambda: a.count + b.count + c.count
+    if len(pcps) == 4:
+        a, b, c, d = pcps
+        return lambda: a.count + b.count + c.count + d.count
+    return lambda: sum([p.count for p in pcps])
+
+
 def event_check(zone: Zone, name: str, start: int, end: int) -> None:
     for v in EVENT_INVARIANTS[name].fn(zone, start, end):
         raise InvariantViolation(v)
 
 
-def end_check(zone: Zone) -> Violation | None:
+def end_check(zone: Zone, base: Baseline | None = None) -> Violation | None:
     """Every invariant, as ``check_zone(zone, "end")`` reports it: the one-pass gate
-    first, then page conservation (itself a sort of the claims, no per-page lists)."""
-    if suspect(zone, end=True):
+    first, then page conservation (itself a sort of the claims, no per-page lists).
+    ``base``: the zone tracks its writes from that baseline (zonesim.check.baseline):
+    the gates judge what the execution wrote; the registered invariants still word any
+    report, over the whole zone."""
+    if zone.snapshot is None:
+        base = None  # not tracking: nothing is known unwritten
+    claims: list[tuple[int, int]] = []  # the free blocks, as the gate's walk found them
+    if suspect(zone, end=True, base=base, claims=claims):
         found = check_zone(zone, "end")
         return found[0] if found else None
-    found = check_zone(zone, "end", skip=COVERED)  # conservation, and any the gate lacks
+    skip = COVERED
+    if base is not None and not conservation_suspect(zone, base, claims):
+        skip = COVERED | {"page_conservation"}
+    found = check_zone(zone, "end", skip=skip)  # conservation, and any the gate lacks
     return found[0] if found else None
 
 

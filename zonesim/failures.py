@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +55,7 @@ class _Observed:
     observation: Observation
 
     @property
-    def choices(self) -> tuple[Choice, ...]:
+    def choices(self) -> Sequence[Choice]:
         return self.observation.outcome.choices
 
 

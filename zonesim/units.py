@@ -98,7 +98,7 @@ class ExecRecord:
     steps: int
     trace_hash: str
     violation: Violation | None = None
-    choices: tuple[Choice, ...] = ()
+    choices: Sequence[Choice] = ()
     error: Exception | None = None
     # with coverage on: the execution's coverage, signatures new to its unit only
     coverage: ExecCoverage | None = None

@@ -76,17 +76,23 @@ def _state(z: Zone) -> tuple[object, ...]:
 
 
 def test_reset_in_place_equals_a_fresh_clone() -> None:
+    """The engine's zone, after an execution, rolled back (base_state) and reset from a
+    pristine copy: both equal a fresh clone of the booted zone."""
     e = Engine(load_scenario(ROOT / "scenarios" / "stress" / "offline-races-alloc.toml"),
                parse_policy("v5.15"))
     base, _ = e.base_state()
+    pristine = base.clone()
     for seed in range(3):
         s = RandomStrategy(seed)
         s.begin_execution()
         e.run(s)
         work = e.last_zone
-        assert work is not None and _state(work) != _state(base)
-        work.reset_from(base)
-        assert _state(work) == _state(base.clone())
+        assert work is base and _state(work) != _state(pristine)
+        other = work.clone()  # the final state, untracked
+        other.reset_from(pristine)
+        assert _state(other) == _state(pristine.clone())
+        e.base_state()  # rolls the execution back
+        assert _state(base) == _state(pristine)
 
 
 def test_the_gate_names_registered_invariants_only() -> None:

@@ -7,11 +7,13 @@ target of at least one row (``test_every_registered_invariant_has_a_corruption``
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
+from zonesim.check.baseline import Baseline, baseline
 from zonesim.check.freelists import list_pages
 from zonesim.check.fused import suspect
 from zonesim.check.pageblocks import isolate_census
@@ -217,6 +219,7 @@ def overlapping_blocks() -> Zone:
 def free_page_also_owned() -> Zone:
     zone = base_zone()
     aid = next(iter(zone.allocations))
+    zone.memmap.cow(3100 - zone.start_pfn)  # every write goes through the choke point
     zone.memmap.owner[3100 - zone.start_pfn] = aid
     return zone
 
@@ -235,6 +238,7 @@ def _second_allocation(zone: Zone, pfn: int) -> None:
                    token=zone.new_token(), cma=False)
     zone.allocations[aid] = b
     zone.by_token[b.token] = aid
+    zone.memmap.cow(pfn - zone.start_pfn)
     zone.memmap.owner[pfn - zone.start_pfn] = aid
 
 
@@ -442,6 +446,7 @@ def _free(zone: Zone, a: Allocation, cpu: int, via_pcp: bool) -> None:
     free_pages_prepare(zone, a)
     mt = int(zone.get_pageblock_migratetype(a.pfn))
     if via_pcp and zone.geometry.pcp_allowed_order(a.order) and mt != ISO:
+        zone.memmap.cow(a.pfn - zone.start_pfn)
         zone.memmap.cached_mt[a.pfn - zone.start_pfn] = mt
         free_unref_page_commit(zone, cpu, a.pfn, mt if mt < MIGRATE_PCPTYPES else int(MOV),
                                a.order)
@@ -580,3 +585,62 @@ def test_isolation_undone_is_quiet_on_busy_zones_whose_isolations_are_held(
                     if zone.get_pageblock_migratetype(p) == ISO]
         assert list(ISOLATION_HELD.fn(zone, isolated)) == []
         assert len(list(ISOLATION_HELD.fn(zone, ()))) == len(isolated)
+
+
+_BASE_ZONE = base_zone
+_BUILD_ZONE = build_zone
+
+
+def _track(zone: Zone) -> tuple[Zone, Baseline | None]:
+    """What the engine does with a booted zone: track its writes, from a baseline when
+    the booted state passes every end invariant."""
+    clean = end_check(zone) is None
+    zone.track_writes()
+    return zone, baseline(zone) if clean else None
+
+
+def _tracked_base() -> tuple[Zone, Baseline]:
+    zone, base = _track(_BASE_ZONE())
+    assert base is not None
+    return zone, base
+
+
+@pytest.mark.parametrize("corruption", CORRUPTIONS, ids=str)
+def test_the_end_check_of_a_tracked_zone_reports_what_the_registry_reports(
+    corruption: Corruption, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine runs executions on a zone that tracks its writes and judges at the end
+    only what an execution wrote (zonesim.check.baseline): the same corruptions, made on
+    such a zone, must be reported exactly as the full check reports them."""
+    made: list[tuple[Zone, Baseline | None]] = []
+
+    def tracked_base() -> Zone:
+        made.append(_track(_BASE_ZONE()))
+        return made[-1][0]
+
+    def tracked_build(layout: ZoneLayout) -> Zone:
+        made.append(_track(_BUILD_ZONE(layout)))
+        return made[-1][0]
+
+    monkeypatch.setattr(sys.modules[__name__], "base_zone", tracked_base)
+    monkeypatch.setattr(sys.modules[__name__], "build_zone", tracked_build)
+    zone = corruption.build()
+    assert made and made[0][0] is zone, "the corruption did not start from a booted zone"
+    first = check_zone(zone, "end")[0]
+    base = made[0][1]
+    assert end_check(zone, base) == first
+    if base is not None:  # not vacuous: the corruption was made on a tracked zone
+        assert zone.memmap.saved or zone.pageblock != base.pageblock or (
+            zone.snapshot is not None and zone.__dict__ != zone.snapshot.__dict__)
+
+
+def test_a_tracked_clean_zone_passes_and_rolls_back_to_its_base() -> None:
+    zone, base = _tracked_base()
+    before = bytes(zone.memmap.owner), bytes(zone.memmap.flags), bytes(zone.pageblock)
+    a = alloc_at(zone, 3072, 10)
+    free_pages_prepare(zone, a)
+    free_one_page_locked(zone, 3072, 10, int(MOV), FPI_NONE)
+    assert zone.memmap.saved and end_check(zone, base) is None
+    zone.rollback()
+    assert (bytes(zone.memmap.owner), bytes(zone.memmap.flags), bytes(zone.pageblock)) == before
+    assert check_zone(zone, "end") == []

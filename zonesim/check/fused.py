@@ -17,9 +17,10 @@ isolated (its own first test, as before). An invariant registered later and not 
 
 from __future__ import annotations
 
+from zonesim.check.baseline import Baseline, retyped_since, unchanged_block
 from zonesim.check.freelists import list_pages
 from zonesim.check.pageblocks import isolate_census
-from zonesim.model.memmap import NIL, PG_buddy
+from zonesim.model.memmap import CHUNK_SHIFT, NIL, PG_buddy
 from zonesim.model.types import MIGRATE_PCPTYPES, MIGRATE_TYPES, MigrateType
 from zonesim.model.zone import PB_ISOLATE_BIT, PB_MT_MASK, Zone
 
@@ -97,7 +98,8 @@ def _walked(transient: list[tuple[int, int]], block: int, pbo: int) -> bool:
     return any(s <= p < e for s, e in transient)
 
 
-def suspect(zone: Zone, *, end: bool = False) -> bool:
+def suspect(zone: Zone, *, end: bool = False, base: Baseline | None = None,
+            claims: list[tuple[int, int]] | None = None) -> bool:
     """Could any step or quiescent invariant (and with ``end``, I4i) report a violation?
 
     Incremental between two quiescent points: only the pages whose links or list the
@@ -108,7 +110,11 @@ def suspect(zone: Zone, *, end: bool = False) -> bool:
     on one (either: every list is walked).
     Between two list operations the model writes no link, PageBuddy or buddy order of a
     listed page (its primitives write them together with the list operation), so a page
-    judged clean stays clean. The end of an execution walks everything."""
+    judged clean stays clean. The end of an execution walks every list; with ``base`` (the
+    zone tracks its writes from a state that passed every end invariant,
+    zonesim.check.baseline) it judges only the blocks the execution wrote or retyped.
+    ``claims`` (end only) receives every free block's index range when the answer is
+    False, for the page conservation gate."""
     total, cma = list_pages(zone)
     if (total != zone.NR_FREE_PAGES or cma != zone.NR_FREE_CMA_PAGES
             or zone.cma_pages < zone.NR_FREE_CMA_PAGES
@@ -124,7 +130,7 @@ def suspect(zone: Zone, *, end: bool = False) -> bool:
     full = end or m.relinked or zone.checked_state != state
     if (full or zone.retyped) and _pageblocks_suspect(zone):
         return True
-    if _walk_suspect(zone, end) if full else (
+    if _walk_suspect(zone, end, base if end else None, claims) if full else (
             _touched_suspect(zone) or _retyped_suspect(zone)):
         return True
     m.touched.clear()
@@ -237,19 +243,37 @@ def _retyped_suspect(zone: Zone) -> bool:
     return False
 
 
-def _walk_suspect(zone: Zone, end: bool) -> bool:
+def _walk_suspect(zone: Zone, end: bool, base: Baseline | None = None,
+                  claims: list[tuple[int, int]] | None = None) -> bool:
+    """Walk every free list: links, list ids, lengths; judge the blocks. With ``base``,
+    only the blocks whose head chunk was written or whose pageblocks were retyped since
+    (the others are judged as they were at the baseline: clean). ``claims`` collects
+    each block's [start, end) index range for page conservation (clipped to the zone)."""
     m = zone.memmap
     judge = _Judge(zone, end)
-    nxt, prev_of, heads, lens = m.next, m.prev, m.lists_head, m.lists_len
+    nxt, prev_of, heads, lens, list_id = m.next, m.prev, m.lists_head, m.lists_len, m.list_id
+    nr = m.nr
+    dirty = m.dirty
+    retyped = retyped_since(zone, base) if base is not None else None
+    all_judged = base is None or bool(zone.transient_ranges)
+    add = claims.append if claims is not None else None
     for lid in range(zone.nr_free_lists):
         order, mt = divmod(lid, MIGRATE_TYPES)
+        size = 1 << order
         i = heads[lid]
         prev = NIL
         n = 0
         while i != NIL:
             n += 1
-            if prev_of[i] != prev or judge.block(i, order, mt):
+            if prev_of[i] != prev or list_id[i] != lid or n > nr:
                 return True
+            if (all_judged or dirty[i >> CHUNK_SHIFT] or (
+                    retyped is not None
+                    and not unchanged_block(zone, base, i, order, retyped))) and (  # type: ignore[arg-type]
+                    judge.block(i, order, mt)):
+                return True
+            if add is not None:
+                add((max(i, 0), min(i + size, nr)))
             prev = i
             i = nxt[i]
         if n != lens[lid]:

@@ -136,8 +136,10 @@ def prep_new_page(
             pfn=pfn,
         )
     if n == 1:
+        m.cow(head)
         m.owner[head] = aid
     else:
+        m.cow_range(head, n)
         m.owner[head : head + n] = array("i", [aid]) * n
     m.refcount[head] = 1
     if compound:
@@ -169,8 +171,10 @@ def free_pages_prepare(zone: Zone, a: Allocation) -> None:
             pfn=a.pfn,
         )
     if n == 1:
+        m.cow(head)
         m.owner[head] = NIL
     else:
+        m.cow_range(head, n)
         m.owner[head : head + n] = array("i", [NIL]) * n
     if a.compound or a.contig or m.flags[head] & (PG_head | PG_lru | PG_offline | PG_hugetlb):
         mask = ~(PG_head | PG_tail | PG_lru | PG_offline | PG_hugetlb) & 0xFFFF
@@ -231,7 +235,9 @@ def take_free_block_at(zone: Zone, pfn: int, order: int, *, account: bool = True
         account_freepages(zone, added, mt)  # the removal of the whole block was accounted
     elif mt != ISOLATE and account:
         __mod_zone_freepage_state(zone, -(1 << order), mt)
-    zone.memmap.cached_mt[zone.idx(pfn)] = mt
+    i = zone.idx(pfn)
+    zone.memmap.cow(i)
+    zone.memmap.cached_mt[i] = mt
     return mt
 
 
@@ -258,6 +264,7 @@ def make_contig_allocation(zone: Zone, pfn: int, nr: int, mt: MigrateType, cpu: 
         nr=nr,
         contig=True,
     )
+    m.cow_range(head, nr)
     m.owner[head : head + nr] = array("i", [aid]) * nr
     m.refcount[head : head + nr] = array("h", [1]) * nr
     zone.allocations[aid] = a
@@ -275,5 +282,6 @@ def trim_contig_allocation(zone: Zone, a: Allocation, pfn: int, nr: int) -> None
         raise KernelBug(f"trim of {pfn:#x}+{nr} is not at an end of {a!r}", pfn=pfn)
     a.nr -= nr
     i = zone.idx(pfn)
+    m.cow_range(i, nr)
     m.owner[i : i + nr] = array("i", [NIL]) * nr
     m.refcount[i : i + nr] = array("h", bytes(2 * nr))

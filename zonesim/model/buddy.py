@@ -72,8 +72,10 @@ def buddy_order(zone: Zone, pfn: int) -> int:
 
 def set_buddy_order(zone: Zone, pfn: int, order: int) -> None:
     i = zone.idx(pfn)
-    zone.memmap.order[i] = order
-    zone.memmap.flags[i] |= PG_buddy
+    m = zone.memmap
+    m.cow(i)
+    m.order[i] = order
+    m.flags[i] |= PG_buddy
 
 
 def page_is_buddy(zone: Zone, buddy_pfn: int, order: int) -> bool:
@@ -151,7 +153,7 @@ def __del_page_from_free_list(zone: Zone, pfn: int, order: int) -> int:
     mt = m.list_id[i] % 6
     if zone.flags.account_on_lists:
         _hygiene(zone, pfn, order, mt)
-    m.list_del(i)
+    m.list_del(i)  # saved i's chunk (copy-on-write) before writing it
     m.flags[i] &= ~PG_buddy
     m.order[i] = 0
     zone.nr_free[order] -= 1
@@ -325,7 +327,9 @@ async def __rmqueue_smallest(zone: Zone, order: int, mt: int) -> int | None:
         del_page_from_free_list(zone, pfn, current_order)
         await zone.sync.window("__rmqueue_smallest", PAGE, pfn, True)
         await expand(zone, pfn, order, current_order, mt)
-        zone.memmap.cached_mt[zone.idx(pfn)] = mt  # set_pcppage_migratetype
+        i = zone.idx(pfn)
+        zone.memmap.cow(i)
+        zone.memmap.cached_mt[i] = mt  # set_pcppage_migratetype
         return pfn
     return None
 

@@ -8,14 +8,26 @@ are O(1) and list order is deterministic, exactly like ``list_add``/``list_add_t
 
 Every list of the zone (``free_area[order].free_list[mt]`` and each CPU's pcp lists)
 is one id in the same table: a page is on at most one list, recorded in ``list_id``.
+
+Copy-on-write (``track`` / ``rollback``): an exploration runs every execution on ONE
+zone and puts it back afterwards, so it holds one memmap, not a base and a copy, and the
+reset costs what the execution wrote, not the zone's size. Every write to a per-page array
+goes through ``cow(i)`` / ``cow_range(i, n)`` first (the list operations below call it
+themselves): the first write into a chunk of ``CHUNK`` pages saves the chunk's original
+contents. ``dirty`` (one byte a chunk) is also what the end-of-execution checks read to
+judge only the part an execution wrote, and a test can read it to see what a step wrote.
+Untracked memmaps (boot, clones, direct model tests) have every chunk marked dirty, so
+``cow`` saves nothing.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 NIL = -1
+CHUNK_SHIFT = 6
+CHUNK = 1 << CHUNK_SHIFT  # pages per copy-on-write chunk (1.25 KiB of arrays)
 
 # page->flags bits the model needs (include/linux/page-flags.h names).
 PG_buddy = 1 << 0  # PageBuddy: head of a free block in the buddy; order in ``order``
@@ -37,6 +49,7 @@ class Memmap:
     __slots__ = (
         "cached_mt",
         "cma_listed",
+        "dirty",
         "flags",
         "free_listed",
         "list_id",
@@ -45,11 +58,13 @@ class Memmap:
         "lists_tail",
         "next",
         "nr",
+        "observer",
         "order",
         "owner",
         "prev",
         "refcount",
         "relinked",
+        "saved",
         "touched",
         "weight_cma",
         "weight_free",
@@ -86,6 +101,17 @@ class Memmap:
         # the next check walks every list).
         self.touched: list[int] = []
         self.relinked = True  # nothing checked yet
+        # Copy-on-write (module doc): 1 = nothing to save for this chunk.
+        self.dirty = bytearray(b"\x01") * self.nr_chunks
+        self.saved: list[tuple[int, tuple[array[int], ...]]] = []
+        # Called with the index of every page about to be written (tests; a footprint
+        # recorder): every write passes cow/cow_range or a list operation, so this sees
+        # them all. None in normal runs (one attribute test per write).
+        self.observer: Callable[[int], None] | None = None
+
+    @property
+    def nr_chunks(self) -> int:
+        return (self.nr + CHUNK - 1) >> CHUNK_SHIFT
 
     _ARRAYS = ("flags", "order", "cached_mt", "refcount", "owner", "prev", "next", "list_id")
 
@@ -103,6 +129,8 @@ class Memmap:
         self.weight_cma = other.weight_cma
         self.free_listed = other.free_listed
         self.cma_listed = other.cma_listed
+        self.dirty = bytearray(b"\x01") * self.nr_chunks  # written wholesale: untracked
+        self.saved = []
 
     def clone(self) -> Memmap:
         new = Memmap.__new__(Memmap)
@@ -118,7 +146,75 @@ class Memmap:
         new.weight_cma = self.weight_cma
         new.free_listed = self.free_listed
         new.cma_listed = self.cma_listed
+        new.dirty = bytearray(b"\x01") * new.nr_chunks  # a clone is untracked
+        new.saved = []
+        new.observer = None
         return new
+
+    # -- copy-on-write ----------------------------------------------------------------
+
+    def cow(self, i: int) -> None:
+        """Page ``i`` is about to be written: save its chunk first if this is the
+        chunk's first write since ``track()``."""
+        if self.observer is not None:
+            self.observer(i)
+        c = i >> CHUNK_SHIFT
+        if not self.dirty[c]:
+            self._save(c)
+
+    def cow_range(self, i: int, n: int) -> None:
+        """Pages [i, i+n) are about to be written."""
+        if self.observer is not None:
+            for k in range(i, i + n):
+                self.observer(k)
+        dirty = self.dirty
+        for c in range(i >> CHUNK_SHIFT, ((i + n - 1) >> CHUNK_SHIFT) + 1):
+            if not dirty[c]:
+                self._save(c)
+
+    def _observe(self, *pages: int) -> None:
+        assert self.observer is not None
+        for k in pages:
+            if k != NIL:
+                self.observer(k)
+
+    def _save(self, c: int) -> None:
+        lo = c << CHUNK_SHIFT
+        hi = min(lo + CHUNK, self.nr)
+        self.saved.append((c, tuple([getattr(self, a)[lo:hi] for a in self._ARRAYS])))
+        self.dirty[c] = 1
+
+    def track(self) -> None:
+        """From now on, save every chunk before its first write (``rollback`` restores)."""
+        self.dirty = bytearray(self.nr_chunks)
+        self.saved = []
+
+    def small_state(self) -> tuple[object, ...]:
+        """The per-list tables and running totals (what ``rollback`` does not restore)."""
+        return (list(self.lists_head), list(self.lists_tail), list(self.lists_len),
+                list(self.touched), self.relinked, self.free_listed, self.cma_listed)
+
+    def restore_small(self, state: tuple[object, ...]) -> None:
+        heads, tails, lens, touched, relinked, free_listed, cma_listed = state
+        self.lists_head[:] = heads  # type: ignore[call-overload]
+        self.lists_tail[:] = tails  # type: ignore[call-overload]
+        self.lists_len[:] = lens  # type: ignore[call-overload]
+        self.touched[:] = touched  # type: ignore[call-overload]
+        self.relinked = bool(relinked)
+        self.free_listed = int(free_listed)  # type: ignore[call-overload]
+        self.cma_listed = int(cma_listed)  # type: ignore[call-overload]
+
+    def rollback(self) -> None:
+        """Restore every chunk written since ``track()`` (and keep tracking). The small
+        per-list tables are the zone snapshot's business (``Zone.rollback``)."""
+        arrays = [getattr(self, a) for a in self._ARRAYS]
+        dirty = self.dirty
+        for c, parts in self.saved:
+            lo = c << CHUNK_SHIFT
+            for arr, part in zip(arrays, parts, strict=True):
+                arr[lo : lo + len(part)] = part
+            dirty[c] = 0
+        self.saved = []
 
     # -- intrusive lists (include/linux/list.h) --------------------------------------
 
@@ -127,6 +223,13 @@ class Memmap:
         if self.list_id[i] != NIL:
             self.relinked = True
         first = self.lists_head[lid]
+        if self.observer is not None:
+            self._observe(i, first)
+        dirty = self.dirty
+        if not dirty[i >> CHUNK_SHIFT]:
+            self._save(i >> CHUNK_SHIFT)
+        if first != NIL and not dirty[first >> CHUNK_SHIFT]:
+            self._save(first >> CHUNK_SHIFT)
         self.prev[i] = NIL
         self.next[i] = first
         if first == NIL:
@@ -147,6 +250,13 @@ class Memmap:
         if self.list_id[i] != NIL:
             self.relinked = True
         last = self.lists_tail[lid]
+        if self.observer is not None:
+            self._observe(i, last)
+        dirty = self.dirty
+        if not dirty[i >> CHUNK_SHIFT]:
+            self._save(i >> CHUNK_SHIFT)
+        if last != NIL and not dirty[last >> CHUNK_SHIFT]:
+            self._save(last >> CHUNK_SHIFT)
         self.next[i] = NIL
         self.prev[i] = last
         if last == NIL:
@@ -168,6 +278,15 @@ class Memmap:
         if lid == NIL:
             raise ValueError(f"page index {i} is on no list")
         p, n = self.prev[i], self.next[i]
+        if self.observer is not None:
+            self._observe(i, p, n)
+        dirty = self.dirty
+        if not dirty[i >> CHUNK_SHIFT]:
+            self._save(i >> CHUNK_SHIFT)
+        if p != NIL and not dirty[p >> CHUNK_SHIFT]:
+            self._save(p >> CHUNK_SHIFT)
+        if n != NIL and not dirty[n >> CHUNK_SHIFT]:
+            self._save(n >> CHUNK_SHIFT)
         if p == NIL:
             self.lists_head[lid] = n
         else:

@@ -53,6 +53,7 @@ async def free_unref_page_commit(
     m = zone.memmap
     i = zone.idx(pfn)
     sync = zone.sync
+    m.cow(i)
     m.order[i] = order
     m.list_add(i, zone.pcp_list_id(cpu, mt, order))
     pcp.count += 1 << order
@@ -132,7 +133,7 @@ async def free_pcppages_bulk(zone: Zone, count: int, cpu: int) -> list[int]:
             mt = m.cached_mt[i]
             if lookup or (isolated_pageblocks and zone.flags.bulk_free_reread_mt):
                 mt = zone.get_pageblock_migratetype(pfn)  # pageblock could have been isolated
-            m.order[i] = 0
+            m.order[i] = 0  # (its chunk was saved by the list_del above)
             await __free_one_page(zone, pfn, order, mt, FPI_NONE)
             freed.append(pfn)
     return freed
@@ -152,6 +153,7 @@ async def rmqueue_bulk(
             if pfn is None:
                 break
             k = zone.idx(pfn)
+            m.cow(k)
             m.order[k] = order
             m.list_add_tail(k, lid)
             allocated += 1

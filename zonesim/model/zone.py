@@ -204,10 +204,15 @@ class Zone:
         # For the incremental checker (zonesim.check.fused): pageblocks retyped since its
         # last clean check, and the walked ranges it judged against (None: never ran).
         self.retyped: list[int] = []
+        self.pb_writes = 0  # set_pageblock_migratetype() calls (a version of ``pageblock``)
         self.checked_state: tuple[tuple[int, int], ...] | None = None
         # zone->lock and the lockless windows of the lock-held primitives (model.sync); the
         # engine's kernel replaces it for an execution.
         self.sync: ZoneSync = SEQUENTIAL
+        # The state track_writes() saw (small fields only; the memmap keeps its own
+        # copy-on-write chunks): what rollback() restores. None = untracked.
+        self.snapshot: Zone | None = None
+        self._memmap_small: tuple[object, ...] = ()
 
     def clone(self) -> Zone:
         """An independent copy for the next execution (cheaper than copy.deepcopy: the
@@ -217,6 +222,7 @@ class Zone:
         new.memmap = self.memmap.clone()
         new.pageblock = bytearray(self.pageblock)
         new._copy_small(self)
+        new.snapshot = None
         return new
 
     def reset_from(self, base: Zone) -> None:
@@ -229,6 +235,36 @@ class Zone:
         pageblock[:] = base.pageblock
         self.memmap, self.pageblock = memmap, pageblock
         self._copy_small(base)
+        self.snapshot = None
+
+    def track_writes(self) -> None:
+        """Copy-on-write from here on (zonesim.model.memmap): ``rollback()`` puts the zone
+        back to this state at the cost of what was written since, so an exploration runs
+        every execution on this one zone. Every per-page array write must go through
+        ``memmap.cow`` / ``cow_range`` (tests/model/test_model_cow.py checks the result)."""
+        snap = Zone.__new__(Zone)
+        snap.__dict__.update(self.__dict__)
+        snap._copy_small(self)
+        snap.pageblock = bytearray(self.pageblock)
+        snap.snapshot = None
+        snap._memmap_small = self.memmap.small_state()
+        self.snapshot = snap
+        self.memmap.track()
+
+    def rollback(self) -> None:
+        """Back to the state of ``track_writes()`` (and still tracking)."""
+        snap = self.snapshot
+        if snap is None:
+            raise ValueError("rollback() of a zone that is not tracking its writes")
+        memmap, pageblock = self.memmap, self.pageblock
+        memmap.rollback()
+        self.__dict__.update(snap.__dict__)
+        memmap.restore_small(snap._memmap_small)
+        pageblock[:] = snap.pageblock
+        self.memmap, self.pageblock = memmap, pageblock
+        self._copy_small(snap)
+        self.snapshot = snap
+        self._memmap_small = ()
 
     def _copy_small(self, base: Zone) -> None:
         """The small mutable fields, copied from ``base`` (the rest is shared or copied
@@ -284,6 +320,7 @@ class Zone:
         the type bits; any other type clears the bit and writes the type."""
         b = self._pb_index(pfn)
         self.retyped.append(b)  # the checker judges the free blocks over it again
+        self.pb_writes += 1  # the engine's per-step census recounts only after a write
         if self.flags.isolate_bit:
             if mt == ISOLATE:
                 self.pageblock[b] |= PB_ISOLATE_BIT

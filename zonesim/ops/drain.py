@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from zonesim.model.pcp import drain_pages_zone
 from zonesim.model.sync import PCP_COUNT, PCP_HIGH
 from zonesim.ops.kernel import Kernel, WorkHandle
-from zonesim.sched import irq_off, reads, writes
+from zonesim.sched import irq_off, writes
 
 
 async def drain_local_pages(k: Kernel, cpu: int) -> None:
@@ -31,7 +31,7 @@ async def drain_pages_zone_locked(k: Kernel, cpu: int, c: int) -> None:
     """v6.0 drain_pages_zone(c, zone), run by ``cpu`` (c's own CPU, or any CPU for a remote
     drain, 443c2accd1b6): ``if (pcp->count)`` peeked without the lock, then
     spin_lock_irqsave(&pcp->lock) and free_pcppages_bulk(zone, pcp->count, pcp)."""
-    await k.sp("drain_pages_zone:peek", cpu, reads((PCP_COUNT, c)))
+    await k.sp("drain_pages_zone:peek", cpu, k.reads_of(PCP_COUNT, c))
     if not k.zone.pcp[c].count:
         return
     async with k.pcp_lock(c):  # spin_lock_irqsave(&pcp->lock): spins while c holds it
@@ -78,7 +78,7 @@ async def _drain_targets(k: Kernel, cpu: int, force_all_cpus: bool) -> list[int]
             targets.append(c)
             continue
         # has_pcps = per_cpu_ptr(zone->per_cpu_pageset, cpu)->count: no lock
-        await k.sp("__drain_all_pages:peek", cpu, reads((PCP_COUNT, c)))
+        await k.sp("__drain_all_pages:peek", cpu, k.reads_of(PCP_COUNT, c))
         if k.zone.pcp[c].count != 0:
             targets.append(c)
     await k.sp("__drain_all_pages:after_peek", cpu)

@@ -16,7 +16,7 @@ from zonesim.model.sync import PB
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
 from zonesim.model.zone import Allocation
 from zonesim.ops.kernel import Kernel
-from zonesim.sched import irq_off, reads
+from zonesim.sched import irq_off
 
 
 async def free_pages(k: Kernel, cpu: int, a: Allocation) -> None:
@@ -46,11 +46,13 @@ async def free_unref_page(
     zone = k.zone
     if preemptible:
         await k.sp(
-            "free_unref_page_prepare:read_pb", cpu, reads((PB, pfn >> zone.pageblock_order))
+            "free_unref_page_prepare:read_pb", cpu, k.reads_of(PB, pfn >> zone.pageblock_order)
         )
     # free_unref_page_prepare(): lockless pageblock read, cached in page->index
     mt = int(zone.get_pageblock_migratetype(pfn))
-    zone.memmap.cached_mt[zone.idx(pfn)] = mt
+    i = zone.idx(pfn)
+    zone.memmap.cow(i)
+    zone.memmap.cached_mt[i] = mt
     pcp_mt = mt
     if mt >= MIGRATE_PCPTYPES:
         if mt == ISOLATE:
@@ -120,7 +122,7 @@ async def __free_pages_ok(k: Kernel, cpu: int, pfn: int, order: int, fpi: int) -
     if k.policy.has("55612e80e722"):
         await free_one_page(k, cpu, pfn, order, -1, fpi)
         return
-    await k.sp("__free_pages_ok:read_pb", cpu, reads((PB, pfn >> k.zone.pageblock_order)))
+    await k.sp("__free_pages_ok:read_pb", cpu, k.reads_of(PB, pfn >> k.zone.pageblock_order))
     mt = int(k.zone.get_pageblock_migratetype(pfn))  # lockless read
     await k.sp("__free_pages_ok:after_pb_read", cpu)  # P2: window B
     await free_one_page(k, cpu, pfn, order, mt, fpi)

@@ -130,6 +130,7 @@ def _notify_going_offline(k: Kernel, start: int, end: int) -> list[int]:
             and m.flags[a.pfn - zone.start_pfn] & PG_offline
         ):
             i = a.pfn - zone.start_pfn
+            m.cow_range(i, a.nr)
             m.refcount[i : i + a.nr] = array("h", bytes(2 * a.nr))
             held.append(a.id)
     return held
@@ -140,6 +141,7 @@ def _notify_cancel_offline(k: Kernel, held: list[int]) -> None:
     for aid in held:
         a = zone.allocations[aid]
         i = a.pfn - zone.start_pfn
+        zone.memmap.cow_range(i, a.nr)
         zone.memmap.refcount[i : i + a.nr] = array("h", [1]) * a.nr
 
 
@@ -177,8 +179,10 @@ def _offline_isolated_pages(k: Kernel, start: int, end: int, held: list[int]) ->
         a = zone.allocations.pop(aid)
         zone.by_token.pop(a.token, None)
         i = a.pfn - zone.start_pfn
+        m.cow_range(i, a.nr)
         m.owner[i : i + a.nr] = array("i", [NIL]) * a.nr
         zone.managed_pages += a.nr  # counted out once already by the driver
+    m.cow_range(start - zone.start_pfn, end - start)
     for i in range(start - zone.start_pfn, end - zone.start_pfn):
         m.flags[i] = (m.flags[i] & ~PG_offline) | PG_offline_section
     nr_pb = (end - start) // zone.geometry.pageblock_nr_pages
@@ -206,6 +210,7 @@ async def online_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
             zone.offline_isolated_pageblocks -= nr_pb
             zone.nr_isolate_pageblock += nr_pb
             m = zone.memmap
+            m.cow_range(start - zone.start_pfn, nr)
             for i in range(start - zone.start_pfn, end - zone.start_pfn):
                 m.flags[i] &= ~PG_offline_section
             zone.present_pages += nr

@@ -25,6 +25,7 @@ from zonesim.sched import (
     switch_point,
     window,
     window_candidates,
+    windows_possible,
     yield_cpu,
 )
 
@@ -74,7 +75,26 @@ class Kernel:
         self._checkpoint = checkpoint
         self._event_check = event_check
         self._cpu_index = {name: i for i, name in enumerate(cpu_names)}
+        self._reads: dict[tuple[str, int], Access] = {}
+        self._writes: dict[tuple[str, int], Access] = {}
         zone.sync = self  # the lock-held primitives take zone->lock and windows from here
+
+    def reads_of(self, kind: str, key: int) -> Access:
+        """``reads((kind, key))``, built once per execution: a frozen Access costs ~0.7 us,
+        and the hottest switch points (every pcp free, every drain peek) declare one."""
+        k = (kind, key)
+        a = self._reads.get(k)
+        if a is None:
+            a = self._reads[k] = Access(reads=(k,))
+        return a
+
+    def writes_of(self, kind: str, key: int) -> Access:
+        """``writes((kind, key))``, built once per execution (see ``reads_of``)."""
+        k = (kind, key)
+        a = self._writes.get(k)
+        if a is None:
+            a = self._writes[k] = Access(writes=(k,))
+        return a
 
     def mid_section(self) -> bool:
         """Is some CPU suspended inside a lock-held or IRQ-off section right now?"""
@@ -84,8 +104,11 @@ class Kernel:
 
     async def window(self, label: str, kind: str, key: int, write: bool) -> None:
         """A window of the running CPU's section: see zonesim.sched.window."""
-        access = Access(writes=((kind, key),)) if write else Access(reads=((kind, key),))
-        candidates = window_candidates(access)
+        if not windows_possible():
+            return  # the common case: no CPU is parked with a declared access
+        candidates = window_candidates(
+            self.writes_of(kind, key) if write else self.reads_of(kind, key)
+        )
         if not candidates:
             return
         self.step += 1

@@ -41,6 +41,7 @@ async def soft_offline_page(k: Kernel, cpu: int, pfn: int) -> int:
             # take_page_off_buddy(); bac9c6fa1f92 counted the page out of NR_FREE_PAGES
             take_free_block_at(zone, pfn, 0, account=k.policy.has("bac9c6fa1f92"))
             i = pfn - zone.start_pfn
+            m.cow(i)
             m.flags[i] |= PG_hwpoison
             m.refcount[i] = 1
             zone.absent_ranges.append((pfn, pfn + 1))

@@ -39,6 +39,7 @@ async def virtio_mem_unplug(
             break
         if ret == 0 and a is not None:
             m = k.zone.memmap
+            m.cow_range(k.zone.idx(a.pfn), a.nr)
             for i in range(k.zone.idx(a.pfn), k.zone.idx(a.pfn) + a.nr):
                 m.flags[i] |= PG_offline  # virtio_mem_set_fake_offline(): __SetPageOffline
             k.zone.managed_pages -= a.nr  # adjust_managed_page_count()
@@ -54,6 +55,7 @@ async def virtio_mem_plug(k: Kernel, cpu: int, a: Allocation) -> None:
     head = k.zone.idx(a.pfn)
     mask = ~PG_offline
     flags = m.flags
+    m.cow_range(head, a.nr)
     for i in range(head, head + a.nr):
         flags[i] &= mask
     k.zone.managed_pages += a.nr

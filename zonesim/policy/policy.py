@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zonesim.model.flags import ModelFlags
 from zonesim.policy.presets import PRESETS
@@ -18,17 +18,27 @@ class Policy:
     preset: str
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    # The switch set, computed once: ``has`` runs in the kernel paths' hot loops (every
+    # page of a free_contig_range asks a few), and rebuilding the set cost ~1 us a call.
+    _switches: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        base = PRESETS[self.preset][1]
+        object.__setattr__(
+            self, "_switches", (base | frozenset(self.added)) - frozenset(self.removed)
+        )
 
     @property
     def switches(self) -> frozenset[str]:
-        base = PRESETS[self.preset][1]
-        return (base | frozenset(self.added)) - frozenset(self.removed)
+        return self._switches
 
     def has(self, switch: str) -> bool:
         """Is this kernel change in the modelled kernel? (Unknown ids are a bug.)"""
+        if switch in self._switches:
+            return True
         if switch not in BY_ID:
             raise KeyError(f"unknown switch {switch!r}")
-        return switch in self.switches
+        return False
 
     @property
     def name(self) -> str:

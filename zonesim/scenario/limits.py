@@ -6,9 +6,10 @@ one line naming the figure and the limit, never a ``MemoryError`` minutes later.
 
 The figures below were measured (``python benchmarks/limits.py`` prints them again):
 
-- ``BYTES_PER_PAGE``: peak RSS of booting a zone and running executions (each on a clone,
-  made while the engine still holds the last one), over the zone's pages: 66-72 bytes per
-  page by VmHWM from 64K to 4M pages, 80-87 by ru_maxrss up to 16M pages (1.45 GB at 2^24).
+- ``BYTES_PER_PAGE``: peak RSS of booting a zone and running executions on it (copy-on-
+  write, zonesim.model.memmap): 21-22 bytes per page by VmHWM from 64K to 4M pages; an
+  execution that writes every page holds a saved copy too (20 more), hence 48. (Before
+  copy-on-write, with a clone per execution: 66-87.)
 - ``BYTES_PER_STEP`` and ``BYTES_PER_DECISION``: what one scheduler step keeps until the
   execution ends (the trace_hash signature, 7 int64) and what a recorded decision adds
   (only when two CPUs can run): 113 bytes per step on one CPU, 465 with a decision at
@@ -18,8 +19,9 @@ The figures below were measured (``python benchmarks/limits.py`` prints them aga
 
 ``MEMORY_BUDGET`` is 2 GiB: what a laptop or a 2-core CI machine running other jobs can
 spare, and the line past which the reliability attack of issue 12 counted a run as
-runaway. At the default step bound it admits zones up to about 21 million pages
-(2^24 pages = 64 GiB of simulated memory measured at 1.45 GB and 2.3 s per execution).
+runaway. At the default step bound it admits zones up to about 42 million pages
+(2^24 pages = 64 GiB of simulated memory was measured at 1.45 GB and 2.3 s per execution
+with a clone per execution; copy-on-write holds about a quarter of that).
 Callers with more memory pass ``budget``.
 
 Every check raises :class:`LimitError`, a ``ValueError`` whose message is one line: what
@@ -55,7 +57,9 @@ from zonesim.scenario.ops import (
 
 MEMORY_BUDGET = 2 << 30
 RUNTIME_BYTES = 64 << 20  # measured 47 MB, rounded up
-BYTES_PER_PAGE = 96  # measured 66-87
+# measured 21-22 (the zone's arrays, 20, once: executions run on it copy-on-write); an
+# execution that writes every chunk also holds the saved originals, another 20
+BYTES_PER_PAGE = 48
 BYTES_PER_STEP = 128  # measured 113 on one CPU (no decisions)
 BYTES_PER_DECISION = 384  # measured 465 per step with a decision at every step
 BYTES_PER_CPU = 16 << 10  # measured 4.7 KB

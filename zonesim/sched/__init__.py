@@ -5,7 +5,7 @@ scheduler's strategy decides who runs.  Modelled locks, atomic sections and per-
 strategies (random, PCT, POS, DFS, replay, Hypothesis); schedule strings; shrinking.
 """
 
-from zonesim.sched.choice import Choice, ChoiceValue, Recorder, preemptions
+from zonesim.sched.choice import Choice, ChoiceLog, ChoiceValue, Recorder, preemptions
 from zonesim.sched.cpu import current_cpu
 from zonesim.sched.dfs import DFSStrategy
 from zonesim.sched.errors import (
@@ -42,15 +42,17 @@ from zonesim.sched.scheduler import (
     switch_point,
     window,
     window_candidates,
+    windows_possible,
     yield_cpu,
 )
 from zonesim.sched.shrink import ShrinkStats, shrink, sort_key
-from zonesim.sched.strategy import Strategy
+from zonesim.sched.strategy import Horizon, Strategy
 from zonesim.sched.work import Work
 
 __all__ = [
     "Access",
     "Choice",
+    "ChoiceLog",
     "ChoiceValue",
     "DFSStrategy",
     "Deadlock",
@@ -60,6 +62,7 @@ __all__ = [
     "Failure",
     "FingerprintMismatch",
     "ForeignAwait",
+    "Horizon",
     "HypothesisStrategy",
     "LivelockSuspected",
     "Mutex",
@@ -104,6 +107,7 @@ __all__ = [
     "switch_point",
     "window",
     "window_candidates",
+    "windows_possible",
     "writes",
     "yield_cpu",
 ]

@@ -6,12 +6,12 @@ described by ``(seed, choices)`` and replayed by feeding the choice values back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast, overload
 
 from zonesim.sched.errors import ReplayMismatch, SchedError
-from zonesim.sched.strategy import Strategy
+from zonesim.sched.strategy import Horizon, Strategy
 
 ChoiceKind = Literal["cpu", "opt"]
 #: What replay needs of a choice: a CPU name (``cpu`` choice) or an option index (``opt``).
@@ -46,33 +46,118 @@ def preemptions(choices: Sequence[Choice]) -> int:
     return sum(1 for c in choices if c.is_preemption)
 
 
+#: One recorded decision, as the scheduler appends it: (kind, value, n, label, step, current).
+RawChoice = tuple[ChoiceKind, ChoiceValue, int, str, int, str | None]
+
+
+class ChoiceLog(Sequence[Choice]):
+    """The decisions of one execution, kept as the scheduler recorded them (plain tuples)
+    and turned into ``Choice`` records only when someone reads them.
+
+    Building a frozen dataclass per decision cost ~0.8 us, a tenth of a passing execution;
+    most executions are only hashed (``hash_text``) and dropped. Compares equal to any
+    sequence of the same ``Choice`` records (a tuple, a list, another log)."""
+
+    __slots__ = ("_built", "_raw")
+
+    def __init__(self, raw: Sequence[RawChoice]) -> None:
+        self._raw = raw
+        self._built: tuple[Choice, ...] | None = None
+
+    def _all(self) -> tuple[Choice, ...]:
+        built = self._built
+        if built is None:
+            built = self._built = tuple([Choice(*t) for t in self._raw])
+        return built
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @overload
+    def __getitem__(self, i: int) -> Choice: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Choice, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> Choice | tuple[Choice, ...]:
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[Choice]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ChoiceLog):
+            return list(self._raw) == list(other._raw)
+        if isinstance(other, tuple | list):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return f"ChoiceLog({list(self._all())!r})"
+
+    def __reduce__(self) -> tuple[type[ChoiceLog], tuple[list[RawChoice]]]:
+        return (ChoiceLog, (list(self._raw),))
+
+    def hash_text(self) -> str:
+        """``kind:value`` of every decision, one per line (what a trace hash covers)."""
+        return "".join([f"{t[0]}:{t[1]}\n" for t in self._raw])
+
+
 class Recorder:
-    """Wraps any strategy, validates its answers and records every decision as a ``Choice``.
+    """Wraps any strategy, validates its answers and records every decision.
 
     The scheduler calls ``pick_cpu`` with the switch-point ``label`` (an extra keyword the
     ``Strategy`` protocol does not have); a ``ReplayMismatch`` raised by the inner strategy
     without a label gets this label filled in.
+
+    Horizon (``zonesim.sched.strategy.Horizon``): when the inner strategy keeps the running
+    CPU and can say until which step it would give that answer again for the same runnable
+    tuple, ``keep`` and ``keep_until`` hold the promise; the scheduler's switch point then
+    records the decision itself (``raw``) without calling anything, and ``flush`` tells the
+    strategy the last step so answered before the execution ends.
     """
 
-    __slots__ = ("_raw", "inner")
+    __slots__ = ("_horizon", "answered", "inner", "keep", "keep_until", "raw")
 
     def __init__(self, inner: Strategy) -> None:
         self.inner = inner
-        # Decisions as plain tuples: building a Choice per decision is measurable on the
-        # hot path (tens of thousands per exploration); the records are built on demand.
-        self._raw: list[tuple[ChoiceKind, ChoiceValue, int, str, int, str | None]] = []
+        self.raw: list[RawChoice] = []
+        # (not isinstance(inner, Horizon): a runtime protocol check costs ~5 us per execution)
+        h = inner if callable(getattr(inner, "horizon", None)) else None
+        self._horizon = cast(Horizon | None, h)
+        # The runnable tuple (by identity) whose "keep running" answer holds until the step
+        # keep_until (exclusive); None = no promise.
+        self.keep: Sequence[str] | None = None
+        self.keep_until = 0
+        self.answered = 0  # last step answered from the promise (0 = none)
 
     @property
-    def choices(self) -> list[Choice]:
-        """Every decision so far, as Choice records (built on each access)."""
-        return [Choice(*t) for t in self._raw]
+    def choices(self) -> ChoiceLog:
+        """Every decision so far (a snapshot: later decisions are not in it)."""
+        return ChoiceLog(self.raw[:])
+
+    def log(self) -> ChoiceLog:
+        """Every decision of the execution, without a copy (call once it is over)."""
+        return ChoiceLog(self.raw)
 
     def begin_execution(self) -> bool:
-        self._raw = []
+        self.raw = []
+        self.keep = None
+        self.answered = 0
         return self.inner.begin_execution()
 
     def end_execution(self, failed: bool) -> None:
+        self.flush()
         self.inner.end_execution(failed)
+
+    def flush(self) -> None:
+        """Tell a horizon strategy the last step answered on its behalf."""
+        if self.answered and self._horizon is not None:
+            self._horizon.answered(self.answered)
+            self.answered = 0
 
     def pick_cpu(
         self, step: int, runnable: Sequence[str], current: str | None, label: str = ""
@@ -88,7 +173,11 @@ class Recorder:
                 f"{type(self.inner).__name__}.pick_cpu returned {idx=} "
                 f"outside range({len(runnable)}) at step {step}"
             )
-        self._raw.append(("cpu", runnable[idx], len(runnable), label, step, current))
+        self.raw.append(("cpu", runnable[idx], len(runnable), label, step, current))
+        h = self._horizon
+        if h is not None and idx == 0 and current is not None:
+            self.keep = runnable
+            self.keep_until = h.horizon()
         return idx
 
     def pick_option(self, step: int, n: int, label: str) -> int:
@@ -98,5 +187,5 @@ class Recorder:
                 f"{type(self.inner).__name__}.pick_option returned {idx=} outside range({n}) "
                 f"at step {step} ({label})"
             )
-        self._raw.append(("opt", idx, n, label, step, None))
+        self.raw.append(("opt", idx, n, label, step, None))
         return idx

@@ -7,7 +7,7 @@ run after every CPU finished.  Whatever the execution raises becomes a ``Failure
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import trio
@@ -26,7 +26,7 @@ class Failure:
     """A failed execution: the exception, every decision taken up to it, and the step count."""
 
     error: Exception
-    choices: tuple[Choice, ...]
+    choices: Sequence[Choice]
     steps: int
 
 

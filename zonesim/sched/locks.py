@@ -19,9 +19,9 @@ from collections import deque
 from types import TracebackType
 from typing import ClassVar
 
-from zonesim.sched.cpu import Cpu, Wait, current_cpu_state
+from zonesim.sched.cpu import CURRENT, Cpu, Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, SchedError, SleepInAtomic, WaitFor
-from zonesim.sched.footprint import reads
+from zonesim.sched.footprint import Access, reads
 from zonesim.sched.scheduler import Scheduler, switch_point
 
 
@@ -30,7 +30,9 @@ class _Lock:
 
     kind: ClassVar[str]
     sleeping: ClassVar[bool]
-    __slots__ = ("_label", "_owner_sched", "_try_label", "_waiters", "holder", "name")
+    __slots__ = (
+        "_label", "_owner_sched", "_try_access", "_try_label", "_waiters", "holder", "name"
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -39,6 +41,7 @@ class _Lock:
         prefix = "spin" if self.kind == "spinlock" else self.kind
         self._label = f"{prefix}_lock:{name}"
         self._try_label = f"{prefix}_trylock:{name}"
+        self._try_access: Access | None = None  # what a trylock's switch point declares
         self._owner_sched: Scheduler | None = None
 
     def __repr__(self) -> str:
@@ -60,9 +63,15 @@ class _Lock:
             cpu.atomic += 1  # spin_lock() disables preemption
 
     async def acquire(self) -> None:
-        """Take the lock, waiting (not runnable) while another CPU holds it."""
-        cpu = current_cpu_state()
-        self._bind(cpu)
+        """Take the lock, waiting (not runnable) while another CPU holds it.
+
+        Also the lock's ``__aenter__`` (no extra coroutine per ``async with``): the switch
+        point, then one test of ``holder`` and the take."""
+        cpu = CURRENT.get(None)
+        if cpu is None:
+            cpu = current_cpu_state()  # raises the explanatory SchedError
+        if self._owner_sched is not cpu.sched:
+            self._bind(cpu)
         if self.sleeping and cpu.atomic:
             raise SleepInAtomic(cpu.name, self._label, cpu.context(), cpu.sched.steps)
         await switch_point(self._label)
@@ -76,6 +85,8 @@ class _Lock:
         await cpu.sched.block(cpu, wait, self._label)
         # release() handed the lock over: self.holder == cpu.name
 
+    __aenter__ = acquire
+
     async def trylock(self, label: str | None = None, *, switch: bool = True) -> bool:
         """``spin_trylock`` / ``mutex_trylock``: take the lock if it is free, never wait.
 
@@ -86,9 +97,13 @@ class _Lock:
         recorded CPU choices, so replay reproduces it. ``switch=False``: no switch point (the
         caller took one just before)."""
         cpu = current_cpu_state()
-        self._bind(cpu)
+        if self._owner_sched is not cpu.sched:
+            self._bind(cpu)
         if switch:
-            await switch_point(label or self._try_label, reads(("lock", self.name)))
+            access = self._try_access
+            if access is None:
+                access = self._try_access = reads(("lock", self.name))
+            await switch_point(label or self._try_label, access)
         if self.holder is not None:
             return False
         self._take(cpu)
@@ -96,7 +111,9 @@ class _Lock:
 
     def release(self) -> None:
         """Release; the longest waiter (if any) becomes the holder and runnable."""
-        cpu = current_cpu_state()
+        cpu = CURRENT.get(None)
+        if cpu is None:
+            cpu = current_cpu_state()
         if self.holder != cpu.name:
             raise SchedError(f"{cpu.name} released {self.kind} {self.name} held by {self.holder}")
         self.holder = None
@@ -108,9 +125,6 @@ class _Lock:
             self._take(nxt)
             wait.done = True
             cpu.sched._runnable_cache.clear()
-
-    async def __aenter__(self) -> None:
-        await self.acquire()
 
     async def __aexit__(
         self,
@@ -138,17 +152,21 @@ class Mutex(_Lock):
 
 
 class _Section:
-    """An atomic section, usable as ``with`` or ``async with``, nestable per CPU."""
+    """An atomic section, usable as ``with`` or ``async with``, nestable per CPU.
 
-    __slots__ = ("_cpu", "_irq")
+    Stateless (one instance per kind): enter and exit find the CPU through ``CURRENT``,
+    which is the same task on both sides, even when the section is suspended in a window
+    and another CPU enters its own section meanwhile."""
+
+    __slots__ = ("_irq",)
 
     def __init__(self, irq: bool) -> None:
         self._irq = irq
-        self._cpu: Cpu | None = None
 
     def __enter__(self) -> None:
-        cpu = current_cpu_state()
-        self._cpu = cpu
+        cpu = CURRENT.get(None)
+        if cpu is None:
+            cpu = current_cpu_state()
         cpu.atomic += 1
         if self._irq:
             cpu.irq_off += 1
@@ -161,8 +179,7 @@ class _Section:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        cpu = self._cpu
-        assert cpu is not None, "section exited before it was entered"
+        cpu = current_cpu_state()
         cpu.atomic -= 1
         if self._irq:
             cpu.irq_off -= 1
@@ -181,19 +198,26 @@ class _Section:
         self.__exit__(exc_type, exc, tb)
 
 
+_IRQ_OFF = _Section(irq=True)
+_PREEMPT_OFF = _Section(irq=False)
+
+
 def irq_off() -> _Section:
     """``local_irq_save()`` ... ``local_irq_restore()`` (also the 5.15 pcp ``local_lock``)."""
-    return _Section(irq=True)
+    return _IRQ_OFF
 
 
 def preempt_disable() -> _Section:
     """``preempt_disable()`` ... ``preempt_enable()``."""
-    return _Section(irq=False)
+    return _PREEMPT_OFF
 
 
 def in_atomic() -> bool:
     """True when the running CPU cannot be preempted (spinlock held, irqs or preemption off)."""
-    return current_cpu_state().atomic > 0
+    cpu = CURRENT.get(None)
+    if cpu is None:
+        cpu = current_cpu_state()
+    return cpu.atomic > 0
 
 
 def irqs_disabled() -> bool:

@@ -78,6 +78,14 @@ class PCTStrategy:
         self._last_idx = prio.index(max(prio))
         return self._last_idx
 
+    def horizon(self) -> int:
+        """The same runnable tuple gets the same answer until the next change point."""
+        return self._change_at
+
+    def answered(self, step: int) -> None:
+        if step > self._max_step:
+            self._max_step = step
+
     def pick_option(self, step: int, n: int, label: str) -> int:
         self._max_step = max(self._max_step, step)
         return self._rng.randrange(n)

@@ -3,8 +3,9 @@
 Baton passing (loom's ``Execution``, shuttle's ``ExecutionState``): every CPU task except the
 one holding the baton is parked in ``trio.lowlevel.wait_task_rescheduled``, so trio's run
 queue holds at most one CPU task and its (deliberately shuffled) order never decides anything.
-Handing the baton = ``reschedule(next)`` then parking self.  Parks are cancellable, which is how
-an execution is torn down (normal end, failure, foreign await).
+Handing the baton = ``reschedule(next)`` then parking self.  At the normal end the last CPU
+to finish wakes the others, which return; parks are cancellable, which is how a failed
+execution is torn down (a CPU's exception, a foreign await).
 
 Steps: every scheduler entry (a ``switch_point``, a block, an idle CPU looking for work) is one
 step; ``max_steps`` bounds them (``LivelockSuspected``).  A decision is recorded only when more
@@ -31,7 +32,7 @@ from typing import Any
 import trio
 import trio.testing
 
-from zonesim.sched.choice import Choice, Recorder
+from zonesim.sched.choice import ChoiceLog, Recorder
 from zonesim.sched.cpu import CURRENT, Cpu, Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, ForeignAwait, LivelockSuspected, SchedError, WaitFor
 from zonesim.sched.footprint import Access
@@ -45,7 +46,7 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 class ExecutionResult:
     """A finished execution: every recorded decision and the number of scheduler steps."""
 
-    choices: tuple[Choice, ...]
+    choices: ChoiceLog  # Choice records built when first read
     steps: int
 
 
@@ -74,6 +75,11 @@ class Scheduler:
         # and CPUs suspended inside a lock-held or IRQ-off section.
         self._declared = 0
         self._in_section = 0
+        self._locks_access: dict[tuple[str, ...], Access] = {}
+        self._starter: trio.lowlevel.Task | None = None  # run()'s task, until the CPUs park
+        self._parked = 0  # CPU tasks started and parked, waiting for the baton
+        self._over = False  # every CPU finished: the parked ones return on wake-up
+        self._watch_scope = trio.CancelScope()
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -94,9 +100,9 @@ class Scheduler:
     # -- introspection -------------------------------------------------------------------
 
     @property
-    def choices(self) -> tuple[Choice, ...]:
+    def choices(self) -> ChoiceLog:
         """Every decision taken so far in this execution, in order."""
-        return tuple(self._recorder.choices)
+        return self._recorder.choices
 
     @property
     def steps(self) -> int:
@@ -112,6 +118,15 @@ class Scheduler:
         """True while some CPU is suspended in a window of a lock-held or IRQ-off section:
         the state it protects is half-written, so invariants must not judge it now."""
         return self._in_section > 0
+
+    def _lock_words(self, held: list[str]) -> Access:
+        """``Access(writes=(("lock", n), ...))`` for the held locks (a holder "writes" its
+        locks' words), built once per set of held locks."""
+        key = tuple(held)
+        a = self._locks_access.get(key)
+        if a is None:
+            a = self._locks_access[key] = Access().holding(held)
+        return a
 
     # -- services for CPU code -----------------------------------------------------------
 
@@ -151,16 +166,21 @@ class Scheduler:
         if self._cpus:
             async with trio.open_nursery() as nursery:
                 self._scope = nursery.cancel_scope
+                # Spawned together; the last one to park wakes this task (one scheduling
+                # round instead of a nursery.start() round trip per CPU).
+                self._starter = trio.lowlevel.current_task()
                 for cpu in self._cpus:
-                    await nursery.start(self._cpu_main, cpu)
+                    nursery.start_soon(self._cpu_main, cpu)
+                await trio.lowlevel.wait_task_rescheduled(_abort)
                 nursery.start_soon(self._watchdog)
                 try:
                     self._begin()
                 except Exception as exc:  # e.g. ReplayMismatch at the very first choice
                     self._fail(exc)
+        self._recorder.flush()
         if self._failure is not None:
             raise self._failure
-        return ExecutionResult(tuple(self._recorder.choices), self._step)
+        return ExecutionResult(self._recorder.log(), self._step)
 
     def _begin(self) -> None:
         runnable = self._runnable(None)
@@ -169,10 +189,13 @@ class Scheduler:
             idx = self._recorder.pick_cpu(self._step, runnable, None, "start")
         self._hand_to(self._by_name[runnable[idx]])
 
-    async def _cpu_main(self, cpu: Cpu, task_status: trio.TaskStatus[None]) -> None:
+    async def _cpu_main(self, cpu: Cpu) -> None:
         CURRENT.set(cpu)
         cpu.task = trio.lowlevel.current_task()
-        task_status.started()
+        self._parked += 1
+        if self._parked == len(self._cpus):
+            assert self._starter is not None
+            trio.lowlevel.reschedule(self._starter)
         try:
             await trio.lowlevel.wait_task_rescheduled(_abort)
             await cpu.body()
@@ -183,9 +206,10 @@ class Scheduler:
     async def _watchdog(self) -> None:
         # All tasks blocked while a CPU holds the baton can only mean that CPU awaits
         # something foreign: baton handoffs always leave one task runnable.
-        await trio.testing.wait_all_tasks_blocked()
-        cpu = self._current
-        self._fail(ForeignAwait(cpu.name if cpu is not None else "<no cpu>", self._step))
+        with self._watch_scope:  # cancelled when the execution is over (maybe before)
+            await trio.testing.wait_all_tasks_blocked()
+            cpu = self._current
+            self._fail(ForeignAwait(cpu.name if cpu is not None else "<no cpu>", self._step))
 
     def _fail(self, exc: Exception) -> None:
         if self._failure is None:
@@ -279,10 +303,18 @@ class Scheduler:
             if cpu.pending:
                 await self.run_pending(cpu)
                 continue
+            if self._over:
+                return  # the last CPU to finish woke this one up
             if all(c.finished and not c.in_work and not c.pending for c in self._cpus):
+                # Every other CPU is parked right here, in _give_away: wake them to
+                # return normally (cheaper than unwinding them with Cancelled), and
+                # cancel the watchdog alone.
+                self._over = True
                 self._current = None
-                assert self._scope is not None
-                self._scope.cancel()  # tears down the idle CPUs still parked
+                for c in self._cpus:
+                    if c is not cpu:
+                        trio.lowlevel.reschedule(c.task)  # type: ignore[arg-type]
+                self._watch_scope.cancel()
                 return
             await self._give_away(cpu, "idle")
 
@@ -299,7 +331,10 @@ async def switch_point(label: str, access: Access | None = None) -> None:
     """The only place a kernel path may be preempted (a modelled preemption point).
 
     If the running CPU is atomic or alone, returns at once; otherwise the strategy picks who
-    runs.  Picking the running CPU returns without any trio checkpoint (the hot path).
+    runs.  Picking the running CPU returns without any trio checkpoint (the hot path), and
+    while the strategy's horizon promise holds (``Recorder.keep``) without asking it: one
+    identity test and one step comparison, then the decision is appended as the same tuple
+    the strategy's answer would have recorded.
     ``access`` declares the lockless access the step after this point begins with: while the
     CPU is parked here, lock holders' windows that conflict with it are offered.
     """
@@ -308,29 +343,36 @@ async def switch_point(label: str, access: Access | None = None) -> None:
         current_cpu_state()  # raises the explanatory SchedError
         return
     sched = cpu.sched
-    sched._step += 1
-    if sched._step > sched._max_steps:
-        raise LivelockSuspected(sched._step, sched._max_steps)
+    step = sched._step = sched._step + 1
+    if step > sched._max_steps:
+        raise LivelockSuspected(step, sched._max_steps)
     if cpu.atomic:
         return
-    runnable = sched._runnable_cache.get(cpu.name)
+    name = cpu.name
+    runnable = sched._runnable_cache.get(name)
     if runnable is None:
         runnable = sched._runnable(cpu)
     if len(runnable) > 1:
         cpu.at_label = label  # the step this decision is about (zonesim.sched.events)
         cpu.at_access = access
-        idx = sched._recorder.pick_cpu(sched._step, runnable, cpu.name, label)
-        if idx:
-            if access is None:
-                await sched._switch_to(cpu, sched._by_name[runnable[idx]])
-            else:
-                cpu.parked = access
-                sched._declared += 1
-                try:
-                    await sched._switch_to(cpu, sched._by_name[runnable[idx]])
-                finally:
-                    cpu.parked = None
-                    sched._declared -= 1
+        rec = sched._recorder
+        if runnable is rec.keep and step < rec.keep_until:
+            rec.raw.append(("cpu", name, len(runnable), label, step, name))
+            rec.answered = step
+        else:
+            idx = rec.pick_cpu(step, runnable, name, label)
+            if idx:
+                nxt = sched._by_name[runnable[idx]]
+                if access is None:
+                    await sched._switch_to(cpu, nxt)
+                else:
+                    cpu.parked = access
+                    sched._declared += 1
+                    try:
+                        await sched._switch_to(cpu, nxt)
+                    finally:
+                        cpu.parked = None
+                        sched._declared -= 1
     if cpu.pending and not cpu.in_work:
         await sched.run_pending(cpu)
 
@@ -338,6 +380,16 @@ async def switch_point(label: str, access: Access | None = None) -> None:
 def suspended_in_section() -> bool:
     """``Scheduler.suspended_in_section`` of the running CPU's scheduler."""
     return current_cpu_state().sched.suspended_in_section
+
+
+def windows_possible() -> bool:
+    """Could a window of the running CPU's section be a decision at all? Only while some
+    CPU is parked with a declared access: the cheap test before building an ``Access``."""
+    cpu = CURRENT.get(None)
+    if cpu is None:
+        current_cpu_state()
+        return False
+    return cpu.sched._declared > 0
 
 
 def window_candidates(access: Access) -> tuple[str, ...]:
@@ -351,12 +403,23 @@ def window_candidates(access: Access) -> tuple[str, ...]:
     sched = cpu.sched
     if not sched._declared:
         return ()
-    mine = access.holding(cpu.held)
-    return tuple(
-        c.name
-        for c in sched._cpus
-        if c is not cpu and c.parked is not None and c.eligible() and c.parked.conflicts(mine)
-    )
+    # Conflicting with ``access.holding(cpu.held)`` is conflicting with ``access`` or with
+    # the held locks' words (Access.conflicts is a union over objects): tested in that
+    # order, so the common case (no lock word declared) builds no Access at all.
+    out: tuple[str, ...] = ()
+    locks: Access | None = None
+    for c in sched._cpus:
+        parked = c.parked
+        if parked is None or c is cpu or not c.eligible():
+            continue
+        if parked.conflicts(access):
+            out += (c.name,)
+        elif cpu.held:
+            if locks is None:
+                locks = sched._lock_words(cpu.held)
+            if parked.conflicts(locks):
+                out += (c.name,)
+    return out
 
 
 async def window(label: str, candidates: tuple[str, ...]) -> None:

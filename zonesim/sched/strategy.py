@@ -8,7 +8,7 @@ first option), so that smaller choice sequences mean simpler schedules.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Strategy(Protocol):
@@ -37,4 +37,26 @@ class Strategy(Protocol):
 
     def end_execution(self, failed: bool) -> None:
         """The execution is over; ``failed`` says whether it raised."""
+        ...
+
+
+@runtime_checkable
+class Horizon(Protocol):
+    """Optional: a strategy that can say how long its "keep running" answer holds.
+
+    Most decisions keep the running CPU; asking the strategy each time costs a call chain
+    per switch point. A strategy with these two methods lets the scheduler answer the same
+    question itself: after ``pick_cpu(step, runnable, current)`` returned 0 (keep running),
+    every later ``pick_cpu(s, runnable, current)`` with the *same* ``runnable`` object and
+    ``s < horizon()`` would return 0 again, and change nothing in the strategy beyond what
+    ``answered`` reports. The recorded decisions are the same either way.
+    """
+
+    def horizon(self) -> int:
+        """The step (exclusive) until which the last ``pick_cpu`` answer holds."""
+        ...
+
+    def answered(self, step: int) -> None:
+        """The scheduler answered picks on the strategy's behalf, the last one at ``step``
+        (called before ``end_execution``; steps only grow within an execution)."""
         ...

@@ -1,0 +1,159 @@
+"""The scheduler's hot path changes nothing a strategy or a schedule can see: the horizon
+shortcut records the same decisions as asking the strategy, the lazy ChoiceLog is the same
+sequence of Choice records, and an execution still ends cleanly (and still reports a
+foreign await)."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import trio
+from sched_workloads import lost_update, traced
+
+from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
+from zonesim.sched import (
+    Choice,
+    ChoiceLog,
+    ExecutionResult,
+    Failure,
+    ForeignAwait,
+    Horizon,
+    PCTStrategy,
+    Scheduler,
+    execute,
+    switch_point,
+)
+from zonesim.sched import explore as sched_explore
+from zonesim.sched.choice import Recorder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class NoHorizon:
+    """PCT behind a wrapper without ``horizon``: every pick is asked of the strategy."""
+
+    def __init__(self, inner: PCTStrategy) -> None:
+        self.inner = inner
+        self.picks = 0
+
+    def begin_execution(self) -> bool:
+        return self.inner.begin_execution()
+
+    def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
+        self.picks += 1
+        return self.inner.pick_cpu(step, runnable, current)
+
+    def pick_option(self, step: int, n: int, label: str) -> int:
+        return self.inner.pick_option(step, n, label)
+
+    def end_execution(self, failed: bool) -> None:
+        self.inner.end_execution(failed)
+
+
+class CountingPCT(PCTStrategy):
+    picks = 0
+
+    def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
+        self.picks += 1
+        return super().pick_cpu(step, runnable, current)
+
+
+def test_pct_is_a_horizon_strategy_and_the_wrapper_is_not() -> None:
+    assert isinstance(PCTStrategy(1), Horizon)
+    assert not isinstance(NoHorizon(PCTStrategy(1)), Horizon)
+
+
+def test_the_horizon_shortcut_takes_the_same_decisions_as_asking() -> None:
+    """Many executions under one PCT (its k is learned from the steps it saw, so the
+    shortcut's bookkeeping matters for later executions too)."""
+    fast, slow = CountingPCT(5, depth=3), PCTStrategy(5, depth=3)
+    wrapped = NoHorizon(slow)
+    log_a: list[tuple[str, str]] = []
+    log_b: list[tuple[str, str]] = []
+    for _ in range(30):
+        assert fast.begin_execution() and wrapped.begin_execution()
+        a = execute(fast, traced(log_a, n_cpus=3, n_steps=12))
+        b = execute(wrapped, traced(log_b, n_cpus=3, n_steps=12))
+        assert isinstance(a, ExecutionResult) and isinstance(b, ExecutionResult)
+        assert a.choices == b.choices and a.steps == b.steps
+        fast.end_execution(False)
+        wrapped.end_execution(False)
+        assert fast._k == slow._k
+    assert log_a == log_b
+    # not vacuous: the shortcut answered most picks itself
+    assert fast.picks < wrapped.picks / 2
+
+
+def test_engine_explorations_agree_with_and_without_the_horizon(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    e = Engine(load_scenario(ROOT / "scenarios/stress/drain-races-alloc.toml"),
+               parse_policy("v6.0"))
+    fast = explore(e, StrategyConfig("pct", 4), executions=12, artifacts=None)
+    real = Recorder.__init__
+
+    def no_horizon(self: Recorder, inner: object) -> None:
+        real(self, inner)  # type: ignore[arg-type]
+        self._horizon = None
+
+    monkeypatch.setattr(Recorder, "__init__", no_horizon)
+    slow = explore(e, StrategyConfig("pct", 4), executions=12, artifacts=None)
+    assert fast.to_json() == slow.to_json()
+
+
+def test_choice_log_is_the_sequence_of_choice_records() -> None:
+    raw = [("cpu", "cpu1", 2, "start", 0, None), ("cpu", "cpu1", 2, "read", 3, "cpu1"),
+           ("opt", 2, 3, "pick", 4, None)]
+    log = ChoiceLog(raw)  # type: ignore[arg-type]
+    records = tuple(Choice(*t) for t in raw)  # type: ignore[arg-type]
+    assert len(log) == 3 and log == records and records == log and list(log) == list(records)
+    assert log[1] == records[1] and log[1:] == records[1:] and log == list(records)
+    assert log != records[:2] and hash(log) == hash(records)
+    back = pickle.loads(pickle.dumps(log))
+    assert back == log and back.hash_text() == log.hash_text()
+    assert log.hash_text() == "".join(f"{c.kind}:{c.value}\n" for c in records)
+
+
+def test_scheduler_choices_is_a_snapshot() -> None:
+    seen: list[int] = []
+
+    def setup(sched: Scheduler) -> None:
+        async def body() -> None:
+            await switch_point("a")
+            seen.append(len(sched.choices))
+            await switch_point("b")
+
+        sched.add_cpu("cpu0", body)
+        sched.add_cpu("cpu1", body)
+
+    s = PCTStrategy(2)
+    s.begin_execution()
+    out = execute(s, setup)
+    assert isinstance(out, ExecutionResult)
+    assert seen and all(n <= len(out.choices) for n in seen) and min(seen) < len(out.choices)
+
+
+def test_a_lost_update_still_fails_and_a_clean_run_ends_cleanly() -> None:
+    found = sched_explore(PCTStrategy(7, depth=2), lost_update(), max_executions=200)
+    assert found.failure is not None and isinstance(found.failure.error, AssertionError)
+    clean = sched_explore(PCTStrategy(7, depth=2), lost_update(locked=True, cpus=3),
+                          max_executions=50)
+    assert clean.failure is None and clean.executions == 50
+
+
+def test_a_foreign_await_is_still_reported() -> None:
+    def setup(sched: Scheduler) -> None:
+        async def body() -> None:
+            await switch_point("a")
+            await trio.Event().wait()  # never set: only the watchdog can end this
+
+        sched.add_cpu("cpu0", body)
+        sched.add_cpu("cpu1", body)
+
+    s = PCTStrategy(3)
+    s.begin_execution()
+    out = execute(s, setup)
+    assert isinstance(out, Failure) and isinstance(out.error, ForeignAwait)
