@@ -34,6 +34,7 @@ from zonesim.explore import (
     ExploreReport,
     StrategyConfig,
     replay_command,
+    workers_used,
 )
 from zonesim.explore import explore as _explore
 from zonesim.failures import (
@@ -289,9 +290,6 @@ def explore(
         scenario, path, text = _scenario(target)
         path = scenario_path or path
         engine = Engine(scenario, resolve_policy(policy), max_steps=max_steps or None)
-    z = engine.scenario.zone
-    # the scenario was checked with its own step bound; --max-steps may ask for more
-    _limit(check_zone_size, z.pages, z.cpus, workers=workers, max_steps=engine.max_steps)
     hints = engine.scenario.explore
     if isinstance(strategy, StrategyConfig):
         cfg = strategy
@@ -307,6 +305,10 @@ def explore(
         _count("--preemption-bound", bound, low=0)
         cfg = StrategyConfig(name, seed, depth, bound)
     budget = executions if executions is not None else hints.executions or 1000
+    z = engine.scenario.zone
+    # the scenario was checked with its own step bound; --max-steps may ask for more
+    _limit(check_zone_size, z.pages, z.cpus, workers=workers_used(workers, budget, cluster),
+           max_steps=engine.max_steps)
     try:
         return _explore(engine, cfg, executions=budget, seconds=seconds,
                         keep_going=keep_going, shrink_attempts=shrink_attempts,

@@ -174,9 +174,7 @@ def explore(
     started = time.monotonic()
     if cfg.name not in STRATEGIES:
         raise ValueError(f"strategy {cfg.name!r}: expected one of {STRATEGIES}")
-    if executions <= _INLINE_BELOW and cluster is None:
-        workers = 1  # a pool would cost more than it saves
-    backend = open_backend(workers, cluster)
+    backend = open_backend(workers_used(workers, executions, cluster), cluster)
     col = Collected(interrupted=True)  # Ctrl-C before any unit ran (boot, the PCT probe)
     was_covering = engine.coverage
     engine.coverage = coverage or cfg.name == "feedback"  # feedback feeds on coverage
@@ -232,6 +230,15 @@ def explore(
     report.trace_hash = h.hexdigest()
     report.seconds = time.monotonic() - started
     return report
+
+
+def workers_used(workers: int, executions: int, cluster: str | None = None) -> int:
+    """The worker processes a run of ``executions`` starts on this machine: none beyond
+    the executions, and one (this process) for a handful, where a pool would cost more than
+    it saves. The memory check counts these, not ``--workers``."""
+    if cluster is not None:
+        return workers
+    return 1 if executions <= _INLINE_BELOW else min(workers, executions)
 
 
 def _pct_steps(engine: Engine) -> int:

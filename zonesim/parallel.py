@@ -13,16 +13,19 @@ futures) and the coordinator reports what finished.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
+import multiprocessing.connection as mp_connection
 import os
-import queue
+import pickle
 import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import partial
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
 ENV_SCHEDULER = "ZONESIM_DASK_SCHEDULER"
@@ -91,13 +94,60 @@ class InlineBackend:
         self._queue.clear()
 
 
-def _ignore_sigint() -> None:
+class WorkerDied(RuntimeError):
+    """A worker process ended while it ran a work unit (killed, out of memory): the run
+    cannot say what that unit found, so it stops rather than wait for it forever."""
+
+
+def _worker_main(conn: Connection, inherited: Connection | None) -> None:
+    """A worker: run ``fn(arg)`` for each job the coordinator sends until it sends None or
+    goes away (EOF), and send back ``(True, result)`` or ``(False, exception)``."""
     # Ctrl-C reaches the whole process group; only the coordinator handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if inherited is not None:  # fork: our copy of the coordinator's end, so that EOF comes
+        inherited.close()
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        fn, arg = job
+        try:
+            reply: tuple[bool, Any] = (True, fn(arg))
+        except BaseException as exc:  # handed to the coordinator, which raises it
+            reply = (False, exc)
+        try:
+            payload = pickle.dumps(reply)
+        except Exception as exc:  # an unpicklable result or exception: say what it was
+            payload = pickle.dumps((False, RuntimeError(
+                f"work unit {getattr(fn, '__name__', fn)!s}: its result could not be sent "
+                f"back ({type(exc).__name__}: {exc}); the unit answered {reply[1]!r:.200}")))
+        try:
+            conn.send_bytes(payload)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class _Worker:
+    __slots__ = ("conn", "process")
+
+    def __init__(self, conn: Connection, process: BaseProcess) -> None:
+        self.conn = conn
+        self.process = process
 
 
 class PoolBackend:
-    """``workers`` processes on this machine. Each keeps its booted engines between jobs.
+    """``workers`` processes on this machine, each with a pipe of its own to the
+    coordinator. Each keeps its booted engines between jobs.
+
+    Not ``multiprocessing.Pool``: its workers share one queue guarded by a semaphore, and
+    a worker killed while holding it (or a job lost with a dead worker) leaves the pool
+    waiting forever -- the hang CI saw. Here the coordinator hands each job to an idle
+    worker itself, notices a dead worker (EOF on its pipe) and raises :class:`WorkerDied`,
+    and runs no helper thread (so forking stays safe). A worker whose coordinator is gone
+    (SIGKILL) reads EOF and exits instead of lingering as an orphan.
 
     Started with fork where there is one and the caller has no other thread: a worker
     starts at once with zonesim already imported, and the caller's ``__main__`` is not
@@ -114,44 +164,88 @@ class PoolBackend:
             method = "fork"
         else:
             method = "forkserver" if "forkserver" in methods else "spawn"
-        ctx = multiprocessing.get_context(method)
+        ctx: Any = multiprocessing.get_context(method)  # typeshed: BaseContext
         self.slots = workers
-        self._pool = ctx.Pool(workers, initializer=_ignore_sigint)
-        self._done: queue.SimpleQueue[tuple[int, Any, BaseException | None]] = (
-            queue.SimpleQueue()
-        )
+        self._workers: list[_Worker] = []
+        self._idle: deque[_Worker] = deque()
+        self._busy: dict[Connection, tuple[int, _Worker]] = {}
+        self._pending: deque[tuple[int, Job, Any]] = deque()
         self._tickets = itertools.count()
+        try:
+            for _ in range(workers):
+                mine, theirs = ctx.Pipe(duplex=True)
+                p = ctx.Process(target=_worker_main,
+                                args=(theirs, mine if method == "fork" else None),
+                                daemon=True)
+                p.start()
+                theirs.close()
+                w = _Worker(mine, p)
+                self._workers.append(w)
+                self._idle.append(w)
+        except BaseException:
+            self.close()
+            raise
 
     def submit(self, fn: Job, arg: Any) -> int:
         t = next(self._tickets)
-        self._pool.apply_async(fn, (arg,), callback=partial(self._ok, t),
-                               error_callback=partial(self._failed, t))
+        self._pending.append((t, fn, arg))
+        self._dispatch()
         return t
 
-    def _ok(self, t: int, result: Any) -> None:
-        self._done.put((t, result, None))
+    def _dispatch(self) -> None:
+        while self._pending and self._idle:
+            w = self._idle.popleft()
+            t, fn, arg = self._pending.popleft()
+            try:
+                w.conn.send((fn, arg))
+            except (BrokenPipeError, OSError):
+                raise self._died(w) from None
+            self._busy[w.conn] = (t, w)
 
-    def _failed(self, t: int, exc: BaseException) -> None:
-        self._done.put((t, None, exc))
+    def _died(self, w: _Worker) -> WorkerDied:
+        w.process.join(1.0)
+        code = w.process.exitcode
+        how = (f"killed by signal {-code}" if code is not None and code < 0
+               else f"exit code {code}")
+        return WorkerDied(f"worker process {w.process.pid} died ({how}) while running a "
+                          "work unit; the run stops (out of memory?)")
 
     def wait(self, timeout: float) -> list[tuple[int, Any]]:
-        try:
-            items = [self._done.get(timeout=timeout)]
-        except queue.Empty:
+        if not self._busy:
             return []
-        while True:
+        done: list[tuple[int, Any]] = []
+        for conn in mp_connection.wait(list(self._busy), timeout):
+            assert isinstance(conn, Connection)
+            t, w = self._busy.pop(conn)
             try:
-                items.append(self._done.get_nowait())
-            except queue.Empty:
-                break
-        for _, _, exc in items:
-            if exc is not None:
-                raise exc
-        return [(t, r) for t, r, _ in items]
+                ok, value = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                raise self._died(w) from None
+            self._idle.append(w)
+            if not ok:
+                raise value
+            done.append((t, value))
+        self._dispatch()
+        return done
 
     def close(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        self._pending.clear()
+        for w in self._workers:
+            if w.process.is_alive():
+                if w in self._idle:
+                    with contextlib.suppress(BrokenPipeError, OSError):
+                        w.conn.send(None)
+                else:
+                    w.process.terminate()
+        for w in self._workers:
+            w.process.join(2.0)
+            if w.process.is_alive():  # stuck: SIGKILL is the last word
+                w.process.kill()
+                w.process.join()
+            w.conn.close()
+        self._workers.clear()
+        self._idle.clear()
+        self._busy.clear()
 
 
 class DaskBackend:

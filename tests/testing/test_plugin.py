@@ -67,9 +67,9 @@ def _copy_example(tmp_path: Path, design: str) -> Path:
     (d / "docs" / "examples").mkdir(parents=True)
     shutil.copytree(ROOT / "scenarios", d / "scenarios")
     text = EXAMPLE.read_text()
-    assert 'MY_DESIGN = "proposal"' in text
+    assert 'MY_DESIGN = "v5.15"' in text
     (d / "docs" / "examples" / EXAMPLE.name).write_text(
-        text.replace('MY_DESIGN = "proposal"', f'MY_DESIGN = "{design}"'))
+        text.replace('MY_DESIGN = "v5.15"', f'MY_DESIGN = "{design}"'))
     return d
 
 

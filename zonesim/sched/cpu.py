@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from zonesim.sched.errors import SchedError
 from zonesim.sched.footprint import Access
@@ -18,15 +18,39 @@ from zonesim.sched.footprint import Access
 if TYPE_CHECKING:
     import trio
 
-    from zonesim.sched.scheduler import Scheduler
-    from zonesim.sched.work import Work
-
 
 class Waitable(Protocol):
     """Something a CPU can wait on: a modelled lock or a queued work item."""
 
     def blame(self) -> str:
         """A phrase for deadlock reports: "mutex B held by cpu1"."""
+        ...
+
+
+class QueuedWork(Waitable, Protocol):
+    """A work item queued on a CPU (zonesim.sched.work.Work). A protocol, so that this
+    module, which the scheduler and the work items both import, imports neither."""
+
+    label: str
+    fn: Callable[[], Awaitable[None]]
+
+    def complete(self) -> None:
+        """Mark the work done and release every flusher."""
+        ...
+
+
+class Blocking(Protocol):
+    """What a waiting CPU needs of its scheduler (zonesim.sched.scheduler.Scheduler, which
+    types its CPUs ``Cpu[Scheduler]``): this module imports neither the scheduler nor the
+    work items, which both import it."""
+
+    @property
+    def steps(self) -> int:
+        """Steps taken so far in the execution."""
+        ...
+
+    async def block(self, cpu: Cpu[Any], wait: Wait, label: str) -> None:
+        """Park ``cpu`` until ``wait.done``."""
         ...
 
 
@@ -45,7 +69,10 @@ class Wait:
         self.done = False
 
 
-class Cpu:
+S = TypeVar("S", bound=Blocking)
+
+
+class Cpu(Generic[S]):
     """A simulated CPU: its body, trio task, atomic-context depth, wait and pending work."""
 
     __slots__ = (
@@ -66,7 +93,7 @@ class Cpu:
         "task",
     )
 
-    def __init__(self, sched: Scheduler, name: str, body: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, sched: S, name: str, body: Callable[[], Awaitable[None]]) -> None:
         self.sched = sched
         self.name = name
         self.body = body
@@ -79,7 +106,7 @@ class Cpu:
         self.held: list[str] = []  # names of held locks, acquisition order (for reports)
         self.blocked: Wait | None = None
         self.finished = False
-        self.pending: deque[Work] = deque()
+        self.pending: deque[QueuedWork] = deque()
         self.in_work = 0
         # While parked at a switch point that declared one: the lockless access this CPU's
         # next step begins with (zonesim.sched.footprint). Windows of lock holders are
@@ -110,10 +137,11 @@ class Cpu:
         return ", ".join(parts) or "preemptible"
 
 
-CURRENT: ContextVar[Cpu] = ContextVar("zonesim_sched_cpu")
+# Typed Cpu[Any] here; zonesim.sched.scheduler re-types it Cpu[Scheduler] for its own use.
+CURRENT: ContextVar[Cpu[Any]] = ContextVar("zonesim_sched_cpu")
 
 
-def current_cpu_state() -> Cpu:
+def current_cpu_state() -> Cpu[Any]:
     """The running CPU's state; raises ``SchedError`` outside a simulated CPU."""
     cpu = CURRENT.get(None)
     if cpu is None:

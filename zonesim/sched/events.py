@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from zonesim.sched.cpu import CURRENT, Cpu
 from zonesim.sched.footprint import Access
@@ -59,7 +60,7 @@ def footprint(label: str, access: Access | None) -> Access:
     return fp
 
 
-def _event(cpu: Cpu) -> Event:
+def _event(cpu: Cpu[Any]) -> Event:
     return Event(cpu.name, cpu.at_label, footprint(cpu.at_label, cpu.at_access),
                  cpu.atomic > 0)
 

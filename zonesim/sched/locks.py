@@ -19,10 +19,10 @@ from collections import deque
 from types import TracebackType
 from typing import ClassVar
 
-from zonesim.sched.cpu import CURRENT, Cpu, Wait, current_cpu_state
+from zonesim.sched.cpu import Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, SchedError, SleepInAtomic, WaitFor
 from zonesim.sched.footprint import Access, reads
-from zonesim.sched.scheduler import Scheduler, switch_point
+from zonesim.sched.scheduler import CURRENT, Cpu, Scheduler, switch_point
 
 
 class _Lock:

@@ -26,18 +26,25 @@ as ``exc.sched_step`` and a note; see ``errors.py`` for the scheduler's own fail
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import trio
 import trio.testing
 
+from zonesim.sched import cpu as _cpu
 from zonesim.sched.choice import ChoiceLog, Recorder
-from zonesim.sched.cpu import CURRENT, Cpu, Wait, current_cpu_state
+from zonesim.sched.cpu import Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, ForeignAwait, LivelockSuspected, SchedError, WaitFor
 from zonesim.sched.footprint import Access
 from zonesim.sched.strategy import Strategy
 from zonesim.sched.work import Work
+
+#: A CPU of this scheduler, and the running one: zonesim.sched.cpu keeps them generic so that
+#: it imports neither this module nor the work items (no import cycle).
+Cpu: TypeAlias = "_cpu.Cpu[Scheduler]"
+CURRENT = cast("ContextVar[Cpu]", _cpu.CURRENT)
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
@@ -93,7 +100,7 @@ class Scheduler:
             )
         if name in self._by_name:
             raise SchedError(f"cpu {name!r} registered twice")
-        cpu = Cpu(self, name, body)
+        cpu = _cpu.Cpu(self, name, body)
         self._cpus.append(cpu)
         self._by_name[name] = cpu
 
@@ -377,9 +384,15 @@ async def switch_point(label: str, access: Access | None = None) -> None:
         await sched.run_pending(cpu)
 
 
+def _running() -> Cpu:
+    """The running CPU, typed as one of this scheduler's (raises the explanatory
+    SchedError outside a simulated CPU)."""
+    return cast(Cpu, current_cpu_state())
+
+
 def suspended_in_section() -> bool:
     """``Scheduler.suspended_in_section`` of the running CPU's scheduler."""
-    return current_cpu_state().sched.suspended_in_section
+    return _running().sched.suspended_in_section
 
 
 def windows_possible() -> bool:
@@ -446,7 +459,7 @@ async def window(label: str, candidates: tuple[str, ...]) -> None:
 
 def choose(n: int, label: str) -> int:
     """``Scheduler.choose`` of the running CPU's scheduler."""
-    return current_cpu_state().sched.choose(n, label)
+    return _running().sched.choose(n, label)
 
 
 
