@@ -14,6 +14,7 @@ futures) and the coordinator reports what finished.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import multiprocessing
 import multiprocessing.connection as mp_connection
@@ -99,11 +100,32 @@ class WorkerDied(RuntimeError):
     cannot say what that unit found, so it stops rather than wait for it forever."""
 
 
-def _worker_main(conn: Connection, inherited: Connection | None) -> None:
+def _die_with_parent(coordinator: int | None) -> None:
+    """Linux: SIGKILL this worker when its parent dies (``prctl(PR_SET_PDEATHSIG)``), so
+    that a coordinator killed with SIGKILL leaves no worker behind running the rest of a
+    long job (a matrix cell of 100000 executions ran on as an orphan for minutes, and
+    starved every test after it). ``coordinator``: its pid when forked from it (a parent
+    that died before the prctl took effect); None under forkserver/spawn, whose parent is
+    the fork server, which exits with the coordinator."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the worker stops at its next job (EOF)
+        return
+    if coordinator is not None and os.getppid() != coordinator:
+        os._exit(0)
+
+
+_PR_SET_PDEATHSIG = 1  # include/uapi/linux/prctl.h
+
+
+def _worker_main(conn: Connection, inherited: Connection | None,
+                 coordinator: int | None) -> None:
     """A worker: run ``fn(arg)`` for each job the coordinator sends until it sends None or
     goes away (EOF), and send back ``(True, result)`` or ``(False, exception)``."""
     # Ctrl-C reaches the whole process group; only the coordinator handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(coordinator)
     if inherited is not None:  # fork: our copy of the coordinator's end, so that EOF comes
         inherited.close()
     while True:
@@ -174,8 +196,10 @@ class PoolBackend:
         try:
             for _ in range(workers):
                 mine, theirs = ctx.Pipe(duplex=True)
+                forked = method == "fork"
                 p = ctx.Process(target=_worker_main,
-                                args=(theirs, mine if method == "fork" else None),
+                                args=(theirs, mine if forked else None,
+                                      os.getpid() if forked else None),
                                 daemon=True)
                 p.start()
                 theirs.close()

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,10 +26,26 @@ from issue12 import FOREIGN, ROOT, cli
 SEED = ROOT / "scenarios" / "seed"
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test() -> Iterator[None]:
+    """A failed test must not leave a 100000-execution matrix running: it would starve
+    every test after it (CI saw timeouts that way)."""
+    yield
+    while _STARTED:
+        p = _STARTED.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def start(*args: str | Path, cwd: Path) -> tuple[subprocess.Popen[str], Path, Path]:
     out, err = cwd / "stdout", cwd / "stderr"
     p = subprocess.Popen([sys.executable, "-m", "zonesim", *map(str, args)], cwd=cwd,
                          stdout=out.open("w"), stderr=err.open("w"), text=True)
+    _STARTED.append(p)
     return p, out, err
 
 
