@@ -55,7 +55,7 @@ from zonesim.model.errors import ModelFault
 from zonesim.model.geometry import Geometry
 from zonesim.model.snapshot import ZoneSnapshot, snapshot
 from zonesim.observe import Observation, ObservingEngine
-from zonesim.parallel import ClusterError, cluster_from_env, default_workers
+from zonesim.parallel import ClusterError, WorkerDied, cluster_from_env, default_workers
 from zonesim.policy import PRESETS, SWITCHES, Policy, PolicyError, make_policy, parse_policy
 from zonesim.scenario import Scenario, ScenarioError
 from zonesim.scenario.limits import (
@@ -97,6 +97,7 @@ __all__ = [
     "ScenarioError",
     "ShrinkResult",
     "VerdictChange",
+    "WorkerDied",
     "bisect",
     "check_output_dir",
     "check_output_file",

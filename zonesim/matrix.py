@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from zonesim.engine import Engine, NotApplicable, cpu_names
 from zonesim.explore import (
@@ -377,6 +377,15 @@ class MatrixProgress(Protocol):
     def executions(self, done: int, budget: int, violations: int) -> None: ...
 
 
+@runtime_checkable
+class RunningCells(Protocol):
+    """Optional for a display: cells that run elsewhere (worker processes) report only
+    when they end, so the coordinator also says, every turn, which are running -- a display
+    that has ``running`` can show a heartbeat while a long cell is silent."""
+
+    def running(self, done: int, total: int, cells: Sequence[str]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class CellJob:
     """One cell as a work unit: what a worker process (or a Dask worker) needs to run it.
@@ -440,6 +449,9 @@ def run_matrix(
                 else:
                     fn = run_cell_job
                 flight[backend.submit(fn, job)] = i
+            if isinstance(progress, RunningCells) and not backend.local:
+                progress.running(done, len(plan), [
+                    f"{plan[i][0].scenario.name} x {plan[i][1].name}" for i in flight.values()])
             for t, cell in backend.wait(0.2):
                 row, col, expected = plan[flight.pop(t)]
                 _finish_cell(cell, row, col, expected, budget, artifacts)

@@ -6,13 +6,22 @@ apart. ``Verdicts`` explores each switch set once per bisect."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zonesim.explore import replay_command
-from zonesim.matrix import Budget, Cell, Column, MatrixProgress, cell_text, run_cell, run_matrix
+from zonesim.matrix import (
+    Budget,
+    Cell,
+    Column,
+    MatrixProgress,
+    RunningCells,
+    cell_text,
+    run_cell,
+    run_matrix,
+)
 from zonesim.policy import Policy
 from zonesim.scenario import Scenario
 from zonesim.timeline import policy_for
@@ -145,3 +154,7 @@ class _Phase:
 
     def executions(self, done: int, budget: int, violations: int) -> None:
         self.inner.executions(done, budget, violations)
+
+    def running(self, done: int, total: int, cells: Sequence[str]) -> None:
+        if isinstance(self.inner, RunningCells):
+            self.inner.running(done, total, [f"{c}, {self.phase}" for c in cells])

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,27 @@ def test_progress_counts_the_violations_found(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stderr
     assert "zonesim explore: 1/1000 executions," in r.stderr
     assert "1 violation(s)" in r.stderr
+
+
+def test_matrix_on_workers_says_which_cells_are_in_progress(tmp_path: Path) -> None:
+    """Cells on worker processes report only when they end; between ends the display
+    hears which cells are in progress, so a long cell is not a silent matrix."""
+    heard: list[tuple[int, int, list[str]]] = []
+
+    class Display:
+        def cell(self, n: int, total: int, scenario: str, policy: str) -> None:
+            pass
+
+        def executions(self, done: int, budget: int, violations: int) -> None:
+            pass
+
+        def running(self, done: int, total: int, cells: Sequence[str]) -> None:
+            heard.append((done, total, list(cells)))
+
+    from zonesim import api
+    api.matrix([ROOT / "scenarios" / "seed" / "cma-b-partial-isolation.toml"],
+               ["v5.15", "proposal"], executions=60, artifacts=tmp_path, workers=2,
+               progress=Display())
+    assert heard and heard[0] == (0, 2, ["cma-b-partial-isolation x v5.15",
+                                         "cma-b-partial-isolation x proposal"])
+    assert all(total == 2 and len(cells) <= 2 for _, total, cells in heard)

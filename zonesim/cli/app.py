@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from zonesim.api import BadInput, NotApplicable, ScenarioError, __version__
+from zonesim.api import BadInput, NotApplicable, ScenarioError, WorkerDied, __version__
 from zonesim.cli import artifacts, bisect, inspect, log, matrix, run
 from zonesim.cli.options import EXIT_INTERRUPTED
 from zonesim.cli.output import Output
@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except WorkerDied as exc:  # the machine's doing (OOM killer, kill -9), not the input's
+        out.error(f"zonesim: {exc}")
+        return EXIT_INTERNAL
     except Exception:  # a bug of zonesim, not of the input: say so, with the traceback
         import traceback
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from typing import TextIO
 
 from rich.console import Console
@@ -76,6 +77,25 @@ class Reporter:
             if now - self.last_line >= self.every:
                 self.last_line = now
                 self._line(done, budget, now)
+
+    def running(self, done: int, total: int, cells: Sequence[str]) -> None:
+        """A matrix on worker processes: between the ends of cells, a line every
+        ``every`` seconds saying which cells are running (not on a terminal, where the bar
+        stays up); a long cell no longer means a silent matrix."""
+        if not self.enabled or self.tty or not cells:
+            return
+        now = time.monotonic()
+        if now - self.last_line < self.every:
+            return
+        self.last_line = now
+        elapsed = now - self.started
+        shown = ", ".join(cells[:2]) + (f" and {len(cells) - 2} more" if len(cells) > 2 else "")
+        self.stream.write(
+            f"zonesim {self.command}: {done}/{total} cells done; in progress: {shown}; "
+            f"{self.total_done} executions, {self.found_before + self.found} violation(s), "
+            f"{_duration(elapsed)} elapsed\n")
+        self.stream.flush()
+        self.lines += 1
 
     def close(self) -> None:
         if self._bar is not None:
