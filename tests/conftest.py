@@ -9,7 +9,15 @@ that fail in .hypothesis/ for the next run): what to do when looking for new bug
 
 from __future__ import annotations
 
+import signal
+
 from hypothesis import settings
+
+# A suite started in the background (`cmd &` from a script) inherits SIGINT ignored, and so
+# would every zonesim process it starts: the Ctrl-C tests need SIGINT delivered. A handler
+# here also gives the children SIGINT's default back at exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 settings.register_profile("ci", derandomize=True, database=None, deadline=None,
                           print_blob=True)
