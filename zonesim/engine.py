@@ -14,7 +14,7 @@ import signal
 import struct
 import threading
 from array import array
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,7 @@ from zonesim.sched import (
     SchedError,
     Scheduler,
     SleepInAtomic,
+    StepRecorder,
     Strategy,
     in_atomic,
 )
@@ -452,6 +453,10 @@ class Engine:
         sched = Scheduler(strategy, max_steps=self.max_steps)
         sched_box.append(sched)
         k.queue_work = sched.queue_work
+        steps = sched.step_recorder
+        if steps is not None:  # a reducing strategy: record what every step touches
+            k.steps = steps
+            watch_state(zone, steps)
         names = cpu_names(self.scenario)
         programs = {i: p.ops for i, p in enumerate(self.scenario.cpus)}
         for i, name in enumerate(names):
@@ -483,6 +488,8 @@ class Engine:
             violation = Violation("scheduler", str(exc))
         except SchedError as exc:
             error = exc
+        finally:
+            m.observer = None
         choices = result if result is not None else sched.choices
         pack()
         h.update(sig.tobytes())
@@ -524,6 +531,35 @@ def _pcp_pages(pcps: list[PerCpuPages]) -> Callable[[], int]:
         a, b, c, d = pcps
         return lambda: a.count + b.count + c.count + d.count
     return lambda: sum([p.count for p in pcps])
+
+
+def state_probe(zone: Zone) -> Callable[[], tuple[Hashable, tuple[Hashable, ...]]]:
+    """A digest of the zone state that no lock or declaration reports by itself (the
+    counters, nr_free, the allocation table's size and ids, every pageblock's bits, the
+    CMA bitmaps) and each CPU's pcp count/high/batch: compared at every decision, a
+    change is an observed write of the zone (or of that CPU's pcp) by the step."""
+    pcps = zone.pcp
+    areas = list(zone.cma_areas.values())
+
+    def probe() -> tuple[Hashable, tuple[Hashable, ...]]:
+        z = zone
+        small = (z.NR_FREE_PAGES, z.NR_FREE_CMA_PAGES, z.nr_isolate_pageblock,
+                 z.nr_reserved_highatomic, z.cma_pages, z.managed_pages, z.present_pages,
+                 z.offline_isolated_pageblocks, z.next_alloc_id, z.next_token, z.pb_writes,
+                 len(z.allocations), len(z.by_token), tuple(z.nr_free), bytes(z.pageblock),
+                 tuple(bytes(a.bitmap) for a in areas))
+        return small, tuple((p.count, p.high, p.batch) for p in pcps)
+
+    return probe
+
+
+def watch_state(zone: Zone, steps: StepRecorder) -> None:
+    """Feed ``steps`` the writes seen on the zone: every page about to be written
+    (``Memmap.observer``; the engine clears it when the execution ends) and the probe."""
+    start = zone.start_pfn
+    observed = steps.observed
+    zone.memmap.observer = lambda i: observed(("page", start + i))
+    steps.probe = state_probe(zone)
 
 
 def event_check(zone: Zone, name: str, start: int, end: int) -> None:
