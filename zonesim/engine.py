@@ -49,11 +49,13 @@ from zonesim.scenario.fingerprint import behaviour_fingerprint, legacy_fingerpri
 from zonesim.scenario.limits import step_bound
 from zonesim.scenario.ops import Op
 from zonesim.sched import (
+    ZONE,
     Choice,
     ChoiceLog,
     Deadlock,
     ForeignAwait,
     LivelockSuspected,
+    Obj,
     ReplayStrategy,
     SchedError,
     Scheduler,
@@ -533,24 +535,29 @@ def _pcp_pages(pcps: list[PerCpuPages]) -> Callable[[], int]:
     return lambda: sum([p.count for p in pcps])
 
 
-def state_probe(zone: Zone) -> Callable[[], tuple[Hashable, tuple[Hashable, ...]]]:
-    """A digest of the zone state that no lock or declaration reports by itself (the
-    counters, nr_free, the allocation table's size and ids, every pageblock's bits, the
-    CMA bitmaps) and each CPU's pcp count/high/batch: compared at every decision, a
-    change is an observed write of the zone (or of that CPU's pcp) by the step."""
+def state_probe(zone: Zone) -> tuple[Callable[[], tuple[Hashable, ...]],
+                                      tuple[tuple[Obj, ...], ...]]:
+    """A digest of the state no lock or declaration reports by itself, and the objects
+    each part stands for: the zone's counters, nr_free, allocation table (size, id and
+    token counters) and pageblock bits (the zone); each CPU's pcp count/high/batch (that
+    pcp); each CMA area's bitmap. Compared at every decision, a change is an observed
+    write of those objects by the step."""
     pcps = zone.pcp
     areas = list(zone.cma_areas.values())
 
-    def probe() -> tuple[Hashable, tuple[Hashable, ...]]:
+    def probe() -> tuple[Hashable, ...]:
         z = zone
         small = (z.NR_FREE_PAGES, z.NR_FREE_CMA_PAGES, z.nr_isolate_pageblock,
                  z.nr_reserved_highatomic, z.cma_pages, z.managed_pages, z.present_pages,
                  z.offline_isolated_pageblocks, z.next_alloc_id, z.next_token, z.pb_writes,
-                 len(z.allocations), len(z.by_token), tuple(z.nr_free), bytes(z.pageblock),
-                 tuple(bytes(a.bitmap) for a in areas))
-        return small, tuple((p.count, p.high, p.batch) for p in pcps)
+                 len(z.allocations), len(z.by_token), tuple(z.nr_free), bytes(z.pageblock))
+        return (small, *[p.count for p in pcps], *[(p.high, p.batch) for p in pcps],
+                *[bytes(a.bitmap) for a in areas])
 
-    return probe
+    objects = ((ZONE,), *[(("pcp", i), ("pcp_count", i)) for i in range(len(pcps))],
+               *[(("pcp_high", i),) for i in range(len(pcps))],
+               *[(("cma", a.name),) for a in areas])
+    return probe, objects
 
 
 def watch_state(zone: Zone, steps: StepRecorder) -> None:
@@ -559,7 +566,7 @@ def watch_state(zone: Zone, steps: StepRecorder) -> None:
     start = zone.start_pfn
     observed = steps.observed
     zone.memmap.observer = lambda i: observed(("page", start + i))
-    steps.probe = state_probe(zone)
+    steps.probe, steps.probe_objects = state_probe(zone)
 
 
 def event_check(zone: Zone, name: str, start: int, end: int) -> None:

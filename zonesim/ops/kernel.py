@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from zonesim.model.zone import Zone
 from zonesim.policy import Policy
 from zonesim.sched import (
+    ALLOCATION_WRITES,
     ZONE_LOCK_COVERS,
     Access,
     Mutex,
@@ -105,6 +106,21 @@ class Kernel:
             a = self._writes[k] = Access(writes=(k,))
         return a
 
+    def changes_allocations(self) -> None:
+        """The running step makes, frees or migrates an allocation outside zone->lock
+        (prep_new_page, free_pages_prepare, move_to_new_page): declared for the step
+        footprints of partial-order reduction (zonesim.sched.steps)."""
+        st = self.steps
+        if st is not None:
+            st.touch_all(ALLOCATION_WRITES, True)
+
+    def writes_page(self, pfn: int) -> None:
+        """The running step writes the page at ``pfn`` outside any lock (the freeing CPU
+        caching the pageblock type in page->index): declared for the step footprints."""
+        st = self.steps
+        if st is not None:
+            st.touch(("page", pfn), True)
+
     def mid_section(self) -> bool:
         """Is some CPU suspended inside a lock-held or IRQ-off section right now?"""
         return suspended_in_section()
@@ -151,6 +167,7 @@ class Kernel:
         lock = self._cma_locks.get(name)
         if lock is None:
             lock = self._cma_locks[name] = SpinLock(f"cma->lock[{name}]")
+            lock.covers = (("cma", name),)  # the area's bitmap
         return lock
 
     def checkpoint(self, label: str) -> None:

@@ -20,6 +20,8 @@ from zonesim.sched.errors import (
 )
 from zonesim.sched.execution import Exploration, Failure, Setup, execute, explore
 from zonesim.sched.footprint import (
+    ALLOCATION_WRITES,
+    ZONE,
     ZONE_LOCK_COVERS,
     Access,
     Footprint,
@@ -60,6 +62,8 @@ from zonesim.sched.strategy import Horizon, Strategy
 from zonesim.sched.work import Work
 
 __all__ = [
+    "ALLOCATION_WRITES",
+    "ZONE",
     "ZONE_LOCK_COVERS",
     "Access",
     "Choice",

@@ -105,12 +105,17 @@ ALL_PAGES: Obj = ("page", None)
 ALL_PAGEBLOCKS: Obj = ("pb", None)
 #: what a zone->lock holder may touch: everything of the zone.
 ZONE_LOCK_COVERS: tuple[Obj, ...] = (ZONE, ALL_PAGES, ALL_PAGEBLOCKS)
+#: an allocation made, freed or migrated outside zone->lock: the allocation table (and
+#: its id and token counters) is zone state, and the allocation's pages are written.
+ALLOCATION_WRITES: tuple[Obj, ...] = (ZONE, ALL_PAGES)
 
 
 def pcp_objects(cpu: int) -> tuple[Obj, ...]:
     """A CPU's pcp lists, count, high and batch: what its pcp lock (5.15: IRQs off on
-    that CPU; v6.0: ``pcp->lock``) protects."""
-    return (("pcp", cpu), ("pcp_count", cpu), ("pcp_high", cpu))
+    that CPU; v6.0: ``pcp->lock``) protects -- and the pages: the lists run through
+    page->lru of whatever pages are on them, and a refill or spill moves pages between
+    them and the buddy (coarse: every page)."""
+    return (("pcp", cpu), ("pcp_count", cpu), ("pcp_high", cpu), ALL_PAGES)
 
 
 def _conflict(writes: set[Obj], other_reads: set[Obj], other_writes: set[Obj]) -> bool:

@@ -37,14 +37,16 @@ from zonesim.sched.footprint import (
 #: (blocked, finished), ``yield_cpu``, the first pick, a data choice.
 SP, WINDOW, GIVE, YIELD, START, OPT = "sp", "window", "give", "yield", "start", "opt"
 
-Probe = Callable[[], tuple[Hashable, Sequence[Hashable]]]
+#: A digest of state no hook reports, one value per group of objects (``probe_objects``).
+Probe = Callable[[], tuple[Hashable, ...]]
 
 
 class StepRecorder:
     """``log[k]`` is the step that ended at decision ``k`` (``log[0]``: from the start to
     the first decision); ``cur`` the step running now."""
 
-    __slots__ = ("_mark", "at", "covers", "cpu_index", "cur", "kind", "log", "merge", "probe")
+    __slots__ = ("_mark", "at", "covers", "cpu_index", "cur", "kind", "log", "merge", "probe",
+                 "probe_objects")
 
     def __init__(self, cpu_names: Sequence[str], *, merge: bool = True) -> None:
         self.cpu_index = {n: i for i, n in enumerate(cpu_names)}
@@ -54,7 +56,8 @@ class StepRecorder:
         # lock name -> the objects its holder may touch (registered when first taken)
         self.covers: dict[str, tuple[Obj, ...]] = {}
         self.probe: Probe | None = None
-        self._mark: tuple[Hashable, Sequence[Hashable]] | None = None
+        self.probe_objects: tuple[tuple[Obj, ...], ...] = ()  # what each value stands for
+        self._mark: tuple[Hashable, ...] | None = None
         self.kind = START  # the latest decision's kind and running CPU (``close``)
         self.at: str | None = None
 
@@ -124,11 +127,9 @@ class StepRecorder:
             mark = self.probe()
             old = self._mark
             if old is not None and mark != old:
-                if mark[0] != old[0]:
-                    self.observed(ZONE)
-                for i, (a, b) in enumerate(zip(mark[1], old[1], strict=True)):
+                for a, b, objs in zip(mark, old, self.probe_objects, strict=True):
                     if a != b:
-                        for o in pcp_objects(i):
+                        for o in objs:
                             self.observed(o)
             self._mark = mark
         self.kind, self.at = kind, at
