@@ -456,6 +456,7 @@ class Engine:
         sched_box.append(sched)
         k.queue_work = sched.queue_work
         steps = sched.step_recorder
+        observer = m.observer  # a caller's (a test's) is put back afterwards
         if steps is not None:  # a reducing strategy: record what every step touches
             k.steps = steps
             watch_state(zone, steps)
@@ -491,7 +492,7 @@ class Engine:
         except SchedError as exc:
             error = exc
         finally:
-            m.observer = None
+            m.observer = observer
         choices = result if result is not None else sched.choices
         pack()
         h.update(sig.tobytes())
@@ -562,10 +563,19 @@ def state_probe(zone: Zone) -> tuple[Callable[[], tuple[Hashable, ...]],
 
 def watch_state(zone: Zone, steps: StepRecorder) -> None:
     """Feed ``steps`` the writes seen on the zone: every page about to be written
-    (``Memmap.observer``; the engine clears it when the execution ends) and the probe."""
+    (``Memmap.observer``; the engine puts the previous one back when the execution
+    ends) and the probe."""
     start = zone.start_pfn
     observed = steps.observed
-    zone.memmap.observer = lambda i: observed(("page", start + i))
+    before = zone.memmap.observer
+    if before is None:
+        zone.memmap.observer = lambda i: observed(("page", start + i))
+    else:
+        def both(i: int) -> None:
+            before(i)
+            observed(("page", start + i))
+
+        zone.memmap.observer = both
     steps.probe, steps.probe_objects = state_probe(zone)
 
 
