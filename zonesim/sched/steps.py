@@ -76,9 +76,13 @@ class StepRecorder:
 
     def observed(self, obj: Obj) -> None:
         """A write seen on the state (``Memmap.observer``, the probe)."""
-        self.cur.observed.add(obj)
+        cur = self.cur
         if self.merge:
-            self.cur.writes.add(obj)
+            w = cur.writes
+            if obj in w or (obj[0], None) in w:
+                return  # declared already (the hot case: a zone->lock holder's pages)
+            w.add(obj)
+        cur.observed.add(obj)
 
     def window(self) -> None:
         """The step passed a window site of a lock-held section: whether that window is a
