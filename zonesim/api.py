@@ -29,7 +29,9 @@ from zonesim.coverage import saturation_png
 from zonesim.engine import Engine, NotApplicable, Outcome, cpu_names
 from zonesim.errors import BadInput
 from zonesim.explore import (
+    DEFAULT_REDUCTION,
     DEFAULT_STRATEGY,
+    REDUCTIONS,
     STRATEGIES,
     ExploreReport,
     StrategyConfig,
@@ -78,7 +80,9 @@ __version__ = "0.1.0"
 RUN_STRATEGIES = ("random", "pct", "pos", "dfs")
 
 __all__ = [
+    "DEFAULT_REDUCTION",
     "DEFAULT_STRATEGY",
+    "REDUCTIONS",
     "RUN_STRATEGIES",
     "STRATEGIES",
     "Artifact",
@@ -250,6 +254,7 @@ def explore(
     seconds: float | None = None,
     depth: int = 3,
     preemption_bound: int | None = None,
+    reduction: str | None = None,
     keep_going: bool = False,
     max_steps: int | None = None,
     shrink_attempts: int = 300,
@@ -304,7 +309,10 @@ def explore(
             bound = hints.preemption_bound if hints.preemption_bound is not None else 2
         _limit(check_depth, depth, engine.max_steps)
         _count("--preemption-bound", bound, low=0)
-        cfg = StrategyConfig(name, seed, depth, bound)
+        red = reduction if reduction is not None else DEFAULT_REDUCTION
+        if red not in REDUCTIONS:
+            raise BadInput(f"--reduction: expected one of {', '.join(REDUCTIONS)}, got {red!r}")
+        cfg = StrategyConfig(name, seed, depth, bound, red)
     budget = executions if executions is not None else hints.executions or 1000
     z = engine.scenario.zone
     # the scenario was checked with its own step bound; --max-steps may ask for more

@@ -24,6 +24,7 @@ from typing import Any
 
 from zonesim.engine import Engine
 from zonesim.parallel import Backend
+from zonesim.sched import SleepSet
 from zonesim.units import (
     DfsResult,
     DfsUnit,
@@ -238,6 +239,7 @@ def explore_hypothesis(run: Run, spec: EngineSpec, seed: int, chunk: int) -> Col
 @dataclass(slots=True)
 class _Node:
     prefix: tuple[int, ...]
+    sleep: SleepSet = ()  # with reduction: the sleep set at this subtree's root
     state: str = "pending"  # pending | running | done | partial
     records: list[ExecRecord] = field(default_factory=list)
     children: list[_Node] = field(default_factory=list)
@@ -255,7 +257,7 @@ def _walk(node: _Node) -> Iterator[ExecRecord | _Node]:
 
 
 def explore_dfs(run: Run, spec: EngineSpec, bound: int, keep_going: bool,
-                first_limit: int, limit: int) -> Collected:
+                first_limit: int, limit: int, reduction: bool = False) -> Collected:
     root = _Node(())
     nodes: dict[tuple[int, ...], _Node] = {(): root}
 
@@ -268,7 +270,8 @@ def explore_dfs(run: Run, spec: EngineSpec, bound: int, keep_going: bool,
                     item.state = "running"
                     lim = first_limit if item is root else limit
                     out.append((item.prefix, DfsUnit(spec, bound, item.prefix, lim,
-                                                     keep_going, run.time_left())))
+                                                     keep_going, run.time_left(),
+                                                     reduction, item.sleep)))
                     if len(out) >= room:
                         break
                 continue
@@ -282,8 +285,8 @@ def explore_dfs(run: Run, spec: EngineSpec, bound: int, keep_going: bool,
         node = nodes[prefix]
         node.records = result.records
         node.state = "done"
-        for p in result.child_prefixes():
-            child = nodes[p] = _Node(p)
+        for p, sleep in zip(result.child_prefixes(), result.child_sleeps(), strict=True):
+            child = nodes[p] = _Node(p, sleep)
             node.children.append(child)
 
     partial_recs = run.loop(refill, accept)

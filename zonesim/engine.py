@@ -14,7 +14,7 @@ import signal
 import struct
 import threading
 from array import array
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,15 +49,18 @@ from zonesim.scenario.fingerprint import behaviour_fingerprint, legacy_fingerpri
 from zonesim.scenario.limits import step_bound
 from zonesim.scenario.ops import Op
 from zonesim.sched import (
+    ZONE,
     Choice,
     ChoiceLog,
     Deadlock,
     ForeignAwait,
     LivelockSuspected,
+    Obj,
     ReplayStrategy,
     SchedError,
     Scheduler,
     SleepInAtomic,
+    StepRecorder,
     Strategy,
     in_atomic,
 )
@@ -452,6 +455,11 @@ class Engine:
         sched = Scheduler(strategy, max_steps=self.max_steps)
         sched_box.append(sched)
         k.queue_work = sched.queue_work
+        steps = sched.step_recorder
+        observer = m.observer  # a caller's (a test's) is put back afterwards
+        if steps is not None:  # a reducing strategy: record what every step touches
+            k.steps = steps
+            watch_state(zone, steps)
         names = cpu_names(self.scenario)
         programs = {i: p.ops for i, p in enumerate(self.scenario.cpus)}
         for i, name in enumerate(names):
@@ -483,6 +491,8 @@ class Engine:
             violation = Violation("scheduler", str(exc))
         except SchedError as exc:
             error = exc
+        finally:
+            m.observer = observer
         choices = result if result is not None else sched.choices
         pack()
         h.update(sig.tobytes())
@@ -524,6 +534,49 @@ def _pcp_pages(pcps: list[PerCpuPages]) -> Callable[[], int]:
         a, b, c, d = pcps
         return lambda: a.count + b.count + c.count + d.count
     return lambda: sum([p.count for p in pcps])
+
+
+def state_probe(zone: Zone) -> tuple[Callable[[], tuple[Hashable, ...]],
+                                      tuple[tuple[Obj, ...], ...]]:
+    """A digest of the state no lock or declaration reports by itself, and the objects
+    each part stands for: the zone's counters, nr_free, allocation table (size, id and
+    token counters) and pageblock bits (the zone); each CPU's pcp count/high/batch (that
+    pcp); each CMA area's bitmap. Compared at every decision, a change is an observed
+    write of those objects by the step."""
+    pcps = zone.pcp
+    areas = list(zone.cma_areas.values())
+
+    def probe() -> tuple[Hashable, ...]:
+        z = zone
+        small = (z.NR_FREE_PAGES, z.NR_FREE_CMA_PAGES, z.nr_isolate_pageblock,
+                 z.nr_reserved_highatomic, z.cma_pages, z.managed_pages, z.present_pages,
+                 z.offline_isolated_pageblocks, z.next_alloc_id, z.next_token, z.pb_writes,
+                 len(z.allocations), len(z.by_token), tuple(z.nr_free), bytes(z.pageblock))
+        return (small, *[p.count for p in pcps], *[(p.high, p.batch) for p in pcps],
+                *[bytes(a.bitmap) for a in areas])
+
+    objects = ((ZONE,), *[(("pcp", i), ("pcp_count", i)) for i in range(len(pcps))],
+               *[(("pcp_high", i),) for i in range(len(pcps))],
+               *[(("cma", a.name),) for a in areas])
+    return probe, objects
+
+
+def watch_state(zone: Zone, steps: StepRecorder) -> None:
+    """Feed ``steps`` the writes seen on the zone: every page about to be written
+    (``Memmap.observer``; the engine puts the previous one back when the execution
+    ends) and the probe."""
+    start = zone.start_pfn
+    observed = steps.observed
+    before = zone.memmap.observer
+    if before is None:
+        zone.memmap.observer = lambda i: observed(("page", start + i))
+    else:
+        def both(i: int) -> None:
+            before(i)
+            observed(("page", start + i))
+
+        zone.memmap.observer = both
+    steps.probe, steps.probe_objects = state_probe(zone)
 
 
 def event_check(zone: Zone, name: str, start: int, end: int) -> None:

@@ -35,6 +35,7 @@ from zonesim.sched import (
     PCTStrategy,
     POSStrategy,
     RandomStrategy,
+    ReducedDFS,
     ReplayStrategy,
     Strategy,
     encode,
@@ -44,6 +45,9 @@ from zonesim.sched import (
 from zonesim.units import EngineSpec
 
 STRATEGIES = _TABLE_STRATEGIES  # the names a scenario's [explore] table may give too
+#: partial-order reduction of the bounded DFS: none, or sleep sets (zonesim.sched.sleep)
+REDUCTIONS = ("none", "sleep")
+DEFAULT_REDUCTION = "none"
 #: the strategy of ``zonesim explore`` when neither --strategy nor the scenario's [explore]
 #: table names one (docs/performance.md, "Strategies": why)
 DEFAULT_STRATEGY = "feedback"
@@ -56,6 +60,8 @@ class StrategyConfig:
     seed: int = 0
     depth: int = 3  # pct
     preemption_bound: int = 2  # dfs
+    # dfs: partial-order reduction, "none" or "sleep" (zonesim.sched.sleep)
+    reduction: str = "none"
 
     def make(self) -> Strategy:
         if self.name == "random":
@@ -65,6 +71,8 @@ class StrategyConfig:
         if self.name == "pos":
             return POSStrategy(self.seed)
         if self.name == "dfs":
+            if self.reduction == "sleep":
+                return ReducedDFS((), self.preemption_bound)
             return DFSStrategy(self.preemption_bound)
         raise ValueError(
             f"strategy {self.name!r} has no oracle object; expected one of {STRATEGIES}"
@@ -111,6 +119,8 @@ class ExploreReport:
     steps: int = 0
     trace_hash: str = ""
     exhausted: bool | None = None  # dfs: the bounded space was explored completely
+    preemption_bound: int | None = None  # dfs: the bound "exhausted" is a proof for
+    reduction: str | None = None  # dfs: "none" or "sleep"
     violations: list[Found] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: the report covers the executions that finished
@@ -131,6 +141,10 @@ class ExploreReport:
         }
         if self.exhausted is not None:
             d["exhausted"] = self.exhausted
+        if self.preemption_bound is not None:
+            d["preemption_bound"] = self.preemption_bound
+        if self.reduction is not None:
+            d["reduction"] = self.reduction
         if self.interrupted:
             d["interrupted"] = True
         if self.unrealistic:
@@ -185,7 +199,8 @@ def explore(
         if cfg.name == "dfs":
             col = explore_dfs(run, spec, cfg.preemption_bound, keep_going,
                               first_limit=1 if par else executions,
-                              limit=_DFS_UNIT if par else executions)
+                              limit=_DFS_UNIT if par else executions,
+                              reduction=cfg.reduction == "sleep")
         elif cfg.name == "hypothesis":
             col = explore_hypothesis(run, spec, cfg.seed, _HYPOTHESIS_CHUNK)
         elif cfg.name == "feedback":
@@ -224,6 +239,8 @@ def explore(
             report.violations.append(found)
     if cfg.name == "dfs":
         report.exhausted = col.exhausted
+        report.preemption_bound = cfg.preemption_bound
+        report.reduction = cfg.reduction
     report.interrupted = col.interrupted
     if progress is not None:  # the display ends on what counted (workers may run past)
         progress(report.executions, executions, len(report.violations))

@@ -39,8 +39,10 @@ from zonesim.sched import (
     PCTStrategy,
     POSStrategy,
     RandomStrategy,
+    ReducedDFS,
     ReplayStrategy,
     SchedError,
+    SleepSet,
     Strategy,
     hypothesis_search,
 )
@@ -255,19 +257,29 @@ class DfsUnit:
     limit: int
     keep_going: bool = False
     seconds: float | None = None
+    # Partial-order reduction (zonesim.sched.sleep): on, and the sleep set at the root of
+    # this subtree (a function of the prefix, computed by the unit that found it).
+    reduction: bool = False
+    sleep: SleepSet = ()
 
 
 @dataclass(frozen=True, slots=True)
 class DfsResult:
     """The unit's executions in DFS order, then the rest of its subtree: child prefixes
-    ``trail[:depth] + (alt,)`` for each ``(depth, alt)`` of ``frontier``, in DFS order."""
+    ``trail[:depth] + (alt,)`` for each ``(depth, alt)`` of ``frontier``, in DFS order;
+    with reduction, ``sleeps`` holds each child's root sleep set (same order)."""
 
     records: list[ExecRecord]
     trail: tuple[int, ...]
     frontier: tuple[tuple[int, int], ...]
+    sleeps: tuple[SleepSet, ...] = ()
+    blocked: int = 0  # sleep-blocked executions among ``records``
 
     def child_prefixes(self) -> list[tuple[int, ...]]:
         return [(*self.trail[:d], a) for d, a in self.frontier]
+
+    def child_sleeps(self) -> list[SleepSet]:
+        return list(self.sleeps) if self.sleeps else [() for _ in self.frontier]
 
 
 @dataclass(slots=True)
@@ -356,7 +368,11 @@ class SubtreeDFS:
 
 def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
     deadline = _deadline(unit.seconds)
-    dfs = SubtreeDFS(unit.prefix, unit.bound)
+    dfs: SubtreeDFS | ReducedDFS
+    if unit.reduction:
+        dfs = ReducedDFS(unit.prefix, unit.bound, unit.sleep)
+    else:
+        dfs = SubtreeDFS(unit.prefix, unit.bound)
     ran = 0
     seen = UnitSeen()
 
@@ -378,6 +394,10 @@ def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
     engine.run_batch(next_strategy, on_outcome)
     if out and out[-1].error is not None:
         return DfsResult(out, (), ())
+    if isinstance(dfs, ReducedDFS):
+        trail, open_ = dfs.frontier()
+        return DfsResult(out, trail, tuple((d, a) for d, a, _ in open_),
+                         tuple(s for _, _, s in open_), dfs.blocked_executions)
     trail, frontier = dfs.frontier()
     return DfsResult(out, trail, frontier)
 

@@ -66,6 +66,11 @@ def register(sub: SubParsers) -> None:
                    help="pct bug depth d, 1..the step bound + 1 (default: %(default)s)")
     e.add_argument("--preemption-bound", type=int, default=None, metavar="K",
                    help="dfs: at most K preemptions per schedule (default: hint, else 2)")
+    e.add_argument("--reduction", choices=api.REDUCTIONS, default=None,
+                   help="dfs: partial-order reduction; 'sleep' explores one schedule per "
+                   "class of schedules that differ only in the order of independent steps, "
+                   "sound within the preemption bound (default: "
+                   f"{api.DEFAULT_REDUCTION})")
     e.add_argument("--keep-going", action="store_true",
                    help="go on after a violation: one finding per invariant (default: stop "
                    "at the first)")
@@ -136,8 +141,8 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
             report = api.explore(
                 args.scenario, args.strategy, policy=policy, seed=args.seed,
                 executions=args.executions, seconds=args.time, depth=args.depth,
-                preemption_bound=args.preemption_bound, keep_going=args.keep_going,
-                max_steps=args.max_steps, artifacts=args.artifacts,
+                preemption_bound=args.preemption_bound, reduction=args.reduction,
+                keep_going=args.keep_going, max_steps=args.max_steps, artifacts=args.artifacts,
                 progress=progress.executions, workers=workers, cluster=cluster,
                 coverage=args.coverage or plot is not None)
     finally:
@@ -160,7 +165,7 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
     verdict = ("pass" if not report.violations
                else "violation: " + ", ".join(v.invariant for v in report.violations))
     if report.exhausted:
-        verdict += " (bounded space exhausted)"
+        verdict += f" (bounded space exhausted, {report.preemption_bound} preemptions)"
     if report.interrupted:
         verdict += " (interrupted)"
     out.table(["scenario", "policy", "strategy", "seed", "executions", "steps", "verdict"],

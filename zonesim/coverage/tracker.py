@@ -26,8 +26,9 @@ or for others to make progress).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from zonesim.coverage.census import Census, PageblockState, describe_state
 from zonesim.model.zone import Zone
@@ -150,6 +151,13 @@ class Observed:
 
     def pick_option(self, step: int, n: int, label: str) -> int:
         return self.inner.pick_option(step, n, label)
+
+    @property
+    def attach_steps(self) -> Callable[[Any], None] | None:
+        """The inner strategy's (a reducing DFS reads step footprints), so coverage does
+        not change what the search explores."""
+        attach = getattr(self.inner, "attach_steps", None)
+        return attach if callable(attach) else None
 
     def end_execution(self, failed: bool) -> None:
         self.inner.end_execution(failed)

@@ -23,6 +23,7 @@ async def free_pages(k: Kernel, cpu: int, a: Allocation) -> None:
     """__free_pages() of a whole allocation (refcount drops to zero)."""
     zone = k.zone
     pfn, order = a.pfn, a.order
+    k.changes_allocations()
     free_pages_prepare(zone, a)
     k.trace("free_pages", cpu, pfn=pfn, order=order, alloc=a.id)
     if zone.geometry.pcp_allowed_order(order):
@@ -51,6 +52,7 @@ async def free_unref_page(
     # free_unref_page_prepare(): lockless pageblock read, cached in page->index
     mt = int(zone.get_pageblock_migratetype(pfn))
     i = zone.idx(pfn)
+    k.writes_page(pfn)
     zone.memmap.cow(i)
     zone.memmap.cached_mt[i] = mt
     pcp_mt = mt

@@ -17,10 +17,14 @@ from typing import Any, Protocol
 from zonesim.model.zone import Zone
 from zonesim.policy import Policy
 from zonesim.sched import (
+    ALLOCATION_WRITES,
+    ZONE_LOCK_COVERS,
     Access,
     Mutex,
     SpinLock,
+    StepRecorder,
     current_cpu,
+    pcp_objects,
     suspended_in_section,
     switch_point,
     window,
@@ -63,6 +67,7 @@ class Kernel:
         self.log: Any = None  # a structlog logger when tracing
         # Modelled locks (kernel-reference §1.4). pagesets.lock is an IRQ-off section.
         self.zone_lock = SpinLock("zone->lock")
+        self.zone_lock.covers = ZONE_LOCK_COVERS  # a holder may touch anything of the zone
         self.pcpu_drain_mutex = Mutex("pcpu_drain_mutex")
         self.pcp_batch_high_lock = Mutex("pcp_batch_high_lock")
         self.mem_hotplug_lock = Mutex("mem_hotplug_lock")
@@ -71,12 +76,17 @@ class Kernel:
         # pcp was protected by running on its CPU with IRQs off (local_lock).
         self.pcp_spinlock = policy.has("4b23a68f9536")
         self._pcp_locks = [SpinLock(f"pcp[{name}]") for name in cpu_names]
+        for i, lock in enumerate(self._pcp_locks):
+            lock.covers = pcp_objects(i)
         self._cma_locks: dict[str, SpinLock] = {}
         self._checkpoint = checkpoint
         self._event_check = event_check
         self._cpu_index = {name: i for i, name in enumerate(cpu_names)}
         self._reads: dict[tuple[str, int], Access] = {}
         self._writes: dict[tuple[str, int], Access] = {}
+        # The scheduler's step footprints, when the strategy reduces by them (set by the
+        # engine once the scheduler exists).
+        self.steps: StepRecorder | None = None
         zone.sync = self  # the lock-held primitives take zone->lock and windows from here
 
     def reads_of(self, kind: str, key: int) -> Access:
@@ -96,6 +106,21 @@ class Kernel:
             a = self._writes[k] = Access(writes=(k,))
         return a
 
+    def changes_allocations(self) -> None:
+        """The running step makes, frees or migrates an allocation outside zone->lock
+        (prep_new_page, free_pages_prepare, move_to_new_page): declared for the step
+        footprints of partial-order reduction (zonesim.sched.steps)."""
+        st = self.steps
+        if st is not None:
+            st.touch_all(ALLOCATION_WRITES, True)
+
+    def writes_page(self, pfn: int) -> None:
+        """The running step writes the page at ``pfn`` outside any lock (the freeing CPU
+        caching the pageblock type in page->index): declared for the step footprints."""
+        st = self.steps
+        if st is not None:
+            st.touch(("page", pfn), True)
+
     def mid_section(self) -> bool:
         """Is some CPU suspended inside a lock-held or IRQ-off section right now?"""
         return suspended_in_section()
@@ -104,6 +129,10 @@ class Kernel:
 
     async def window(self, label: str, kind: str, key: int, write: bool) -> None:
         """A window of the running CPU's section: see zonesim.sched.window."""
+        st = self.steps
+        if st is not None:  # passing a window site, a decision or not (zonesim.sched.steps)
+            st.window()
+            st.touch((kind, key), write)
         if not windows_possible():
             return  # the common case: no CPU is parked with a declared access
         candidates = window_candidates(
@@ -138,6 +167,7 @@ class Kernel:
         lock = self._cma_locks.get(name)
         if lock is None:
             lock = self._cma_locks[name] = SpinLock(f"cma->lock[{name}]")
+            lock.covers = (("cma", name),)  # the area's bitmap
         return lock
 
     def checkpoint(self, label: str) -> None:

@@ -19,7 +19,17 @@ from zonesim.sched.errors import (
     WaitFor,
 )
 from zonesim.sched.execution import Exploration, Failure, Setup, execute, explore
-from zonesim.sched.footprint import Access, Obj, reads, writes
+from zonesim.sched.footprint import (
+    ALLOCATION_WRITES,
+    ZONE,
+    ZONE_LOCK_COVERS,
+    Access,
+    Footprint,
+    Obj,
+    pcp_objects,
+    reads,
+    writes,
+)
 from zonesim.sched.hypothesis_strategy import HypothesisStrategy, hypothesis_search
 from zonesim.sched.locks import Mutex, SpinLock, in_atomic, irq_off, irqs_disabled, preempt_disable
 from zonesim.sched.pct import PCTStrategy
@@ -46,10 +56,15 @@ from zonesim.sched.scheduler import (
     yield_cpu,
 )
 from zonesim.sched.shrink import ShrinkStats, shrink, sort_key
+from zonesim.sched.sleep import ReducedDFS, SleepSet
+from zonesim.sched.steps import StepRecorder
 from zonesim.sched.strategy import Horizon, Strategy
 from zonesim.sched.work import Work
 
 __all__ = [
+    "ALLOCATION_WRITES",
+    "ZONE",
+    "ZONE_LOCK_COVERS",
     "Access",
     "Choice",
     "ChoiceLog",
@@ -61,6 +76,7 @@ __all__ = [
     "Exploration",
     "Failure",
     "FingerprintMismatch",
+    "Footprint",
     "ForeignAwait",
     "Horizon",
     "HypothesisStrategy",
@@ -71,6 +87,7 @@ __all__ = [
     "POSStrategy",
     "RandomStrategy",
     "Recorder",
+    "ReducedDFS",
     "ReplayMismatch",
     "ReplayStrategy",
     "SchedError",
@@ -80,7 +97,9 @@ __all__ = [
     "Setup",
     "ShrinkStats",
     "SleepInAtomic",
+    "SleepSet",
     "SpinLock",
+    "StepRecorder",
     "Strategy",
     "WaitFor",
     "Work",
@@ -97,6 +116,7 @@ __all__ = [
     "irq_off",
     "irqs_disabled",
     "parse_schedule",
+    "pcp_objects",
     "preempt_disable",
     "preemptions",
     "reads",

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from zonesim.sched.cpu import Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, SchedError, SleepInAtomic, WaitFor
-from zonesim.sched.footprint import Access, reads
+from zonesim.sched.footprint import Access, Obj, pcp_objects, reads
 from zonesim.sched.scheduler import CURRENT, Cpu, Scheduler, switch_point
 
 
@@ -31,7 +31,8 @@ class _Lock:
     kind: ClassVar[str]
     sleeping: ClassVar[bool]
     __slots__ = (
-        "_label", "_owner_sched", "_try_access", "_try_label", "_waiters", "holder", "name"
+        "_label", "_owner_sched", "_try_access", "_try_label", "_waiters", "covers", "holder",
+        "name",
     )
 
     def __init__(self, name: str) -> None:
@@ -43,6 +44,10 @@ class _Lock:
         self._try_label = f"{prefix}_trylock:{name}"
         self._try_access: Access | None = None  # what a trylock's switch point declares
         self._owner_sched: Scheduler | None = None
+        # What a holder may touch, for step footprints (zonesim.sched.steps): zone->lock
+        # protects the whole zone, a pcp lock its CPU's lists. Empty for a mutex that only
+        # serialises (its word alone).
+        self.covers: tuple[Obj, ...] = ()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} held by {self.holder}>"
@@ -57,6 +62,9 @@ class _Lock:
             self._waiters.clear()
 
     def _take(self, cpu: Cpu) -> None:
+        st = cpu.sched._steps
+        if st is not None:  # the running step (the releaser's, on a handoff)
+            st.locked(self.name, self.covers)
         self.holder = cpu.name
         cpu.held.append(self.name)
         if not self.sleeping:
@@ -117,6 +125,8 @@ class _Lock:
         if self.holder != cpu.name:
             raise SchedError(f"{cpu.name} released {self.kind} {self.name} held by {self.holder}")
         self.holder = None
+        if cpu.sched._steps is not None:
+            cpu.sched._steps.touch(("lock", self.name), True)
         cpu.held.remove(self.name)
         if not self.sleeping:
             cpu.atomic -= 1
@@ -170,6 +180,9 @@ class _Section:
         cpu.atomic += 1
         if self._irq:
             cpu.irq_off += 1
+            st = cpu.sched._steps
+            if st is not None:  # 5.15's pcp local_lock: this CPU's pcp lists
+                st.touch_all(pcp_objects(st.cpu_index[cpu.name]), True)
         else:
             cpu.preempt_off += 1
 

@@ -38,6 +38,7 @@ from zonesim.sched.choice import ChoiceLog, Recorder
 from zonesim.sched.cpu import Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, ForeignAwait, LivelockSuspected, SchedError, WaitFor
 from zonesim.sched.footprint import Access
+from zonesim.sched.steps import GIVE, OPT, SP, START, WINDOW, YIELD, StepRecorder
 from zonesim.sched.strategy import Strategy
 from zonesim.sched.work import Work
 
@@ -87,6 +88,12 @@ class Scheduler:
         self._parked = 0  # CPU tasks started and parked, waiting for the baton
         self._over = False  # every CPU finished: the parked ones return on wake-up
         self._watch_scope = trio.CancelScope()
+        # Step footprints, only for a strategy that reduces by them (zonesim.sched.sleep).
+        self._steps: StepRecorder | None = None
+        attach = getattr(strategy, "attach_steps", None)
+        if callable(attach):
+            self._steps = StepRecorder(())
+            attach(self._steps)
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -121,6 +128,11 @@ class Scheduler:
         return tuple(c.name for c in self._cpus)
 
     @property
+    def step_recorder(self) -> StepRecorder | None:
+        """The step footprints of this execution, when the strategy asked for them."""
+        return self._steps
+
+    @property
     def suspended_in_section(self) -> bool:
         """True while some CPU is suspended in a window of a lock-held or IRQ-off section:
         the state it protects is half-written, so invariants must not judge it now."""
@@ -143,6 +155,12 @@ class Scheduler:
             raise SchedError(f"choose({n=}, {label!r}): need at least one option")
         if n == 1:
             return 0
+        st = self._steps
+        if st is not None:
+            cpu = self._current
+            st.close(OPT, None if cpu is None else cpu.name)
+            if cpu is not None:
+                st.run(cpu.name, cpu.held, cpu.irq_off > 0)
         return self._recorder.pick_option(self._step, n, label)
 
     def queue_work(self, cpu: str, label: str, fn: Callable[[], Awaitable[None]]) -> Work:
@@ -155,6 +173,8 @@ class Scheduler:
         if target is None:
             raise SchedError(f"queue_work on unknown cpu {cpu!r}; cpus: {self.cpu_names}")
         work = Work(cpu, label, fn)
+        if self._steps is not None:
+            self._steps.touch(("work", cpu), True)
         target.pending.append(work)
         self._runnable_cache.clear()
         return work
@@ -170,6 +190,9 @@ class Scheduler:
         if self._started:
             raise SchedError("Scheduler.run() called twice: build one Scheduler per execution")
         self._started = True
+        if self._steps is not None:
+            self._steps.cpu_index = {c.name: i for i, c in enumerate(self._cpus)}
+            self._steps.start()
         if self._cpus:
             async with trio.open_nursery() as nursery:
                 self._scope = nursery.cancel_scope
@@ -193,6 +216,8 @@ class Scheduler:
         runnable = self._runnable(None)
         idx = 0
         if len(runnable) > 1:
+            if self._steps is not None:
+                self._steps.close(START, None)
             idx = self._recorder.pick_cpu(self._step, runnable, None, "start")
         self._hand_to(self._by_name[runnable[idx]])
 
@@ -233,12 +258,16 @@ class Scheduler:
     # -- baton ---------------------------------------------------------------------------
 
     def _hand_to(self, nxt: Cpu) -> None:
+        if self._steps is not None:
+            self._steps.run(nxt.name, nxt.held, nxt.irq_off > 0)
         self._current = nxt
         assert nxt.task is not None
         trio.lowlevel.reschedule(nxt.task)
 
     async def _switch_to(self, cpu: Cpu, nxt: Cpu) -> None:
         """Give the baton to ``nxt`` and park ``cpu`` until someone hands it back."""
+        if self._steps is not None:
+            self._steps.run(nxt.name, nxt.held, nxt.irq_off > 0)
         self._current = nxt
         trio.lowlevel.reschedule(nxt.task)  # type: ignore[arg-type]
         await trio.lowlevel.wait_task_rescheduled(_abort)
@@ -267,10 +296,14 @@ class Scheduler:
             raise self._deadlock()
         idx = 0
         if len(runnable) > 1:
+            if self._steps is not None:
+                self._steps.close(GIVE, None)
             idx = self._recorder.pick_cpu(self._step, runnable, None, label)
         nxt = self._by_name[runnable[idx]]
         if nxt is not cpu:
             await self._switch_to(cpu, nxt)
+        elif self._steps is not None:
+            self._steps.run(cpu.name, cpu.held, cpu.irq_off > 0)
 
     async def block(self, cpu: Cpu, wait: Wait, label: str) -> None:
         """Park the running ``cpu`` until ``wait.done``; run its queued work if it sleeps."""
@@ -291,6 +324,8 @@ class Scheduler:
         """Run ``cpu``'s queued work items, in queue order, on its own task."""
         while cpu.pending:
             work = cpu.pending.popleft()
+            if self._steps is not None:
+                self._steps.touch(("work", cpu.name), True)
             saved, cpu.blocked = cpu.blocked, None
             cpu.in_work += 1
             self._runnable_cache.clear()
@@ -367,7 +402,12 @@ async def switch_point(label: str, access: Access | None = None) -> None:
             rec.raw.append(("cpu", name, len(runnable), label, step, name))
             rec.answered = step
         else:
+            st = sched._steps
+            if st is not None:
+                st.close(SP, name)
             idx = rec.pick_cpu(step, runnable, name, label)
+            if st is not None and not idx:
+                st.run(name, cpu.held, cpu.irq_off > 0)
             if idx:
                 nxt = sched._by_name[runnable[idx]]
                 if access is None:
@@ -380,6 +420,8 @@ async def switch_point(label: str, access: Access | None = None) -> None:
                     finally:
                         cpu.parked = None
                         sched._declared -= 1
+    if access is not None and sched._steps is not None:
+        sched._steps.access(access)  # the next step begins with it
     if cpu.pending and not cpu.in_work:
         await sched.run_pending(cpu)
 
@@ -448,13 +490,28 @@ async def window(label: str, candidates: tuple[str, ...]) -> None:
     sched._tick()
     cpu.at_label, cpu.at_access = label, None  # in a section: races with every candidate
     runnable = (cpu.name, *candidates)
+    st = sched._steps
+    if st is not None:
+        st.close(WINDOW, cpu.name)
     idx = sched._recorder.pick_cpu(sched._step, runnable, cpu.name, label)
+    if st is not None and not idx:
+        st.run(cpu.name, cpu.held, cpu.irq_off > 0)
     if idx:
         sched._in_section += 1
         try:
             await sched._switch_to(cpu, sched._by_name[runnable[idx]])
         finally:
             sched._in_section -= 1
+
+
+def record_observed(obj: tuple[str, int | str | None]) -> None:
+    """A write seen on the state by the running CPU (e.g. ``Memmap.observer``)."""
+    cpu = CURRENT.get(None)
+    if cpu is None:
+        return
+    st = cpu.sched._steps
+    if st is not None:
+        st.observed(obj)
 
 
 def choose(n: int, label: str) -> int:
@@ -484,7 +541,11 @@ async def yield_cpu(label: str) -> None:
     if not others:
         return
     cpu.at_label, cpu.at_access = label, None
-    idx = sched._recorder.pick_cpu(sched._step, others, None, label) if len(others) > 1 else 0
+    idx = 0
+    if len(others) > 1:
+        if sched._steps is not None:
+            sched._steps.close(YIELD, None)
+        idx = sched._recorder.pick_cpu(sched._step, others, None, label)
     await sched._switch_to(cpu, sched._by_name[others[idx]])
     if cpu.pending and not cpu.in_work:
         await sched.run_pending(cpu)

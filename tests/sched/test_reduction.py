@@ -1,0 +1,166 @@
+"""Partial-order reduction of the bounded DFS (zonesim.sched.sleep): the reduced search
+reaches every verdict and every final state the full search reaches at the same bound,
+with fewer executions, and splits into worker units exactly like the sequential one."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
+from zonesim.coordinator import Run, explore_dfs
+from zonesim.model.zone import Zone
+from zonesim.parallel import InlineBackend
+from zonesim.sched import DFSStrategy, Footprint, ReducedDFS
+from zonesim.units import EngineSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "scenarios" / "seed"
+FINDINGS = ROOT / "scenarios" / "findings"
+SWITCHES = ROOT / "tests" / "switches" / "data"
+
+
+def engine(path: Path, policy: str) -> Engine:
+    return Engine(load_scenario(path), parse_policy(policy))
+
+
+def final_state(zone: Zone) -> str:
+    """Everything an invariant can read of the final zone: the memmap arrays, pageblock
+    bits, free-list counts, counters, pcp lists, the allocation table and CMA bitmaps."""
+    h = hashlib.blake2b(digest_size=16)
+    m = zone.memmap
+    for arr in (m.flags, m.order, m.cached_mt, m.owner, m.refcount, m.prev, m.next,
+                m.list_id, m.lists_head, m.lists_tail, m.lists_len):
+        h.update(repr(list(arr)).encode())
+    h.update(bytes(zone.pageblock))
+    h.update(repr((zone.nr_free, zone.NR_FREE_PAGES, zone.NR_FREE_CMA_PAGES,
+                   zone.nr_isolate_pageblock, zone.nr_reserved_highatomic,
+                   [(p.count, p.high, p.batch) for p in zone.pcp],
+                   sorted((a.id, a.pfn, a.order, a.nr, a.token, a.cpu)
+                          for a in zone.allocations.values()),
+                   [bytes(a.bitmap) for a in zone.cma_areas.values()])).encode())
+    return h.hexdigest()
+
+
+def exhaust(e: Engine, dfs: DFSStrategy | ReducedDFS, cap: int) -> tuple[int, set[str], set[str]]:
+    """Run ``dfs`` to exhaustion, going on after violations: (executions, verdicts,
+    final states of the executions that ran to the end)."""
+    verdicts: set[str] = set()
+    finals: set[str] = set()
+    n = 0
+    while dfs.begin_execution():
+        o = e.run(dfs)
+        dfs.end_execution(o.violation is not None)
+        n += 1
+        verdicts.add("pass" if o.violation is None else o.violation.invariant)
+        if o.violation is None:
+            assert e.last_zone is not None
+            finals.add(final_state(e.last_zone))
+        assert n <= cap, "not exhausted within the cap"
+    return n, verdicts, finals
+
+
+CASES = [
+    (FINDINGS / "inflight-free-isolated.toml", "v5.15", 2),
+    (SEED / "vmem-b-unmovable-neighbour.toml", "rfc-v1", 2),
+    (SEED / "vmem-a-both-pageblocks.toml", "rfc-v1", 2),
+    (SEED / "cma-c-concurrent.toml", "rfc-v1", 1),  # a violation and passing schedules
+    (FINDINGS / "undo-window-free.toml", "v5.15", 1),
+    (FINDINGS / "undo-window-steal.toml", "v5.15", 1),
+    # known races of tests/switches/data, with the fix removed: violations at bound 2
+    (SWITCHES / "88e8ac11d2ea-pcp-update-race.toml", "v5.15 -3b12e7e97938 -88e8ac11d2ea", 2),
+    (SWITCHES / "55612e80e722-free-vs-steal.toml", "v6.10 -55612e80e722", 2),
+    (SWITCHES / "7b086755fb8c-cma-free-trylock.toml", "v6.0", 2),
+    (SWITCHES / "ad53f92eb416-stale-type-free.toml", "v5.15 -ad53f92eb416", 2),
+]
+
+
+@pytest.mark.parametrize("path,policy,bound", CASES,
+                         ids=[f"{c[0].stem}-{c[1]}-b{c[2]}" for c in CASES])
+def test_reduced_dfs_reaches_the_same_verdicts_and_final_states(
+        path: Path, policy: str, bound: int) -> None:
+    same_outcomes(path, policy, bound)
+
+
+@pytest.mark.slow
+def test_reduced_dfs_same_outcomes_vmem_c() -> None:
+    same_outcomes(SEED / "vmem-c-partial-isolation.toml", "v5.15", 2)  # ~700 runs each
+
+
+def same_outcomes(path: Path, policy: str, bound: int) -> None:
+    e = engine(path, policy)
+    full_n, full_v, full_f = exhaust(e, DFSStrategy(bound), 3000)
+    red = ReducedDFS((), bound)
+    red_n, red_v, red_f = exhaust(e, red, 3000)
+    assert red_v == full_v
+    assert red_f == full_f
+    assert red_n <= full_n
+
+
+def test_reduction_saves_executions() -> None:
+    """Not a vacuous reduction: on these scenarios sleep sets prune schedules."""
+    saved = 0
+    for path, policy, bound in [CASES[0], CASES[-1]]:
+        e = engine(path, policy)
+        saved += exhaust(e, DFSStrategy(bound), 3000)[0] - exhaust(e, ReducedDFS((), bound),
+                                                                    3000)[0]
+    assert saved > 0
+
+
+def test_reduced_dfs_split_into_one_execution_units_is_the_sequential_search() -> None:
+    """Worker units carry the sleep set at their root: cut as finely as possible they
+    replay exactly the sequential reduced search, in its order."""
+    e = engine(FINDINGS / "inflight-free-isolated.toml", "v5.15")
+    dfs = ReducedDFS((), 2)
+    sequential = []
+    while dfs.begin_execution():
+        o = e.run(dfs)
+        dfs.end_execution(o.violation is not None)
+        sequential.append(o.trace_hash)
+    run = Run(InlineBackend(), e, None, None, 10_000)
+    col = explore_dfs(run, EngineSpec.of(e), 2, False, first_limit=1, limit=1, reduction=True)
+    assert [r.trace_hash for r in col.records] == sequential
+    assert col.exhausted
+    full = explore_dfs(Run(InlineBackend(), e, None, None, 10_000), EngineSpec.of(e), 2,
+                       False, first_limit=1, limit=1)
+    assert len(col.records) < len(full.records)
+
+
+def test_one_and_two_workers_report_the_same_with_reduction() -> None:
+    e = engine(FINDINGS / "inflight-free-isolated.toml", "v5.15")
+    cfg = StrategyConfig("dfs", 0, preemption_bound=2, reduction="sleep")
+    one = explore(e, cfg, executions=1000, artifacts=None, workers=1)
+    two = explore(e, cfg, executions=1000, artifacts=None, workers=2)
+    assert one.to_json() == two.to_json()
+    assert one.exhausted and one.reduction == "sleep" and one.preemption_bound == 2
+
+
+def test_footprint_conflicts() -> None:
+    def fp(reads: tuple[tuple[str, int | str | None], ...] = (),
+           writes: tuple[tuple[str, int | str | None], ...] = ()) -> Footprint:
+        f = Footprint("cpu0")
+        f.reads.update(reads)
+        f.writes.update(writes)
+        return f
+
+    assert not fp(reads=(("zone", None),)).conflicts(fp(reads=(("zone", None),)))
+    assert fp(reads=(("page", 3),)).conflicts(fp(writes=(("page", None),)))
+    assert fp(writes=(("page", None),)).conflicts(fp(reads=(("page", 3),)))
+    assert fp(writes=(("page", 3),)).conflicts(fp(reads=(("page", None),)))
+    assert not fp(writes=(("page", 3),)).conflicts(fp(writes=(("page", 4),)))
+    assert not fp(writes=(("page", 3),)).conflicts(fp(writes=(("pb", 3),)))
+    assert fp(writes=(("lock", "zone->lock"),)).conflicts(fp(writes=(("lock", "zone->lock"),)))
+
+
+def test_no_sleep_entry_where_nobody_could_keep_running() -> None:
+    """At a decision with no running CPU (one blocked or finished) moving a step first
+    can cost a preemption the pruned schedule did not pay (Coons et al. 2013): such a
+    decision creates no sleep entry."""
+    d = ReducedDFS((), 2)
+    assert d.begin_execution()
+    d.pick_cpu(0, ["cpu0", "cpu1"], None)
+    d.end_execution(False)
+    _, frontier = d.frontier()
+    assert frontier and all(sleep == () for _, _, sleep in frontier)

@@ -1,0 +1,144 @@
+"""The footprint of every step of one execution, for partial-order reduction.
+
+Recorded only when the strategy asks for it (``attach_steps``: ``zonesim.sched.sleep``);
+otherwise the scheduler holds ``None`` and every hook below is one attribute test.
+
+Two sources fill a step's footprint (``zonesim.sched.footprint.Footprint``):
+
+- *declared*: what the code says it does -- a lock taken or released (its word, and what
+  the lock protects: ``_Lock.covers``), an IRQ-off section (that CPU's pcp), a switch
+  point's declared lockless access, a window's object, a work item queued or run. These
+  are what the kernel's locking discipline names (docs/lockless.md lists every access
+  made without the lock that protects the object);
+- *observed*: writes seen on the state itself -- ``Memmap.observer`` for every page about
+  to be written, and the engine's ``probe`` (a digest of the zone's counters, allocation
+  table and pageblock bits, each CPU's pcp count/high/batch) compared at every decision.
+
+With ``merge`` (exploration) observed writes are added to the footprint, so a write the
+declarations miss still makes its step conflict. Without it (tests/sched/
+test_footprints.py) they are kept apart, and a test fails when a step wrote an object
+its declarations did not name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+
+from zonesim.sched.footprint import (
+    ALL_PAGEBLOCKS,
+    ZONE,
+    Access,
+    Footprint,
+    Obj,
+    pcp_objects,
+)
+
+#: decision kinds: a switch point, a window inside a section, a CPU that cannot continue
+#: (blocked, finished), ``yield_cpu``, the first pick, a data choice.
+SP, WINDOW, GIVE, YIELD, START, OPT = "sp", "window", "give", "yield", "start", "opt"
+
+#: A digest of state no hook reports, one value per group of objects (``probe_objects``).
+Probe = Callable[[], tuple[Hashable, ...]]
+
+
+class StepRecorder:
+    """``log[k]`` is the step that ended at decision ``k`` (``log[0]``: from the start to
+    the first decision); ``cur`` the step running now."""
+
+    __slots__ = ("_mark", "at", "covers", "cpu_index", "cur", "kind", "log", "merge", "probe",
+                 "probe_objects")
+
+    def __init__(self, cpu_names: Sequence[str], *, merge: bool = True) -> None:
+        self.cpu_index = {n: i for i, n in enumerate(cpu_names)}
+        self.log: list[Footprint] = []
+        self.cur = Footprint()
+        self.merge = merge
+        # lock name -> the objects its holder may touch (registered when first taken)
+        self.covers: dict[str, tuple[Obj, ...]] = {}
+        self.probe: Probe | None = None
+        self.probe_objects: tuple[tuple[Obj, ...], ...] = ()  # what each value stands for
+        self._mark: tuple[Hashable, ...] | None = None
+        self.kind = START  # the latest decision's kind and running CPU (``close``)
+        self.at: str | None = None
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def touch(self, obj: Obj, write: bool) -> None:
+        (self.cur.writes if write else self.cur.reads).add(obj)
+
+    def touch_all(self, objs: Sequence[Obj], write: bool) -> None:
+        (self.cur.writes if write else self.cur.reads).update(objs)
+
+    def access(self, a: Access) -> None:
+        """A declared lockless access (a switch point's, a window's)."""
+        self.cur.reads.update(a.reads)
+        self.cur.writes.update(a.writes)
+
+    def observed(self, obj: Obj) -> None:
+        """A write seen on the state (``Memmap.observer``, the probe)."""
+        cur = self.cur
+        if self.merge:
+            w = cur.writes
+            if obj in w or (obj[0], None) in w:
+                return  # declared already (the hot case: a zone->lock holder's pages)
+            w.add(obj)
+        cur.observed.add(obj)
+
+    def window(self) -> None:
+        """The step passed a window site of a lock-held section: whether that window is a
+        decision depends on where every other CPU is parked."""
+        self.cur.windowed = True
+        self.cur.reads.add(("parked", None))
+
+    def locked(self, name: str, covers: tuple[Obj, ...]) -> None:
+        """``name`` taken by the running step: its word, and what it protects."""
+        if covers:
+            self.covers[name] = covers
+            self.cur.writes.update(covers)
+        self.cur.writes.add(("lock", name))
+
+    def run(self, name: str, held: Sequence[str], irq_off: bool) -> None:
+        """CPU ``name`` runs (or resumes) in the current step."""
+        fp = self.cur
+        if fp.cpu is None:
+            fp.cpu = name
+        fp.cpus.add(name)
+        # Code between two switch points reads the zone without declaring it (the
+        # watermark check, an allocation's record), and a CPU runs the work queued on it at
+        # its switch points; its parked state changes when it moves.
+        fp.reads.add(ZONE)
+        fp.reads.add(ALL_PAGEBLOCKS)
+        fp.reads.add(("work", name))
+        fp.writes.add(("parked", name))
+        for lock in held:  # resuming inside a section (a window) or holding a mutex
+            fp.writes.add(("lock", lock))
+            fp.writes.update(self.covers.get(lock, ()))
+        if irq_off:
+            fp.writes.update(pcp_objects(self.cpu_index[name]))
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """The execution begins: the probe's first reading."""
+        if self.probe is not None:
+            self._mark = self.probe()
+
+    def close(self, kind: str, at: str | None) -> Footprint:
+        """A decision of ``kind`` is taken with ``at`` as the running CPU (None: no CPU
+        can continue): the current step ends here."""
+        fp = self.cur
+        if self.probe is not None:
+            mark = self.probe()
+            old = self._mark
+            if old is not None and mark != old:
+                for a, b, objs in zip(mark, old, self.probe_objects, strict=True):
+                    if a != b:
+                        for o in objs:
+                            self.observed(o)
+            self._mark = mark
+        self.kind, self.at = kind, at
+        fp.clean = (kind == SP and at is not None and fp.cpu == at and len(fp.cpus) == 1
+                    and not fp.windowed)
+        self.log.append(fp)
+        self.cur = Footprint()
+        return fp
