@@ -71,3 +71,11 @@ def test_a_highatomic_reserve_is_no_block_for_a_normal_allocation() -> None:
     assert not zone_watermark_ok(zone, 3, 0, 0)
     assert zone_watermark_ok(zone, 3, 0, ALLOC_HARDER)
     assert zone_watermark_ok(zone, 2, 0, 0)  # the order-2 block serves order 2
+
+
+def test_list_names_at_the_boundary_of_free_and_pcp_lists() -> None:
+    """Violation messages name lists: the last free list and the first pcp list."""
+    zone = build_zone(ZoneLayout(Geometry(0, 4096, pageblock_order=9)))
+    last_free = zone.nr_free_lists - 1
+    assert zone.describe_list(last_free).startswith(f"free_area[{zone.max_order - 1}].")
+    assert zone.describe_list(zone.nr_free_lists) == "cpu0 pcp.lists[order 0 UNMOVABLE]"
