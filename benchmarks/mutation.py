@@ -311,6 +311,8 @@ def _run_suite(copy: Path, timeout: float) -> tuple[str, float]:
         return "survived", took
     if r.returncode in (1, 3):  # tests failed / internal error of pytest: both kill
         return "killed", took
+    if r.returncode < 0:  # the suite died of a signal (the OOM killer: a runaway mutant)
+        return "killed", took
     raise SystemExit(f"pytest exited {r.returncode} on a mutant: {r.stdout[-2000:]}")
 
 
