@@ -41,11 +41,11 @@ from zonesim.sched import (
     RandomStrategy,
     ReducedDFS,
     ReplayStrategy,
-    SchedError,
     SleepSet,
     Strategy,
     hypothesis_search,
 )
+from zonesim.sched.dfs import check_prefix_reached, check_replayed
 from zonesim.sched.feedback import mutant
 
 # -- the engine a unit runs on -----------------------------------------------------------
@@ -315,11 +315,7 @@ class SubtreeDFS:
         taken = 0
         if i < len(self._prefix):
             taken = self._prefix[i]
-            if taken >= n:
-                raise SchedError(
-                    f"nondeterminism: dfs decision {i} at step {step} has {n} alternatives, "
-                    f"an earlier execution had more (replaying index {taken})"
-                )
+            check_replayed(i, step, n, taken)
         self._trail.append(_Point(n, taken, preemptible))
         return taken
 
@@ -346,11 +342,7 @@ class SubtreeDFS:
 
     def end_execution(self, failed: bool) -> None:
         trail = self._trail
-        if len(trail) < len(self._prefix):
-            raise SchedError(
-                f"nondeterminism: a dfs execution ended after {len(trail)} decisions, before "
-                f"its replay prefix of {len(self._prefix)}"
-            )
+        check_prefix_reached(len(trail), len(self._prefix))
         self._last = trail
         nxt = self._open(trail)
         if not nxt:

@@ -16,6 +16,25 @@ from dataclasses import dataclass
 from zonesim.sched.errors import SchedError
 
 
+def check_replayed(i: int, step: int, n: int, taken: int) -> None:
+    """A replayed prefix must meet the same decisions: its index ``taken`` at decision
+    ``i`` has to exist among the ``n`` alternatives there (shared by every DFS variant)."""
+    if taken >= n:
+        raise SchedError(
+            f"nondeterminism: dfs decision {i} at step {step} has {n} alternatives, "
+            f"an earlier execution had more (replaying index {taken})"
+        )
+
+
+def check_prefix_reached(decisions: int, prefix: int) -> None:
+    """An execution that ends before its replay prefix does is not the one replayed."""
+    if decisions < prefix:
+        raise SchedError(
+            f"nondeterminism: a dfs execution ended after {decisions} decisions, before "
+            f"its replay prefix of {prefix}"
+        )
+
+
 @dataclass(slots=True)
 class _Point:
     n: int
@@ -48,11 +67,7 @@ class DFSStrategy:
         taken = 0
         if i < len(self._prefix):
             taken = self._prefix[i]
-            if taken >= n:
-                raise SchedError(
-                    f"nondeterminism: dfs decision {i} at step {step} has {n} alternatives, "
-                    f"the previous execution had more (replaying index {taken})"
-                )
+            check_replayed(i, step, n, taken)
         self._trail.append(_Point(n, taken, preemptible))
         return taken
 
@@ -64,11 +79,7 @@ class DFSStrategy:
 
     def end_execution(self, failed: bool) -> None:
         trail = self._trail
-        if len(trail) < len(self._prefix):
-            raise SchedError(
-                f"nondeterminism: dfs execution {self.executions} ended after {len(trail)} "
-                f"decisions, before its replay prefix of {len(self._prefix)}"
-            )
+        check_prefix_reached(len(trail), len(self._prefix))
         before: list[int] = []  # preemptions strictly before each decision
         count = 0
         for p in trail:

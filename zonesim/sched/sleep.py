@@ -45,6 +45,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from zonesim.sched.dfs import check_prefix_reached, check_replayed
 from zonesim.sched.errors import SchedError
 from zonesim.sched.footprint import Footprint
 from zonesim.sched.steps import OPT, SP, StepRecorder
@@ -145,11 +146,7 @@ class ReducedDFS:
         sleep = self._sleep_here(i)
         if i < len(self._prefix):
             taken = self._prefix[i]
-            if taken >= n:
-                raise SchedError(
-                    f"nondeterminism: dfs decision {i} at step {step} has {n} alternatives, "
-                    f"an earlier execution had more (replaying index {taken})"
-                )
+            check_replayed(i, step, n, taken)
         else:
             taken = 0
             if names and self._blocked is None:
@@ -205,11 +202,7 @@ class ReducedDFS:
 
     def end_execution(self, failed: bool) -> None:
         trail = self._trail
-        if len(trail) < len(self._prefix):
-            raise SchedError(
-                f"nondeterminism: a dfs execution ended after {len(trail)} decisions, before "
-                f"its replay prefix of {len(self._prefix)}"
-            )
+        check_prefix_reached(len(trail), len(self._prefix))
         if trail and trail[-1].taken == 0:
             self._alt0[len(trail) - 1] = None  # its step ended the execution
         if self._blocked is not None:
