@@ -312,6 +312,9 @@ def explore(
         red = reduction if reduction is not None else DEFAULT_REDUCTION
         if red not in REDUCTIONS:
             raise BadInput(f"--reduction: expected one of {', '.join(REDUCTIONS)}, got {red!r}")
+        if red != DEFAULT_REDUCTION and name != "dfs":
+            raise BadInput(f"--reduction {red}: expected --strategy dfs (it prunes the "
+                           f"exhaustive search), got --strategy {name}")
         cfg = StrategyConfig(name, seed, depth, bound, red)
     budget = executions if executions is not None else hints.executions or 1000
     z = engine.scenario.zone

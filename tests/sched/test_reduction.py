@@ -164,3 +164,17 @@ def test_no_sleep_entry_where_nobody_could_keep_running() -> None:
     d.end_execution(False)
     _, frontier = d.frontier()
     assert frontier and all(sleep == () for _, _, sleep in frontier)
+
+
+def test_reduction_with_a_sampler_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zonesim.cli import main
+
+    code = main(["explore", str(ROOT / "scenarios" / "seed" / "vmem-b-unmovable-neighbour.toml"),
+                 "--strategy", "pct", "--reduction", "sleep", "-q", "--artifacts",
+                 str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["--reduction sleep: expected --strategy dfs (it prunes the exhaustive "
+                   "search), got --strategy pct"]
