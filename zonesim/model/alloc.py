@@ -29,6 +29,7 @@ from zonesim.model.buddy import (
 )
 from zonesim.model.errors import KernelBug
 from zonesim.model.memmap import NIL, PG_buddy, PG_head, PG_hugetlb, PG_lru, PG_offline, PG_tail
+from zonesim.model.tap import NR_FREE_CMA_PAGES_OBJ, NR_FREE_PAGES_OBJ, tap_read
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation, Zone
 
@@ -50,12 +51,14 @@ def __zone_watermark_ok(
     else:
         free_pages -= zone.nr_reserved_highatomic
     if not alloc_flags & ALLOC_CMA:
+        tap_read(NR_FREE_CMA_PAGES_OBJ)
         free_pages -= zone.NR_FREE_CMA_PAGES
     if free_pages <= mark:
         return False
     if order == 0:
         return True
     for o in range(order, zone.max_order):
+        tap_read(("nr_free", o))
         if zone.nr_free[o] == 0:
             continue
         for mt in range(3):  # MIGRATE_PCPTYPES
@@ -69,6 +72,7 @@ def __zone_watermark_ok(
 
 
 def zone_watermark_ok(zone: Zone, order: int, mark: int, alloc_flags: int) -> bool:
+    tap_read(NR_FREE_PAGES_OBJ)
     return __zone_watermark_ok(zone, order, mark, alloc_flags, zone.NR_FREE_PAGES)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from zonesim.model.errors import FreelistHygiene, KernelBug
 from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable, PG_tail
 from zonesim.model.sync import PAGE, PB
+from zonesim.model.tap import NR_FREE_CMA_PAGES_OBJ, NR_FREE_PAGES_OBJ, tap_read
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
 from zonesim.model.zone import Zone
 
@@ -349,6 +350,7 @@ def find_suitable_fallback(
     zone: Zone, order: int, mt: int, only_stealable: bool
 ) -> tuple[int, bool]:
     """find_suitable_fallback() -> (fallback mt or -1, can_steal)."""
+    tap_read(("nr_free", order))
     if zone.nr_free[order] == 0:
         return -1, False
     can_steal = False
@@ -503,6 +505,9 @@ async def __move_freepages_block(zone: Zone, start: int, new_mt: int) -> int:
 async def __rmqueue(zone: Zone, order: int, mt: int, alloc_flags: int) -> int | None:
     """__rmqueue(): CMA balancing, then own type, then CMA, then steal (and, before
     c0cd6f557b90, retry from the start)."""
+    if alloc_flags & ALLOC_CMA:
+        tap_read(NR_FREE_CMA_PAGES_OBJ)
+        tap_read(NR_FREE_PAGES_OBJ)
     if alloc_flags & ALLOC_CMA and zone.NR_FREE_CMA_PAGES > zone.NR_FREE_PAGES // 2:
         pfn = await __rmqueue_cma_fallback(zone, order)
         if pfn is not None:

@@ -26,6 +26,7 @@ from array import array
 from collections.abc import Callable, Iterator
 
 NIL = -1
+_get = array.__getitem__
 CHUNK_SHIFT = 6
 CHUNK = 1 << CHUNK_SHIFT  # pages per copy-on-write chunk (1.25 KiB of arrays)
 
@@ -181,7 +182,10 @@ class Memmap:
     def _save(self, c: int) -> None:
         lo = c << CHUNK_SHIFT
         hi = min(lo + CHUNK, self.nr)
-        self.saved.append((c, tuple([getattr(self, a)[lo:hi] for a in self._ARRAYS])))
+        # array.__getitem__, not [lo:hi]: saving is bookkeeping, not a read of the pages
+        # by the running step (a reducing exploration taps the arrays: zonesim.model.tap)
+        part = slice(lo, hi)
+        self.saved.append((c, tuple([_get(getattr(self, a), part) for a in self._ARRAYS])))
         self.dirty[c] = 1
 
     def track(self) -> None:

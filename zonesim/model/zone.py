@@ -16,6 +16,7 @@ from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
 from zonesim.model.memmap import NIL, Memmap, PG_nomap
 from zonesim.model.sync import SEQUENTIAL, ZoneSync
+from zonesim.model.tapcore import NR_ISOLATE_PAGEBLOCK_OBJ, tap_read
 from zonesim.model.types import MIGRATE_PCPTYPES, MIGRATE_TYPES, AllocId, MigrateType
 
 ISOLATE = MigrateType.ISOLATE
@@ -365,6 +366,7 @@ class Zone:
         return [i + base for i in self.memmap.list_iter(order * MIGRATE_TYPES + mt)]
 
     def has_isolate_pageblock(self) -> bool:
+        tap_read(NR_ISOLATE_PAGEBLOCK_OBJ)
         return self.nr_isolate_pageblock != 0
 
     # -- allocation ids ---------------------------------------------------------------

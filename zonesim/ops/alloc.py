@@ -90,7 +90,6 @@ async def alloc_pages(
     if pfn is None:
         return None
     is_movable = mt == MOVABLE if movable is None else movable
-    k.changes_allocations()
     a = prep_new_page(
         zone,
         pfn,

@@ -167,7 +167,6 @@ async def isolate_freepages_range(k: Kernel, cpu: int, start: int, end: int) -> 
                     zone, p, order, zone.get_pageblock_migratetype(p), FPI_NONE
                 )
         return None
-    k.changes_allocations()
     a = make_contig_allocation(zone, start, pfn - start, MigrateType.MOVABLE, cpu)
     return a
 
@@ -176,12 +175,10 @@ async def free_contig_range(k: Kernel, cpu: int, a: Allocation, pfn: int, nr: in
     """free_contig_range(): __free_page() on each page of [pfn, pfn+nr), which must be at
     an end of contiguous allocation ``a``. Each page goes through free_unref_page."""
     zone = k.zone
-    k.changes_allocations()
     trim_contig_allocation(zone, a, pfn, nr)
     pb = zone.geometry.pageblock_nr_pages
     for p in range(pfn, pfn + nr):
         await free_unref_page(k, cpu, p, 0, preemptible=p == pfn or p % pb == 0)
     if a.nr == 0:
-        k.changes_allocations()
         del zone.allocations[a.id]
         zone.by_token.pop(a.token, None)

@@ -23,7 +23,6 @@ async def free_pages(k: Kernel, cpu: int, a: Allocation) -> None:
     """__free_pages() of a whole allocation (refcount drops to zero)."""
     zone = k.zone
     pfn, order = a.pfn, a.order
-    k.changes_allocations()
     free_pages_prepare(zone, a)
     k.trace("free_pages", cpu, pfn=pfn, order=order, alloc=a.id)
     if zone.geometry.pcp_allowed_order(order):

@@ -17,13 +17,12 @@ from typing import Any, Protocol
 from zonesim.model.zone import Zone
 from zonesim.policy import Policy
 from zonesim.sched import (
-    ALLOCATION_WRITES,
-    ZONE_LOCK_COVERS,
     Access,
     Mutex,
     SpinLock,
     StepRecorder,
     current_cpu,
+    current_cpu_state,
     pcp_objects,
     suspended_in_section,
     switch_point,
@@ -67,7 +66,8 @@ class Kernel:
         self.log: Any = None  # a structlog logger when tracing
         # Modelled locks (kernel-reference §1.4). pagesets.lock is an IRQ-off section.
         self.zone_lock = SpinLock("zone->lock")
-        self.zone_lock.covers = ZONE_LOCK_COVERS  # a holder may touch anything of the zone
+        # zone->lock covers nothing by declaration: what a holder touches of the zone is
+        # tapped object by object (zonesim.model.tap)
         self.pcpu_drain_mutex = Mutex("pcpu_drain_mutex")
         self.pcp_batch_high_lock = Mutex("pcp_batch_high_lock")
         self.mem_hotplug_lock = Mutex("mem_hotplug_lock")
@@ -106,14 +106,6 @@ class Kernel:
             a = self._writes[k] = Access(writes=(k,))
         return a
 
-    def changes_allocations(self) -> None:
-        """The running step makes, frees or migrates an allocation outside zone->lock
-        (prep_new_page, free_pages_prepare, move_to_new_page): declared for the step
-        footprints of partial-order reduction (zonesim.sched.steps)."""
-        st = self.steps
-        if st is not None:
-            st.touch_all(ALLOCATION_WRITES, True)
-
     def writes_page(self, pfn: int) -> None:
         """The running step writes the page at ``pfn`` outside any lock (the freeing CPU
         caching the pageblock type in page->index): declared for the step footprints."""
@@ -131,7 +123,7 @@ class Kernel:
         """A window of the running CPU's section: see zonesim.sched.window."""
         st = self.steps
         if st is not None:  # passing a window site, a decision or not (zonesim.sched.steps)
-            st.window()
+            st.window((kind, key), current_cpu_state().held)
             st.touch((kind, key), write)
         if not windows_possible():
             return  # the common case: no CPU is parked with a declared access

@@ -56,7 +56,6 @@ async def migrate_page(k: Kernel, cpu: int, a: Allocation) -> int:
         return 0
     # move_to_new_page(): the contents (the token) go to the target; the source is freed
     token = a.token
-    k.changes_allocations()
     del zone.by_token[target.token]
     target.token = token
     target.cpu = a.cpu

@@ -6,7 +6,7 @@ strategies (random, PCT, POS, DFS, replay, Hypothesis); schedule strings; shrink
 """
 
 from zonesim.sched.choice import Choice, ChoiceLog, ChoiceValue, Recorder, preemptions
-from zonesim.sched.cpu import current_cpu
+from zonesim.sched.cpu import current_cpu, current_cpu_state
 from zonesim.sched.dfs import DFSStrategy
 from zonesim.sched.errors import (
     Deadlock,
@@ -20,9 +20,7 @@ from zonesim.sched.errors import (
 )
 from zonesim.sched.execution import Exploration, Failure, Setup, execute, explore
 from zonesim.sched.footprint import (
-    ALLOCATION_WRITES,
     ZONE,
-    ZONE_LOCK_COVERS,
     Access,
     Footprint,
     Obj,
@@ -62,9 +60,7 @@ from zonesim.sched.strategy import Horizon, Strategy
 from zonesim.sched.work import Work
 
 __all__ = [
-    "ALLOCATION_WRITES",
     "ZONE",
-    "ZONE_LOCK_COVERS",
     "Access",
     "Choice",
     "ChoiceLog",
@@ -106,6 +102,7 @@ __all__ = [
     "check_fingerprint",
     "choose",
     "current_cpu",
+    "current_cpu_state",
     "decode",
     "encode",
     "execute",

@@ -87,51 +87,52 @@ def writes(*objs: Obj) -> Access:
 # -- step footprints (partial-order reduction, docs/performance.md) ----------------------
 #
 # A *step* is what runs between two recorded decisions. Its footprint is every modelled
-# shared object it read or wrote, at the coarseness of the objects above plus:
+# shared object it read, wrote or added to:
 #
-# - ``("zone", None)``: the state zone->lock protects (free lists, nr_free, the counters,
-#   the allocation table) -- one object, so zone->lock sections all conflict;
+# - the zone's state, each object reported by the container that holds it
+#   (zonesim.model.tap): ``("page", pfn)``, ``("fl", list id)`` (a free list),
+#   ``("nr_free", order)`` and ``("ctr", name)`` (counters only ever added to),
+#   ``("pb", block)``, ``("alloc", id)``, ``("tok", token)``; ``("alloc_ids", None)`` the
+#   id and token counters (every allocation reads and advances them);
+#   ``("transient", None)`` the ranges being isolated (the checker's exemption list);
+# - ``("zone", None)``: the rest of the zone's scalars (nr_isolate_pageblock,
+#   nr_reserved_highatomic, managed/present pages, pcp high/batch defaults, ...): read
+#   by every step, written when the probe sees one change;
 # - ``("pcp", cpu)``: a CPU's pcp lists (its count/high/batch are ``pcp_count``/``pcp_high``);
 # - ``("work", cpu)``: the queue of work items a CPU runs at its next switch point;
-# - ``("parked", cpu)``: where a CPU is parked and the access it declared there, which
-#   decides whether a lock holder's window is a decision (zonesim.sched.window).
-#
-# Every step reads the zone, every pageblock's bits, its own CPU's work queue and writes its
-# own parked state (what the code between two switch points reads without a declaration is
-# covered that way); lock holders add what their lock protects (``_Lock.covers``).
+# - ``("parked", cpu)``: the access a CPU declared at the switch point it is parked at,
+#   which decides whether a lock holder's window is a decision (zonesim.sched.window);
+# - ``("lock", name)``: a lock word. A step that takes and releases a lock reads it (it
+#   found the lock free and left it free: two such steps commute when their data does);
+#   a step that ends holding a lock, or starts holding it, writes it.
 
 ZONE: Obj = ("zone", None)
 ALL_PAGES: Obj = ("page", None)
 ALL_PAGEBLOCKS: Obj = ("pb", None)
-#: what a zone->lock holder may touch: everything of the zone.
-ZONE_LOCK_COVERS: tuple[Obj, ...] = (ZONE, ALL_PAGES, ALL_PAGEBLOCKS)
-#: an allocation made, freed or migrated outside zone->lock: the allocation table (and
-#: its id and token counters) is zone state, and the allocation's pages are written.
-ALLOCATION_WRITES: tuple[Obj, ...] = (ZONE, ALL_PAGES)
 
 
 def pcp_objects(cpu: int) -> tuple[Obj, ...]:
     """A CPU's pcp lists, count, high and batch: what its pcp lock (5.15: IRQs off on
-    that CPU; v6.0: ``pcp->lock``) protects -- and the pages: the lists run through
-    page->lru of whatever pages are on them, and a refill or spill moves pages between
-    them and the buddy (coarse: every page)."""
-    return (("pcp", cpu), ("pcp_count", cpu), ("pcp_high", cpu), ALL_PAGES)
+    that CPU; v6.0: ``pcp->lock``) protects. The pages on the lists are tapped."""
+    return (("pcp", cpu), ("pcp_count", cpu), ("pcp_high", cpu))
 
 
-def _conflict(writes: set[Obj], other_reads: set[Obj], other_writes: set[Obj]) -> bool:
-    """Does one of ``writes`` hit an object of the other step (either key may be None)?"""
+def _conflict(writes: set[Obj], *pools: set[Obj]) -> bool:
+    """Does one of ``writes`` hit an object of ``pools`` (either key may be None)?"""
+    if not writes:
+        return False
     for w in writes:
         kind, key = w
         if key is None:
-            for o in other_writes:
-                if o[0] == kind:
+            for pool in pools:
+                for o in pool:
+                    if o[0] == kind:
+                        return True
+        else:
+            wild = (kind, None)
+            for pool in pools:
+                if w in pool or wild in pool:
                     return True
-            for o in other_reads:
-                if o[0] == kind:
-                    return True
-        elif (w in other_writes or w in other_reads or (kind, None) in other_writes
-              or (kind, None) in other_reads):
-            return True
     return False
 
 
@@ -145,13 +146,15 @@ class Footprint:
     on the way (its code is a single transition of that CPU, in the sense of
     partial-order reduction)."""
 
-    __slots__ = ("clean", "cpu", "cpus", "observed", "reads", "windowed", "writes")
+    __slots__ = ("adds", "clean", "cpu", "cpus", "observed", "reads", "windowed", "writes")
 
     def __init__(self, cpu: str | None = None) -> None:
         self.cpu = cpu
         self.cpus: set[str] = set() if cpu is None else {cpu}
         self.reads: set[Obj] = set()
         self.writes: set[Obj] = set()
+        # counters changed only by += / -= (zonesim.model.tap): adds commute with adds
+        self.adds: set[Obj] = set()
         self.observed: set[Obj] = set()  # writes seen on the state (zonesim.sched.steps)
         self.windowed = False
         self.clean = False
@@ -160,10 +163,13 @@ class Footprint:
         (self.writes if write else self.reads).add(obj)
 
     def conflicts(self, other: Footprint) -> bool:
-        """True when one side writes an object the other reads or writes (a key of None
-        stands for every object of its kind)."""
-        return (_conflict(self.writes, other.reads, other.writes)
-                or _conflict(other.writes, self.reads, self.writes))
+        """True when one side writes an object the other reads, writes or adds to, or
+        adds to one the other reads (a key of None stands for every object of its
+        kind). Two adds to one counter commute."""
+        return (_conflict(self.writes, other.reads, other.adds, other.writes)
+                or _conflict(other.writes, self.reads, self.adds, self.writes)
+                or _conflict(self.adds, other.reads)
+                or _conflict(other.adds, self.reads))
 
     def covers(self, obj: Obj, write: bool) -> bool:
         """Does this footprint declare ``obj`` (written, if ``write``)?"""
@@ -176,4 +182,6 @@ class Footprint:
 
         r = ", ".join(sorted(one(o) for o in self.reads))
         w = ", ".join(sorted(one(o) for o in self.writes))
-        return f"<step {sorted(self.cpus)} reads {r}; writes {w}{' clean' if self.clean else ''}>"
+        a = ", ".join(sorted(one(o) for o in self.adds))
+        return (f"<step {sorted(self.cpus)} reads {r}; writes {w}; adds {a}"
+                f"{' clean' if self.clean else ''}>")

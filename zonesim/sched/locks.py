@@ -126,7 +126,7 @@ class _Lock:
             raise SchedError(f"{cpu.name} released {self.kind} {self.name} held by {self.holder}")
         self.holder = None
         if cpu.sched._steps is not None:
-            cpu.sched._steps.touch(("lock", self.name), True)
+            cpu.sched._steps.unlocked(self.name)
         cpu.held.remove(self.name)
         if not self.sleeping:
             cpu.atomic -= 1

@@ -404,6 +404,8 @@ async def switch_point(label: str, access: Access | None = None) -> None:
         else:
             st = sched._steps
             if st is not None:
+                if access is not None:
+                    st.parks(access)
                 st.close(SP, name)
             idx = rec.pick_cpu(step, runnable, name, label)
             if st is not None and not idx:

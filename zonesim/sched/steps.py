@@ -25,13 +25,15 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 
 from zonesim.sched.footprint import (
-    ALL_PAGEBLOCKS,
     ZONE,
     Access,
     Footprint,
     Obj,
     pcp_objects,
 )
+
+#: object kinds the zone's taps report (zonesim.model.tap): a declaration adds nothing
+TAPPED = frozenset(("page", "pb", "fl", "alloc", "tok"))
 
 #: decision kinds: a switch point, a window inside a section, a CPU that cannot continue
 #: (blocked, finished), ``yield_cpu``, the first pick, a data choice.
@@ -45,8 +47,8 @@ class StepRecorder:
     """``log[k]`` is the step that ended at decision ``k`` (``log[0]``: from the start to
     the first decision); ``cur`` the step running now."""
 
-    __slots__ = ("_mark", "at", "covers", "cpu_index", "cur", "kind", "log", "merge", "probe",
-                 "probe_objects")
+    __slots__ = ("_mark", "_taken", "at", "covers", "cpu_index", "cur", "kind", "log", "merge",
+                 "probe", "probe_adds", "probe_objects", "taps")
 
     def __init__(self, cpu_names: Sequence[str], *, merge: bool = True) -> None:
         self.cpu_index = {n: i for i, n in enumerate(cpu_names)}
@@ -57,6 +59,11 @@ class StepRecorder:
         self.covers: dict[str, tuple[Obj, ...]] = {}
         self.probe: Probe | None = None
         self.probe_objects: tuple[tuple[Obj, ...], ...] = ()  # what each value stands for
+        # per probe value: its objects are counters only ever added to (an add, not a write)
+        self.probe_adds: tuple[bool, ...] = ()
+        self._taken: list[str] = []  # locks taken by the current step and still held
+        # (read, write, add) for the zone's taps (zonesim.model.tap), set by the engine
+        self.taps: tuple[Callable[[Obj], None], ...] = ()
         self._mark: tuple[Hashable, ...] | None = None
         self.kind = START  # the latest decision's kind and running CPU (``close``)
         self.at: str | None = None
@@ -70,9 +77,42 @@ class StepRecorder:
         (self.cur.writes if write else self.cur.reads).update(objs)
 
     def access(self, a: Access) -> None:
-        """A declared lockless access (a switch point's, a window's)."""
-        self.cur.reads.update(a.reads)
-        self.cur.writes.update(a.writes)
+        """A switch point's declared lockless access, for the step that begins there.
+
+        Its objects of tapped kinds (pages, pageblocks, free lists, allocations) are left
+        out: the taps report what the step really reads of them, object by object. The
+        CPU leaves the spot where it was parked with that declaration (``parks``)."""
+        cur = self.cur
+        for o in a.reads:
+            if o[0] not in TAPPED:
+                cur.reads.add(o)
+        for o in a.writes:
+            if o[0] not in TAPPED:
+                cur.writes.add(o)
+        self._park(a)
+
+    def parks(self, a: Access) -> None:
+        """The running step ends at a switch point that declares ``a``: while its CPU is
+        parked there, a window on any object of ``a`` offers it the baton."""
+        self._park(a)
+
+    def _park(self, a: Access) -> None:
+        # ("pk:<kind>", key): the set of CPUs parked with a declared access to (kind, key),
+        # what a window on (kind, key) reads (``window``). Parking and leaving are adds to
+        # that set: two CPUs parking commute; a window's decision does not.
+        add = self.cur.adds
+        for o in a.reads:
+            add.add(("pk:" + o[0], o[1]))
+        for o in a.writes:
+            add.add(("pk:" + o[0], o[1]))
+
+    def read(self, obj: Obj) -> None:
+        """A tapped read (zonesim.model.tap)."""
+        self.cur.reads.add(obj)
+
+    def added(self, obj: Obj) -> None:
+        """An add to a counter (zonesim.model.tap; the probe)."""
+        self.cur.adds.add(obj)
 
     def observed(self, obj: Obj) -> None:
         """A write seen on the state (``Memmap.observer``, the probe)."""
@@ -84,18 +124,34 @@ class StepRecorder:
             w.add(obj)
         cur.observed.add(obj)
 
-    def window(self) -> None:
-        """The step passed a window site of a lock-held section: whether that window is a
-        decision depends on where every other CPU is parked."""
-        self.cur.windowed = True
-        self.cur.reads.add(("parked", None))
+    def window(self, obj: Obj, held: Sequence[str]) -> None:
+        """The step passed a window site on ``obj`` of a section holding ``held``:
+        whether that window is a decision depends on which CPUs are parked with a
+        declared access to ``obj`` or to one of those lock words
+        (``window_candidates``)."""
+        cur = self.cur
+        cur.windowed = True
+        cur.reads.add(("pk:" + obj[0], obj[1]))
+        for lock in held:
+            cur.reads.add(("pk:lock", lock))
 
     def locked(self, name: str, covers: tuple[Obj, ...]) -> None:
-        """``name`` taken by the running step: its word, and what it protects."""
+        """``name`` taken by the running step: what it protects, and its word: read while
+        the step releases it again (it found the lock free and leaves it free), written
+        when the step ends holding it (``close``)."""
         if covers:
             self.covers[name] = covers
             self.cur.writes.update(covers)
-        self.cur.writes.add(("lock", name))
+        self.cur.reads.add(("lock", name))
+        self._taken.append(name)
+
+    def unlocked(self, name: str) -> None:
+        """``name`` released by the running step: a write of its word unless the same
+        step took it."""
+        if name in self._taken:
+            self._taken.remove(name)
+        else:
+            self.cur.writes.add(("lock", name))
 
     def run(self, name: str, held: Sequence[str], irq_off: bool) -> None:
         """CPU ``name`` runs (or resumes) in the current step."""
@@ -103,13 +159,10 @@ class StepRecorder:
         if fp.cpu is None:
             fp.cpu = name
         fp.cpus.add(name)
-        # Code between two switch points reads the zone without declaring it (the
-        # watermark check, an allocation's record), and a CPU runs the work queued on it at
-        # its switch points; its parked state changes when it moves.
+        # The zone's scalars are not tapped one by one (``ZONE``: any step may read
+        # them), and a CPU runs the work queued on it at its switch points.
         fp.reads.add(ZONE)
-        fp.reads.add(ALL_PAGEBLOCKS)
         fp.reads.add(("work", name))
-        fp.writes.add(("parked", name))
         for lock in held:  # resuming inside a section (a window) or holding a mutex
             fp.writes.add(("lock", lock))
             fp.writes.update(self.covers.get(lock, ()))
@@ -127,14 +180,22 @@ class StepRecorder:
         """A decision of ``kind`` is taken with ``at`` as the running CPU (None: no CPU
         can continue): the current step ends here."""
         fp = self.cur
+        if self._taken:  # taken in this step and still held: the word changed
+            for name in self._taken:
+                fp.writes.add(("lock", name))
+            self._taken.clear()
         if self.probe is not None:
             mark = self.probe()
             old = self._mark
             if old is not None and mark != old:
-                for a, b, objs in zip(mark, old, self.probe_objects, strict=True):
+                for a, b, objs, add in zip(mark, old, self.probe_objects, self.probe_adds,
+                                           strict=True):
                     if a != b:
                         for o in objs:
-                            self.observed(o)
+                            if add:
+                                self.added(o)
+                            else:
+                                self.observed(o)
             self._mark = mark
         self.kind, self.at = kind, at
         fp.clean = (kind == SP and at is not None and fp.cpu == at and len(fp.cpus) == 1
