@@ -21,12 +21,14 @@ from zonesim.sched import (
     ZONE_LOCK_COVERS,
     Access,
     Mutex,
+    Scheduler,
     SpinLock,
     StepRecorder,
     current_cpu,
     pcp_objects,
     suspended_in_section,
-    switch_point,
+    switch_enter,
+    switch_rest,
     window,
     window_candidates,
     windows_possible,
@@ -87,6 +89,9 @@ class Kernel:
         # The scheduler's step footprints, when the strategy reduces by them (set by the
         # engine once the scheduler exists).
         self.steps: StepRecorder | None = None
+        # The scheduler running this kernel's CPUs (set by the engine): a window asks it
+        # directly whether any CPU is parked with a declared access, without a call.
+        self.sched: Scheduler | None = None
         zone.sync = self  # the lock-held primitives take zone->lock and windows from here
 
     def reads_of(self, kind: str, key: int) -> Access:
@@ -133,7 +138,11 @@ class Kernel:
         if st is not None:  # passing a window site, a decision or not (zonesim.sched.steps)
             st.window()
             st.touch((kind, key), write)
-        if not windows_possible():
+        sched = self.sched
+        if sched is None:
+            if not windows_possible():
+                return
+        elif not sched.declared:
             return  # the common case: no CPU is parked with a declared access
         candidates = window_candidates(
             self.writes_of(kind, key) if write else self.reads_of(kind, key)
@@ -185,11 +194,14 @@ class Kernel:
 
     async def sp(self, label: str, cpu: int, access: Access | None = None) -> None:
         """A modelled preemption point of ``cpu`` (P1..P10 of kernel-reference §2.12).
-        ``access``: the lockless access the next step begins with (docs/lockless.md)."""
+        ``access``: the lockless access the next step begins with (docs/lockless.md).
+        ``switch_point`` unrolled: a CPU that keeps the baton costs no second coroutine."""
         self.step += 1
         if self.step_hook is not None:
             self.step_hook(label, cpu)
-        await switch_point(label, access)
+        left = switch_enter(label, access)
+        if left:
+            await switch_rest(left, label, access)
 
     async def wait_for_others(self, label: str, cpu: int) -> None:
         """A retry loop waiting on other CPUs (see zonesim.sched.yield_cpu)."""
