@@ -96,14 +96,12 @@ async def free_one_page(k: Kernel, cpu: int, pfn: int, order: int, mt: int, fpi:
     each piece with its own pageblock's type (split_large_buddy)."""
     zone = k.zone
     async with k.zone_lock:  # spin_lock_irqsave(&zone->lock)
-        if k.policy.has("e98337d11bbd") or (
-            k.policy.has("fix/free-split-pageblocks") and order > zone.pageblock_order
-        ):
+        if k.split_large_frees or (k.split_large_frees_fix and order > zone.pageblock_order):
             await split_large_buddy(zone, pfn, order, fpi)
             mt = int(zone.get_pageblock_migratetype(pfn))
             head, merged = pfn, order
         else:
-            if k.policy.has("55612e80e722") or (
+            if k.free_one_page_reads_mt or (
                 zone.flags.free_one_page_reread_mt
                 and (zone.has_isolate_pageblock() or mt == ISOLATE)
             ):

@@ -77,6 +77,12 @@ class Kernel:
         # v6.0 (4b23a68f9536): per_cpu_pages.lock, a spinlock per CPU's pcp. Before it the
         # pcp was protected by running on its CPU with IRQs off (local_lock).
         self.pcp_spinlock = policy.has("4b23a68f9536")
+        # free_one_page()'s design, asked once per page of free_contig_range otherwise:
+        # e98337d11bbd (6.12) splits a free larger than a pageblock (or the fix does),
+        # 55612e80e722 (6.10) always looks the type up under zone->lock.
+        self.split_large_frees = policy.has("e98337d11bbd")
+        self.split_large_frees_fix = policy.has("fix/free-split-pageblocks")
+        self.free_one_page_reads_mt = policy.has("55612e80e722")
         self._pcp_locks = [SpinLock(f"pcp[{name}]") for name in cpu_names]
         for i, lock in enumerate(self._pcp_locks):
             lock.covers = pcp_objects(i)
