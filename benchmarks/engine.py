@@ -26,7 +26,9 @@ CPU's op list run one CPU after another, driven by a bare ``coro.send(None)`` lo
 trio, no scheduler. Inside this process only, while the baseline runs, these names are
 replaced by no-op stand-ins (and restored afterwards):
 
-* ``zonesim.ops.kernel.switch_point`` / ``yield_cpu`` -> ``async def`` that returns at once
+* ``zonesim.ops.kernel.switch_enter`` (the synchronous part of ``switch_point`` that
+  ``Kernel.sp`` calls) -> nothing left to do; ``yield_cpu`` -> ``async def`` that returns
+  at once
 * ``zonesim.ops.kernel.windows_possible`` -> False and ``window_candidates`` -> no CPU (the
   lock-held primitives' lockless windows return at once), ``suspended_in_section`` -> False
 * ``zonesim.ops.kernel.SpinLock`` / ``Mutex`` -> a lock whose acquire/release do nothing
@@ -41,7 +43,8 @@ replaced by no-op stand-ins (and restored afterwards):
 
 With checks, the baseline runs exactly the engine's checks: the step test on the running
 list totals at every switch point, the engine's gated ``quiescent_check`` after every op,
-and ``end_check`` at the end.
+the event invariants (I5b, I7) where the kernel relies on a range, and ``end_check`` at
+the end. Without checks neither side runs any of them (``Engine.checks`` off).
 """
 
 from __future__ import annotations
@@ -94,6 +97,10 @@ POLICY = "v5.15"
 
 async def _no_switch(label: str, *args: Any) -> None:
     return None
+
+
+def _nothing_left(label: str, *args: Any) -> int:
+    return 0  # SP_DONE: Kernel.sp awaits nothing more
 
 
 def _no_candidates(access: Any) -> tuple[str, ...]:
@@ -201,7 +208,7 @@ def patched(targets: list[tuple[Any, str, Any]]) -> Iterator[None]:
 
 def sequential_stubs(feed: _ChoiceFeed, *, checks: bool) -> contextlib.AbstractContextManager[None]:
     t: list[tuple[Any, str, Any]] = [
-        (ops_kernel, "switch_point", _no_switch),
+        (ops_kernel, "switch_enter", _nothing_left),
         (ops_kernel, "yield_cpu", _no_switch),
         (ops_kernel, "windows_possible", _not_suspended),
         (ops_kernel, "window_candidates", _no_candidates),
@@ -259,6 +266,8 @@ def run_sequential(engine: Engine, *, checks: bool) -> Zone:
 
     k = engine._kernel(zone, hook, tracing=False)
     k.queue_work = _inline_queue_work  # type: ignore[assignment]
+    if checks:  # I5b / I7 where the kernel relies on a range, as the engine does
+        k._event_check = lambda name, start, end: engine_mod.event_check(zone, name, start, end)
     names = engine_mod.cpu_names(engine.scenario)
     programs = {i: p.ops for i, p in enumerate(engine.scenario.cpus)}
     for i, name in enumerate(names):

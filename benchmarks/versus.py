@@ -17,6 +17,14 @@ The figure judged is CPU time per execution (a scenario's work is its ops, whate
 number of steps); steps per CPU second is printed too, as the issue words it.
 
     .venv/bin/python benchmarks/versus.py [--baseline REF] [--executions N] [--repeats R]
+
+Matrix cells and the whole matrix (issue 9: ``zonesim matrix --check`` wall time), the same
+way: ``--cells scenarios/seed/cma-c-concurrent.toml:v5.15 ...`` times ``run_cell`` of each
+cell (its default budget: DFS then the feedback sampler) in alternating child processes;
+the same verdict and execution count on both sides is the same-work check. ``--matrix N``
+runs ``zonesim matrix --check -q --workers N`` on both trees (scenarios/seed of each) and
+prints wall time and the CPU time of the coordinator and its workers; the two tables must
+be identical. ``--no-stress`` skips the stress scenarios.
 """
 
 from __future__ import annotations
@@ -63,6 +71,47 @@ print(json.dumps({"executions": done, "steps": steps, "failed": bad, "cpu": cpu,
 """
 
 
+# A matrix cell (``scenario:policy``): the engine layer both trees share.
+CELL_DRIVER = r"""
+import json, sys, time
+from zonesim.matrix import Budget, run_cell
+from zonesim.policy import make_policy
+from zonesim.scenario import load_scenario
+
+path, policy = sys.argv[1].rsplit(":", 1)
+scenario = load_scenario(path)
+t = time.process_time()
+cell = run_cell(scenario, path, make_policy(policy), Budget(), artifacts=None)
+cpu = time.process_time() - t
+import zonesim.engine as e
+print(json.dumps({"verdict": cell.verdict, "executions": cell.executions, "cpu": cpu,
+                  "tree": e.__file__}))
+"""
+
+# The whole matrix through the command line; the wrapper reads its own CPU time and its
+# workers' (RUSAGE_CHILDREN: the worker processes it reaped).
+MATRIX_DRIVER = r"""
+import contextlib, hashlib, io, json, resource, sys, time
+from zonesim.cli import main
+out = io.StringIO()
+t = time.perf_counter()
+with contextlib.redirect_stdout(out):
+    try:
+        rc = main(["matrix", "--check", "-q", "--artifacts", sys.argv[2], "--workers",
+                   sys.argv[1], "scenarios/seed"])
+    except SystemExit as exc:
+        rc = exc.code
+wall = time.perf_counter() - t
+me = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+import zonesim.engine as e
+print(json.dumps({"rc": rc, "wall": wall, "cpu": me.ru_utime + me.ru_stime,
+                  "workers_cpu": kids.ru_utime + kids.ru_stime,
+                  "table": hashlib.sha256(out.getvalue().encode()).hexdigest(),
+                  "tree": e.__file__}))
+"""
+
+
 def extract(ref: str, into: Path) -> Path:
     """The tree of ``ref`` (zonesim/ and scenarios/ only) under ``into``."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "zonesim", "scenarios"],
@@ -75,8 +124,12 @@ def extract(ref: str, into: Path) -> Path:
 
 
 def run_side(tree: Path, scenario: Path, seed: int, n: int) -> dict[str, object]:
+    return run_driver(tree, DRIVER, str(scenario), str(seed), str(n))
+
+
+def run_driver(tree: Path, driver: str, *args: str) -> dict[str, object]:
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0")
-    out = subprocess.run([sys.executable, "-c", DRIVER, str(scenario), str(seed), str(n)],
+    out = subprocess.run([sys.executable, "-c", driver, *args],
                          check=True, capture_output=True, text=True, env=env, cwd=tree)
     res: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     if not str(res["tree"]).startswith(str(tree)):
@@ -90,6 +143,11 @@ def main() -> int:
     ap.add_argument("--executions", type=int, default=150)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cells", nargs="*", default=[], metavar="SCENARIO:POLICY",
+                    help="matrix cells to time with run_cell (paths from the repository root)")
+    ap.add_argument("--matrix", type=int, default=0, metavar="WORKERS",
+                    help="also run zonesim matrix --check --workers WORKERS on both trees")
+    ap.add_argument("--no-stress", action="store_true", help="skip the stress scenarios")
     args = ap.parse_args()
     worst = 0.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,7 +157,8 @@ def main() -> int:
               f"{args.executions} executions x {args.repeats} repeats, v5.15, CPU time")
         print(f"{'scenario':34} {'old ms/exec':>11} {'new ms/exec':>11} {'ratio':>6} "
               f"{'old steps/s':>11} {'new steps/s':>11} {'steps new/old':>13}")
-        for scenario in sorted((new / "scenarios" / "stress").glob("*.toml")):
+        stress = [] if args.no_stress else sorted((new / "scenarios" / "stress").glob("*.toml"))
+        for scenario in stress:
             old_file = old / "scenarios" / "stress" / scenario.name
             if not old_file.exists():
                 print(f"{scenario.stem}: not in {args.baseline}, skipped")
@@ -125,8 +184,29 @@ def main() -> int:
                   f"{ratio:6.2f} {steps['old'] / med['old']:11.0f} "
                   f"{steps['new'] / med['new']:11.0f} {steps['new'] / steps['old']:13.2f}"
                   f"{differs}")
-    verdict = "PASS" if worst <= GOAL else "FAIL"
-    print(f"worst ratio new/old CPU per execution: {worst:.2f} (goal <= {GOAL}): {verdict}")
+        for cell in args.cells:
+            cell_runs: dict[str, list[dict[str, object]]] = {"old": [], "new": []}
+            for _ in range(args.repeats):
+                cell_runs["old"].append(run_driver(old, CELL_DRIVER, cell))
+                cell_runs["new"].append(run_driver(new, CELL_DRIVER, cell))
+            seen = {(r["verdict"], r["executions"]) for v in cell_runs.values() for r in v}
+            if len(seen) != 1:
+                raise SystemExit(f"{cell}: verdicts/executions differ {seen}: not the same work")
+            cpu = {k: statistics.median(float(str(r["cpu"])) for r in v)
+                   for k, v in cell_runs.items()}
+            print(f"cell {cell}: {seen.pop()}; CPU s old {cpu['old']:.2f}, new {cpu['new']:.2f}, "
+                  f"new/old {cpu['new'] / cpu['old']:.2f} (median of {args.repeats})")
+        if args.matrix:
+            for name, tree in (("old", old), ("new", new)):
+                art = str(Path(tmp) / "artifacts")
+                r = run_driver(tree, MATRIX_DRIVER, str(args.matrix), art)
+                print(f"matrix --check --workers {args.matrix} ({name}): exit {r['rc']}, "
+                      f"wall {float(str(r['wall'])):.1f} s, CPU coordinator "
+                      f"{float(str(r['cpu'])):.1f} s + workers {float(str(r['workers_cpu'])):.1f} s"
+                      f", table sha256 {str(r['table'])[:12]}")
+    if stress:
+        verdict = "PASS" if worst <= GOAL else "FAIL"
+        print(f"worst ratio new/old CPU per execution: {worst:.2f} (goal <= {GOAL}): {verdict}")
     return 0
 
 

@@ -400,34 +400,31 @@ class Engine:
                 census[1] = isolate_census(zone) + zone.offline_isolated_pageblocks
             return census[1] - zone.offline_isolated_pageblocks
 
+        extend = buf.extend
+
         def hook(label: str, cpu: int) -> None:
             n = label_no.get(label)
             if n is None:
                 n = label_no[label] = len(label_no)
-            buf.extend(
-                (
-                    k.step,
-                    cpu,
-                    n,
-                    zone.NR_FREE_PAGES,
-                    zone.NR_FREE_CMA_PAGES,
-                    zone.nr_isolate_pageblock,
-                    pcp_pages(),
-                )
-            )
+            nr_free = zone.NR_FREE_PAGES
+            nr_cma = zone.NR_FREE_CMA_PAGES
+            nr_iso = zone.nr_isolate_pageblock
+            extend((k.step, cpu, n, nr_free, nr_cma, nr_iso, pcp_pages()))
             if len(buf) >= _SIG_BATCH:
                 pack()
             # The cheap invariants (I2, I3, I6) from running totals the list operations
             # keep (Memmap.free_listed / cma_listed); the registered functions run only
             # to word a violation (and recompute the totals from the lists: a suspicion
             # they do not confirm is no violation), and not while a section is half done.
+            # The census is inline while no pageblock was retyped (nr_isolated's fast path).
             if (
                 checks
                 and (
-                    m.free_listed != zone.NR_FREE_PAGES
-                    or m.cma_listed != zone.NR_FREE_CMA_PAGES
-                    or zone.cma_pages < zone.NR_FREE_CMA_PAGES
-                    or nr_isolated() != zone.nr_isolate_pageblock
+                    m.free_listed != nr_free
+                    or m.cma_listed != nr_cma
+                    or zone.cma_pages < nr_cma
+                    or (census[1] - zone.offline_isolated_pageblocks
+                        if census[0] == zone.pb_writes else nr_isolated()) != nr_iso
                 )
                 and not mid_section()
             ):
@@ -452,13 +449,15 @@ class Engine:
                 quiescent_check(zone, "quiescent")
 
         k._checkpoint = checkpoint
-        k._event_check = lambda name, start, end: event_check(zone, name, start, end)
+        if checks:  # I5b/I7 are invariants too: off with the others
+            k._event_check = lambda name, start, end: event_check(zone, name, start, end)
         sink = ListSink()
         if tracing:
             k.log = make_logger(sink)
         sched = Scheduler(strategy, max_steps=self.max_steps)
         sched_box.append(sched)
         k.queue_work = sched.queue_work
+        k.sched = sched
         steps = sched.step_recorder
         observer = m.observer  # a caller's (a test's) is put back afterwards
         if steps is not None:  # a reducing strategy: record what every step touches

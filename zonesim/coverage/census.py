@@ -33,12 +33,14 @@ PageblockState = tuple[int, tuple[tuple[int, int], ...], bool]
 class Census:
     """Per-list pageblock counts of one execution's zone, updated on demand."""
 
-    __slots__ = ("_cache", "_counts", "_flags", "_head", "_len", "_tail", "_where", "zone")
+    __slots__ = ("_cache", "_counts", "_flags", "_head", "_len", "_ops", "_tail", "_where",
+                 "zone")
 
     def __init__(self, zone: Zone) -> None:
         self.zone = zone
         m = zone.memmap
         self._len = list(m.lists_len)
+        self._ops = m.list_ops
         self._head = list(m.lists_head)
         self._tail = list(m.lists_tail)
         self._flags = bytes(zone.pageblock)
@@ -76,7 +78,8 @@ class Census:
         touched: set[int] = set()
         nl, nh, nt = m.lists_len, m.lists_head, m.lists_tail
         ol, oh, ot = self._len, self._head, self._tail
-        if nl != ol or nh != oh or nt != ot:
+        # No list operation since the last look: the tables are equal, skip comparing.
+        if m.list_ops != self._ops and (nl != ol or nh != oh or nt != ot):
             where = self._where
             for lid in self._moved(nl, nh, nt):
                 before = self._counts[lid]
@@ -90,6 +93,7 @@ class Census:
                             where[b].discard(lid)
                 self._counts[lid] = after
                 ol[lid], oh[lid], ot[lid] = nl[lid], nh[lid], nt[lid]
+        self._ops = m.list_ops
         flags = z.pageblock
         if flags != self._flags:
             old = self._flags

@@ -18,7 +18,7 @@ docs/lockless.md); the pure list and counter helpers stay plain functions. Depar
 from __future__ import annotations
 
 from zonesim.model.errors import FreelistHygiene, KernelBug
-from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable, PG_tail
+from zonesim.model.memmap import NIL, PG_buddy, PG_lru, PG_movable, PG_nomap, PG_tail
 from zonesim.model.sync import PAGE, PB
 from zonesim.model.tap import NR_FREE_CMA_PAGES_OBJ, NR_FREE_PAGES_OBJ, tap_read
 from zonesim.model.types import MIGRATE_PCPTYPES, MigrateType
@@ -535,19 +535,27 @@ def move_freepages(zone: Zone, start: int, end: int, mt: int) -> tuple[int, int]
     Counts a whole block even if it runs past ``end``; cannot see a block whose head lies
     before ``start``."""
     m = zone.memmap
+    base, nr = zone.start_pfn, m.nr
+    flags, orders = m.flags, m.order
     moved = 0
     num_movable = 0
-    pfn = start
-    while pfn <= end:
-        i = zone.idx(pfn)
-        if not m.flags[i] & PG_buddy:
-            if page_lru_or_movable(zone, i):
+    if start < base:
+        zone.idx(start)  # raises: pfn_to_page() of a pfn outside the zone
+    # Memmap indexes, not zone.idx() per page (a pageblock is 512 of them): the same
+    # oops where pfn_to_page() would oops, tested inline.
+    i, last = start - base, end - base
+    while i <= last:
+        if i >= nr or flags[i] & PG_nomap:
+            zone.idx(i + base)  # raises: no struct page there
+        f = flags[i]
+        if not f & PG_buddy:
+            if f & (PG_lru | PG_movable) or (f & PG_tail and page_lru_or_movable(zone, i)):
                 num_movable += 1
-            pfn += 1
+            i += 1
             continue
-        order = m.order[i]
-        move_to_free_list(zone, pfn, order, mt)
-        pfn += 1 << order
+        order = orders[i]
+        move_to_free_list(zone, i + base, order, mt)
+        i += 1 << order
         moved += 1 << order
     return moved, num_movable
 

@@ -54,6 +54,7 @@ class Memmap:
         "flags",
         "free_listed",
         "list_id",
+        "list_ops",
         "lists_head",
         "lists_len",
         "lists_tail",
@@ -102,6 +103,10 @@ class Memmap:
         # the next check walks every list).
         self.touched: list[int] = []
         self.relinked = True  # nothing checked yet
+        # Counts every change of the per-list tables (heads, tails, lengths): a reader
+        # that compares the tables (the coverage census, at every step) skips the
+        # comparison while it has not moved.
+        self.list_ops = 0
         # Copy-on-write (module doc): 1 = nothing to save for this chunk.
         self.dirty = bytearray(b"\x01") * self.nr_chunks
         self.saved: list[tuple[int, tuple[array[int], ...]]] = []
@@ -124,6 +129,7 @@ class Memmap:
         self.lists_head[:] = other.lists_head
         self.lists_tail[:] = other.lists_tail
         self.lists_len[:] = other.lists_len
+        self.list_ops += 1
         self.touched[:] = other.touched
         self.relinked = other.relinked
         self.weight_free = other.weight_free
@@ -140,6 +146,7 @@ class Memmap:
             setattr(new, name, array(getattr(self, name).typecode, getattr(self, name)))
         new.touched = list(self.touched)
         new.relinked = self.relinked
+        new.list_ops = self.list_ops
         new.lists_head = list(self.lists_head)
         new.lists_tail = list(self.lists_tail)
         new.lists_len = list(self.lists_len)
@@ -203,6 +210,7 @@ class Memmap:
         self.lists_head[:] = heads  # type: ignore[call-overload]
         self.lists_tail[:] = tails  # type: ignore[call-overload]
         self.lists_len[:] = lens  # type: ignore[call-overload]
+        self.list_ops += 1
         self.touched[:] = touched  # type: ignore[call-overload]
         self.relinked = bool(relinked)
         self.free_listed = int(free_listed)  # type: ignore[call-overload]
@@ -243,6 +251,7 @@ class Memmap:
         self.lists_head[lid] = i
         self.list_id[i] = lid
         self.lists_len[lid] += 1
+        self.list_ops += 1
         self.free_listed += self.weight_free[lid]
         self.cma_listed += self.weight_cma[lid]
         t = self.touched
@@ -270,6 +279,7 @@ class Memmap:
         self.lists_tail[lid] = i
         self.list_id[i] = lid
         self.lists_len[lid] += 1
+        self.list_ops += 1
         self.free_listed += self.weight_free[lid]
         self.cma_listed += self.weight_cma[lid]
         t = self.touched
@@ -303,6 +313,7 @@ class Memmap:
         self.next[i] = NIL
         self.list_id[i] = NIL
         self.lists_len[lid] -= 1
+        self.list_ops += 1
         self.free_listed -= self.weight_free[lid]
         self.cma_listed -= self.weight_cma[lid]
         t = self.touched

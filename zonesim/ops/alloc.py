@@ -101,16 +101,17 @@ async def alloc_pages(
         token=token,
         hugetlb=hugetlb,
     )
-    k.trace(
-        "alloc_pages",
-        cpu,
-        order=order,
-        mt=mt.name,
-        pfn=pfn,
-        from_mt=MigrateType(zone.memmap.cached_mt[zone.idx(pfn)]).name,
-        result="ok",
-        alloc=a.id,
-    )
+    if k.tracing:  # the record's fields cost two enum lookups: not built for nothing
+        k.trace(
+            "alloc_pages",
+            cpu,
+            order=order,
+            mt=mt.name,
+            pfn=pfn,
+            from_mt=MigrateType(zone.memmap.cached_mt[zone.idx(pfn)]).name,
+            result="ok",
+            alloc=a.id,
+        )
     if order and alloc_flags & ALLOC_HARDER:
         # get_page_from_freelist: a high-order atomic allocation may reserve its pageblock
         await reserve_highatomic_pageblock(k, cpu, pfn)

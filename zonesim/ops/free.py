@@ -82,7 +82,9 @@ async def free_unref_page(
             await k.sp("free_unref_page:after_pb_read", cpu)  # P1: window A
         with irq_off():  # local_lock_irqsave(&pagesets.lock)
             freed = await free_unref_page_commit(zone, cpu, pfn, pcp_mt, order)
-    k.trace("pcp_free", cpu, pfn=pfn, order=order, mt=MigrateType(pcp_mt).name, spilled=len(freed))
+    if k.tracing:  # the record's fields cost an enum lookup: not built for nothing
+        k.trace("pcp_free", cpu, pfn=pfn, order=order, mt=MigrateType(pcp_mt).name,
+                spilled=len(freed))
 
 
 async def free_one_page(k: Kernel, cpu: int, pfn: int, order: int, mt: int, fpi: int) -> None:
@@ -93,28 +95,27 @@ async def free_one_page(k: Kernel, cpu: int, pfn: int, order: int, mt: int, fpi:
     each piece with its own pageblock's type (split_large_buddy)."""
     zone = k.zone
     async with k.zone_lock:  # spin_lock_irqsave(&zone->lock)
-        if k.policy.has("e98337d11bbd") or (
-            k.policy.has("fix/free-split-pageblocks") and order > zone.pageblock_order
-        ):
+        if k.split_large_frees or (k.split_large_frees_fix and order > zone.pageblock_order):
             await split_large_buddy(zone, pfn, order, fpi)
             mt = int(zone.get_pageblock_migratetype(pfn))
             head, merged = pfn, order
         else:
-            if k.policy.has("55612e80e722") or (
+            if k.free_one_page_reads_mt or (
                 zone.flags.free_one_page_reread_mt
                 and (zone.has_isolate_pageblock() or mt == ISOLATE)
             ):
                 mt = int(zone.get_pageblock_migratetype(pfn))
             head, merged = await __free_one_page(zone, pfn, order, mt, fpi)
-    k.trace(
-        "free_one_page",
-        cpu,
-        pfn=pfn,
-        order=order,
-        mt=MigrateType(mt).name,
-        merged_pfn=head,
-        merged_order=merged,
-    )
+    if k.tracing:  # once per page of free_contig_range: no fields built for nothing
+        k.trace(
+            "free_one_page",
+            cpu,
+            pfn=pfn,
+            order=order,
+            mt=MigrateType(mt).name,
+            merged_pfn=head,
+            merged_order=merged,
+        )
 
 
 async def __free_pages_ok(k: Kernel, cpu: int, pfn: int, order: int, fpi: int) -> None:

@@ -19,13 +19,15 @@ from zonesim.policy import Policy
 from zonesim.sched import (
     Access,
     Mutex,
+    Scheduler,
     SpinLock,
     StepRecorder,
     current_cpu,
     current_cpu_state,
     pcp_objects,
     suspended_in_section,
-    switch_point,
+    switch_enter,
+    switch_rest,
     window,
     window_candidates,
     windows_possible,
@@ -75,6 +77,12 @@ class Kernel:
         # v6.0 (4b23a68f9536): per_cpu_pages.lock, a spinlock per CPU's pcp. Before it the
         # pcp was protected by running on its CPU with IRQs off (local_lock).
         self.pcp_spinlock = policy.has("4b23a68f9536")
+        # free_one_page()'s design, asked once per page of free_contig_range otherwise:
+        # e98337d11bbd (6.12) splits a free larger than a pageblock (or the fix does),
+        # 55612e80e722 (6.10) always looks the type up under zone->lock.
+        self.split_large_frees = policy.has("e98337d11bbd")
+        self.split_large_frees_fix = policy.has("fix/free-split-pageblocks")
+        self.free_one_page_reads_mt = policy.has("55612e80e722")
         self._pcp_locks = [SpinLock(f"pcp[{name}]") for name in cpu_names]
         for i, lock in enumerate(self._pcp_locks):
             lock.covers = pcp_objects(i)
@@ -87,6 +95,9 @@ class Kernel:
         # The scheduler's step footprints, when the strategy reduces by them (set by the
         # engine once the scheduler exists).
         self.steps: StepRecorder | None = None
+        # The scheduler running this kernel's CPUs (set by the engine): a window asks it
+        # directly whether any CPU is parked with a declared access, without a call.
+        self.sched: Scheduler | None = None
         zone.sync = self  # the lock-held primitives take zone->lock and windows from here
 
     def reads_of(self, kind: str, key: int) -> Access:
@@ -125,7 +136,11 @@ class Kernel:
         if st is not None:  # passing a window site, a decision or not (zonesim.sched.steps)
             st.window((kind, key), current_cpu_state().held)
             st.touch((kind, key), write)
-        if not windows_possible():
+        sched = self.sched
+        if sched is None:
+            if not windows_possible():
+                return
+        elif not sched.declared:
             return  # the common case: no CPU is parked with a declared access
         candidates = window_candidates(
             self.writes_of(kind, key) if write else self.reads_of(kind, key)
@@ -177,11 +192,14 @@ class Kernel:
 
     async def sp(self, label: str, cpu: int, access: Access | None = None) -> None:
         """A modelled preemption point of ``cpu`` (P1..P10 of kernel-reference §2.12).
-        ``access``: the lockless access the next step begins with (docs/lockless.md)."""
+        ``access``: the lockless access the next step begins with (docs/lockless.md).
+        ``switch_point`` unrolled: a CPU that keeps the baton costs no second coroutine."""
         self.step += 1
         if self.step_hook is not None:
             self.step_hook(label, cpu)
-        await switch_point(label, access)
+        left = switch_enter(label, access)
+        if left:
+            await switch_rest(left, label, access)
 
     async def wait_for_others(self, label: str, cpu: int) -> None:
         """A retry loop waiting on other CPUs (see zonesim.sched.yield_cpu)."""

@@ -32,10 +32,12 @@ _LOCK_PREFIXES = ("spin_lock:", "mutex_lock:")
 _NOTHING = Access()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """A CPU's pending step: the switch point it waits at, its footprint, and whether the
-    CPU is suspended inside a section (a window)."""
+    CPU is suspended inside a section (a window). Built for every runnable CPU at every
+    decision an event-aware strategy takes, and read only there: not frozen, whose
+    ``__init__`` costs a call per field."""
 
     cpu: str
     label: str
@@ -51,9 +53,22 @@ class Event:
         return self.footprint.conflicts(other.footprint)
 
 
+#: footprint(label, None) by label: a lock acquisition's switch point declares nothing
+#: else, and labels are the model's finite set of switch points.
+_BARE: dict[str, Access] = {}
+
+
 def footprint(label: str, access: Access | None) -> Access:
     """The declared access of a switch point plus the lock word its acquisition writes."""
-    fp = access if access is not None else _NOTHING
+    if access is None:
+        fp = _BARE.get(label)
+        if fp is None:
+            fp = _BARE[label] = _footprint(label, _NOTHING)
+        return fp
+    return _footprint(label, access)
+
+
+def _footprint(label: str, fp: Access) -> Access:
     for prefix in _LOCK_PREFIXES:
         if label.startswith(prefix):
             return Access(fp.reads, (*fp.writes, ("lock", label[len(prefix):])))

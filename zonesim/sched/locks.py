@@ -22,7 +22,7 @@ from typing import ClassVar
 from zonesim.sched.cpu import Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, SchedError, SleepInAtomic, WaitFor
 from zonesim.sched.footprint import Access, Obj, pcp_objects, reads
-from zonesim.sched.scheduler import CURRENT, Cpu, Scheduler, switch_point
+from zonesim.sched.scheduler import CURRENT, Cpu, Scheduler, switch_enter, switch_point, switch_rest
 
 
 class _Lock:
@@ -74,7 +74,8 @@ class _Lock:
         """Take the lock, waiting (not runnable) while another CPU holds it.
 
         Also the lock's ``__aenter__`` (no extra coroutine per ``async with``): the switch
-        point, then one test of ``holder`` and the take."""
+        point (its synchronous part inline: no coroutine when the CPU keeps the baton),
+        then one test of ``holder`` and the take."""
         cpu = CURRENT.get(None)
         if cpu is None:
             cpu = current_cpu_state()  # raises the explanatory SchedError
@@ -82,7 +83,9 @@ class _Lock:
             self._bind(cpu)
         if self.sleeping and cpu.atomic:
             raise SleepInAtomic(cpu.name, self._label, cpu.context(), cpu.sched.steps)
-        await switch_point(self._label)
+        left = switch_enter(self._label)
+        if left:
+            await switch_rest(left, self._label)
         if self.holder is None:
             self._take(cpu)
             return
@@ -192,7 +195,9 @@ class _Section:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        cpu = current_cpu_state()
+        cpu = CURRENT.get(None)
+        if cpu is None:
+            cpu = current_cpu_state()
         cpu.atomic -= 1
         if self._irq:
             cpu.irq_off -= 1

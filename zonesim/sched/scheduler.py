@@ -79,9 +79,10 @@ class Scheduler:
         self._failure: Exception | None = None
         self._scope: trio.CancelScope | None = None
         self._started = False
-        # CPUs parked with a declared access (a cheap test before any window is computed)
-        # and CPUs suspended inside a lock-held or IRQ-off section.
-        self._declared = 0
+        # CPUs parked with a declared access (a cheap test before any window is computed:
+        # public, so that the kernel's window reads it without a call) and CPUs suspended
+        # inside a lock-held or IRQ-off section.
+        self.declared = 0
         self._in_section = 0
         self._locks_access: dict[tuple[str, ...], Access] = {}
         self._starter: trio.lowlevel.Task | None = None  # run()'s task, until the CPUs park
@@ -369,27 +370,27 @@ class Scheduler:
         return Deadlock(waits, self._step)
 
 
-async def switch_point(label: str, access: Access | None = None) -> None:
-    """The only place a kernel path may be preempted (a modelled preemption point).
+#: What ``switch_enter`` left for ``switch_rest``: nothing (the switch point is over), a
+#: decision for the strategy, or the running CPU's queued work to run.
+SP_DONE, SP_DECIDE, SP_WORK = 0, 1, 2
 
-    If the running CPU is atomic or alone, returns at once; otherwise the strategy picks who
-    runs.  Picking the running CPU returns without any trio checkpoint (the hot path), and
-    while the strategy's horizon promise holds (``Recorder.keep``) without asking it: one
-    identity test and one step comparison, then the decision is appended as the same tuple
-    the strategy's answer would have recorded.
-    ``access`` declares the lockless access the step after this point begins with: while the
-    CPU is parked here, lock holders' windows that conflict with it are offered.
-    """
+
+def switch_enter(label: str, access: Access | None = None) -> int:
+    """The synchronous part of ``switch_point``: count the step, and when the running CPU
+    keeps the baton without asking the strategy (atomic, alone, or the strategy's horizon
+    promise holds: ``Recorder.keep``), record that and finish here. Returns what is left
+    for ``switch_rest`` (``SP_DONE``: nothing, and no coroutine is needed at all: the hot
+    path of ``Kernel.sp`` and of a lock's acquisition, which call this directly)."""
     cpu = CURRENT.get(None)
     if cpu is None:
         current_cpu_state()  # raises the explanatory SchedError
-        return
+        return SP_DONE
     sched = cpu.sched
     step = sched._step = sched._step + 1
     if step > sched._max_steps:
         raise LivelockSuspected(step, sched._max_steps)
     if cpu.atomic:
-        return
+        return SP_DONE
     name = cpu.name
     runnable = sched._runnable_cache.get(name)
     if runnable is None:
@@ -398,34 +399,66 @@ async def switch_point(label: str, access: Access | None = None) -> None:
         cpu.at_label = label  # the step this decision is about (zonesim.sched.events)
         cpu.at_access = access
         rec = sched._recorder
-        if runnable is rec.keep and step < rec.keep_until:
-            rec.raw.append(("cpu", name, len(runnable), label, step, name))
-            rec.answered = step
-        else:
-            st = sched._steps
-            if st is not None:
-                if access is not None:
-                    st.parks(access)
-                st.close(SP, name)
-            idx = rec.pick_cpu(step, runnable, name, label)
-            if st is not None and not idx:
-                st.run(name, cpu.held, cpu.irq_off > 0)
-            if idx:
-                nxt = sched._by_name[runnable[idx]]
-                if access is None:
-                    await sched._switch_to(cpu, nxt)
-                else:
-                    cpu.parked = access
-                    sched._declared += 1
-                    try:
-                        await sched._switch_to(cpu, nxt)
-                    finally:
-                        cpu.parked = None
-                        sched._declared -= 1
+        if runnable is not rec.keep or step >= rec.keep_until:
+            return SP_DECIDE
+        rec.raw.append(("cpu", name, len(runnable), label, step, name))
+        rec.answered = step
     if access is not None and sched._steps is not None:
         sched._steps.access(access)  # the next step begins with it
     if cpu.pending and not cpu.in_work:
+        return SP_WORK
+    return SP_DONE
+
+
+async def switch_rest(left: int, label: str, access: Access | None = None) -> None:
+    """What ``switch_enter`` left: ask the strategy (``SP_DECIDE``) and hand the baton
+    over if it picks another CPU, then run the CPU's queued work."""
+    cpu = CURRENT.get()
+    sched = cpu.sched
+    if left == SP_DECIDE:
+        name = cpu.name
+        runnable = sched._runnable(cpu)
+        st = sched._steps
+        if st is not None:
+            if access is not None:
+                st.parks(access)
+            st.close(SP, name)
+        idx = sched._recorder.pick_cpu(sched._step, runnable, name, label)
+        if st is not None and not idx:
+            st.run(name, cpu.held, cpu.irq_off > 0)
+        if idx:
+            nxt = sched._by_name[runnable[idx]]
+            if access is None:
+                await sched._switch_to(cpu, nxt)
+            else:
+                cpu.parked = access
+                sched.declared += 1
+                try:
+                    await sched._switch_to(cpu, nxt)
+                finally:
+                    cpu.parked = None
+                    sched.declared -= 1
+        if access is not None and sched._steps is not None:
+            sched._steps.access(access)  # the next step begins with it
+    if cpu.pending and not cpu.in_work:
         await sched.run_pending(cpu)
+
+
+async def switch_point(label: str, access: Access | None = None) -> None:
+    """The only place a kernel path may be preempted (a modelled preemption point).
+
+    If the running CPU is atomic or alone, returns at once; otherwise the strategy picks who
+    runs.  Picking the running CPU returns without any trio checkpoint (the hot path), and
+    while the strategy's horizon promise holds (``Recorder.keep``) without asking it: one
+    identity test and one step comparison, then the decision is appended as the same tuple
+    the strategy's answer would have recorded (``switch_enter``; callers on the hot path
+    call it directly and await ``switch_rest`` only when it leaves something).
+    ``access`` declares the lockless access the step after this point begins with: while the
+    CPU is parked here, lock holders' windows that conflict with it are offered.
+    """
+    left = switch_enter(label, access)
+    if left:
+        await switch_rest(left, label, access)
 
 
 def _running() -> Cpu:
@@ -446,7 +479,7 @@ def windows_possible() -> bool:
     if cpu is None:
         current_cpu_state()
         return False
-    return cpu.sched._declared > 0
+    return cpu.sched.declared > 0
 
 
 def window_candidates(access: Access) -> tuple[str, ...]:
@@ -458,7 +491,7 @@ def window_candidates(access: Access) -> tuple[str, ...]:
         current_cpu_state()
         return ()
     sched = cpu.sched
-    if not sched._declared:
+    if not sched.declared:
         return ()
     # Conflicting with ``access.holding(cpu.held)`` is conflicting with ``access`` or with
     # the held locks' words (Access.conflicts is a union over objects): tested in that
