@@ -192,3 +192,36 @@ def test_the_end_gate_judges_a_block_whose_pageblock_was_retyped(pageblock: int,
     assert [(v.invariant, v.pfn) for v in check_zone(zone)] == [("no_forbidden_merge",
                                                                  START + head)]
     assert suspect(zone, end=True, base=base)
+
+
+def test_the_end_gate_sees_a_retyped_pageblock_past_the_first_64() -> None:
+    """The end gate compares the pageblock bytes with the baseline's in runs of 64: a zone
+    of 128 pageblocks (pageblock_order 3) whose pageblock 64 -- the first of the second
+    run -- is retyped HIGHATOMIC under a free order-4 MOVABLE block (no_forbidden_merge)."""
+    zone = build_zone(ZoneLayout(Geometry(0, 1024, max_order=5, pageblock_order=3)))
+    zone.memmap.track()
+    base = baseline(zone)
+    assert not suspect(zone, end=True, base=base)
+    zone.set_pageblock_migratetype(64 * 8, MigrateType.HIGHATOMIC)
+    zone.nr_reserved_highatomic += 8
+    assert [(v.invariant, v.pfn) for v in check_zone(zone)] == [("no_forbidden_merge", 512)]
+    assert suspect(zone, end=True, base=base)
+
+
+@pytest.mark.parametrize("pfn", [1, 510])  # an order-0 page at an odd pfn; an order-1 block
+def test_i5a_finds_a_free_page_at_any_pfn_of_an_isolated_pageblock(pfn: int) -> None:
+    """set_migratetype_isolate() without move_freepages_block(): pageblock 0 is ISOLATE
+    but its only free pages stay on free_list[MOVABLE] -- allocatable from an isolated
+    range (I5a). The walk over the pageblock must find the head wherever it lies."""
+    zone = build_zone(ZoneLayout(Geometry(0, 2048, pageblock_order=9)))
+    order = 0 if pfn % 2 else 1
+    for p in range(512):
+        if pfn <= p < pfn + (1 << order):
+            continue
+        take_free_block_at(zone, p, 0)
+        prep_new_page(zone, p, 0, MigrateType.MOVABLE, compound=False, movable=True, cpu=0)
+    assert zone.free_list_pfns(order, MigrateType.MOVABLE) == [pfn]
+    zone.set_pageblock_migratetype(0, MigrateType.ISOLATE)
+    zone.nr_isolate_pageblock += 1
+    found = [(v.invariant, v.pfn) for v in check_zone(zone, "quiescent")]
+    assert found == [("I5a_isolated_not_allocatable", pfn)]
