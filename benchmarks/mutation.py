@@ -2,10 +2,24 @@
 
 Plants one bug at a time in a temp copy of the repository and runs the fast test suite
 against it (``python -m pytest -m "not slow" -x -q``). A mutant is *killed* when the suite
-fails, or hangs: runs past 3x the unmutated suite's time, and again past 6x when retried
-(a loaded machine is not a hang); it *survives* when the suite passes.
+fails, or hangs: one test runs past ``TEST_LIMIT`` (150 s; the slowest fast test takes
+~26 s), or the suite runs past 3x the unmutated suite's time and again past 6x when
+retried (a loaded machine is not a hang); it *survives* when the suite passes.
 Prints the kill rate over the sample and every survivor (file:line, the line before and
 after), per package.
+
+The whole fast suite runs for every mutant, ordered so that the tests likeliest to kill
+it run first (benchmarks/mutation_order.py): the tests of the mutated file's package,
+tests/quality, and the folders that drive that package (``FIRST`` below), then the rest.
+With ``-x`` a mutant dies at its first failing test, so a kill costs seconds, not a suite;
+a survivor still passes every fast test.
+
+Equivalent mutants (a change no input can observe) are registered in
+benchmarks/mutation_equivalent.toml, each with the argument and the experiment behind it.
+They are not run (``--run-equivalent`` runs them too: a registered mutant that is killed
+was never equivalent and is reported). The benchmark prints the raw kill rate (an
+equivalent counts as a survivor) and the rate over the non-equivalent mutants, which is
+the one held to the goal.
 
 The bugs are the one-line slips a kernel developer makes, found with ``ast`` in
 zonesim/model, ops, check and sched and written back as a text edit of that one span:
@@ -19,8 +33,7 @@ zonesim/model, ops, check and sched and written back as a text edit of that one 
 
 Not mutated: docstrings and other strings, f-string parts (messages only), type
 annotations, ``assert`` statements, ``__all__``, decorators, and the arguments of
-``trace(...)`` calls (log fields). Equivalent mutants (a bug that changes nothing observable) exist
-and count as survivors: the rate is a lower bound.
+``trace(...)`` calls (log fields).
 
 The sample is deterministic: every site is enumerated in file order and ``--sample N``
 of them are drawn with ``random.Random(--seed)``. Tests written against the survivors of
@@ -32,7 +45,7 @@ one seed should be judged on another seed (a fresh sample).
     .venv/bin/python benchmarks/mutation.py --only model/buddy.py:137
 
 Not run by CI (``.ci/run``): a run takes 15-40 minutes (a survivor costs one whole fast
-suite, ~80 s on a 2-core machine; ``--jobs`` runs mutants side by side).
+suite, ~80-150 s on a 2-core machine; ``--jobs`` runs mutants side by side).
 """
 
 from __future__ import annotations
@@ -46,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,7 +67,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("model", "ops", "check", "sched")
-PYTEST = [sys.executable, "-m", "pytest", "-m", "not slow", "-x", "-q", "-p", "no:cacheprovider"]
+PYTEST = [sys.executable, "-m", "pytest", "-m", "not slow", "-x", "-q", "-p", "no:cacheprovider",
+          "-p", "mutation_order"]
+EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.toml"
+# seconds one test may take before the run counts as a hang (benchmarks/mutation_order.py):
+# the slowest fast test takes ~26 s on a loaded 2-core machine
+TEST_LIMIT = 150.0
+# the test folders run first for a mutant in each package (then tests/quality, then the rest):
+# the package's own unit tests, and the folders whose tests drive that package end to end
+FIRST = {
+    "model": ("tests/model", "tests/quality", "tests/engine"),
+    "ops": ("tests/ops", "tests/quality", "tests/switches", "tests/engine"),
+    "check": ("tests/check", "tests/quality", "tests/engine"),
+    "sched": ("tests/sched", "tests/quality", "tests/engine"),
+}
 
 _COMPARE = {
     ast.Lt: ("<", "<="), ast.LtE: ("<=", "<"), ast.Gt: (">", ">="), ast.GtE: (">=", ">"),
@@ -87,6 +114,38 @@ class Mutant:
     @property
     def where(self) -> str:
         return f"{self.path.removeprefix('zonesim/')}:{self.line}"
+
+    @property
+    def package(self) -> str:
+        return self.path.split("/")[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Equivalent:
+    """A registered equivalent mutant: the file and its line before and after, stripped."""
+
+    path: str
+    before: str
+    after: str
+    reason: str
+    experiment: str
+
+    def matches(self, m: Mutant, text: str) -> bool:
+        return m.path == self.path and m.describe(text) == (self.before, self.after)
+
+
+def equivalents(path: Path = EQUIVALENT) -> list[Equivalent]:
+    if not path.exists():
+        return []
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for e in doc.get("equivalent", []):
+        missing = {"file", "before", "after", "reason", "experiment"} - set(e)
+        if missing:
+            raise SystemExit(f"{path.name}: an entry lacks {', '.join(sorted(missing))}")
+        out.append(Equivalent(e["file"], e["before"].strip(), e["after"].strip(),
+                              " ".join(e["reason"].split()), " ".join(e["experiment"].split())))
+    return out
 
 
 def _offsets(text: str) -> list[int]:
@@ -290,19 +349,25 @@ def _copy(dest: Path) -> None:
     shutil.copytree(ROOT, dest, ignore=ignore, dirs_exist_ok=True)
 
 
-def _env(copy: Path) -> dict[str, str]:
+def _env(copy: Path, first: tuple[str, ...] = ()) -> dict[str, str]:
     env = dict(os.environ)
-    # the copy's zonesim comes before the editable install of this checkout
-    env["PYTHONPATH"] = str(copy) + os.pathsep + env.get("PYTHONPATH", "")
+    # the copy's zonesim comes before the editable install of this checkout; its benchmarks
+    # folder holds the ordering plugin
+    env["PYTHONPATH"] = os.pathsep.join([str(copy), str(copy / "benchmarks"),
+                                         env.get("PYTHONPATH", "")])
+    env["ZONESIM_MUTATION_FIRST"] = ",".join(first)
+    env["ZONESIM_MUTATION_TEST_LIMIT"] = str(TEST_LIMIT)
     env.pop("PYTEST_ADDOPTS", None)
     return env
 
 
-def _run_suite(copy: Path, timeout: float) -> tuple[str, float]:
-    """("killed" | "survived" | "timeout", seconds)."""
+def _run_suite(copy: Path, timeout: float, first: tuple[str, ...] = (),
+               screen: bool = False) -> tuple[str, float]:
+    """("killed" | "survived" | "timeout", seconds). ``screen``: the ``first`` folders only."""
     started = time.monotonic()
     try:
-        r = subprocess.run(PYTEST, cwd=copy, env=_env(copy), capture_output=True, text=True,
+        r = subprocess.run(PYTEST + (list(first) if screen else []), cwd=copy,
+                           env=_env(copy, first), capture_output=True, text=True,
                            timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return "timeout", time.monotonic() - started
@@ -341,30 +406,47 @@ def main() -> int:
     ap.add_argument("--list", action="store_true", help="print the sampled sites and exit")
     ap.add_argument("--only", action="append", default=[], metavar="FILE:LINE",
                     help="run the sites on these lines only, e.g. model/buddy.py:137")
+    ap.add_argument("--screen", action="store_true",
+                    help="run only the test folders of the mutant's package (FIRST): a cheap "
+                         "first look for survivors while writing tests; no kill rate printed")
+    ap.add_argument("--run-equivalent", action="store_true",
+                    help="run the registered equivalent mutants too (a kill disproves one)")
     args = ap.parse_args()
 
     every = sites()
-    by_pkg = {p: sum(1 for m in every if m.path.split("/")[1] == p) for p in PACKAGES}
+    by_pkg = {p: sum(1 for m in every if m.package == p) for p in PACKAGES}
     chosen = ([m for m in every if m.where in args.only] if args.only
               else sample(every, args.sample, args.seed))
-    texts = {m.path: (ROOT / m.path).read_text(encoding="utf-8") for m in chosen}
+    texts = {m.path: (ROOT / m.path).read_text(encoding="utf-8")
+             for m in every}
+    register = equivalents()
+    for e in register:  # an entry no site matches any more: the code moved on, say so
+        if not any(e.matches(m, texts[m.path]) for m in every if m.path == e.path):
+            print(f"warning: {EQUIVALENT.name}: no site matches {e.path}: {e.before!r} -> "
+                  f"{e.after!r} (stale entry)", flush=True)
+    equivalent = {m: e for m in chosen for e in register if e.matches(m, texts[m.path])}
     print(f"{len(every)} mutation sites ("
           + ", ".join(f"{p} {n}" for p, n in by_pkg.items()) + f"); running {len(chosen)} "
-          f"(seed {args.seed})", flush=True)
+          f"(seed {args.seed}); {len(equivalent)} registered equivalent", flush=True)
     if args.list:
         for m in chosen:
             before, after = m.describe(texts[m.path])
-            print(f"  {m.where:28} {m.kind:9} {before}\n  {'':28} {'':9} {after}")
+            tag = " [equivalent]" if m in equivalent else ""
+            print(f"  {m.where:28} {m.kind:9} {before}\n  {'':28} {'':9} {after}{tag}")
         return 0
+    to_run = [m for m in chosen if m not in equivalent or args.run_equivalent]
 
     copies = list(_workers(max(1, args.jobs)))
     try:
-        baseline, took = _run_suite(copies[0], timeout=3600)
-        if baseline != "survived":
-            raise SystemExit("the unmutated suite fails: fix that first")
-        timeout = args.timeout or max(120.0, 3 * took)
-        print(f"unmutated suite: passes in {took:.0f} s; limit per mutant {timeout:.0f} s",
-              flush=True)
+        if args.screen:  # a first look: the per-test limit catches a looping mutant
+            timeout = args.timeout or 600.0
+        else:
+            baseline, took = _run_suite(copies[0], timeout=3600)
+            if baseline != "survived":
+                raise SystemExit("the unmutated suite fails: fix that first")
+            timeout = args.timeout or max(120.0, 3 * took)
+            print(f"unmutated suite: passes in {took:.0f} s; limit per mutant {timeout:.0f} s",
+                  flush=True)
         free = list(copies)
         results: dict[Mutant, tuple[str, float]] = {}
 
@@ -373,36 +455,57 @@ def main() -> int:
             target = copy / m.path
             try:
                 target.write_text(m.apply(texts[m.path]), encoding="utf-8")
-                results[m] = _run_suite(copy, timeout)
+                results[m] = _run_suite(copy, timeout, FIRST[m.package], args.screen)
                 if results[m][0] == "timeout":
                     # a busy machine, or a hang? Once more with twice the time: only a
                     # mutant that runs past that too counts as a hang (killed)
-                    results[m] = _run_suite(copy, 2 * timeout)
+                    results[m] = _run_suite(copy, 2 * timeout, FIRST[m.package], args.screen)
             finally:
                 target.write_text(texts[m.path], encoding="utf-8")
                 free.append(copy)
             verdict, secs = results[m]
-            print(f"  [{len(results):3}/{len(chosen)}] {verdict:8} {secs:5.0f} s  {m.where}",
+            print(f"  [{len(results):3}/{len(to_run)}] {verdict:8} {secs:5.0f} s  {m.where}",
                   flush=True)
 
         with ThreadPoolExecutor(max_workers=len(copies)) as pool:
-            list(pool.map(one, chosen))
+            list(pool.map(one, to_run))
     finally:
         for c in copies:
             shutil.rmtree(c, ignore_errors=True)
 
-    killed = [m for m in chosen if results[m][0] != "survived"]
-    survivors = [m for m in chosen if results[m][0] == "survived"]
+    killed = [m for m in to_run if results[m][0] != "survived"]
+    survivors = [m for m in to_run if results[m][0] == "survived" and m not in equivalent]
     print()
+    if args.screen:
+        print(f"screening (the package's own test folders only, not the whole suite): "
+              f"{len(killed)}/{len(to_run)} killed; no kill rate")
+        for m in survivors:
+            before, after = m.describe(texts[m.path])
+            print(f"  {m.where} ({m.kind})\n      - {before}\n      + {after}")
+        return 0
     for p in PACKAGES:
-        ms = [m for m in chosen if m.path.split("/")[1] == p]
+        ms = [m for m in chosen if m.package == p]
         if ms:
             k = sum(1 for m in ms if m in killed)
-            print(f"  {p:6} {k}/{len(ms)} killed")
-    rate = len(killed) / len(chosen) if chosen else 1.0
-    print(f"kill rate {len(killed)}/{len(chosen)} = {rate:.0%} (goal >= 90%: "
-          f"{'PASS' if rate >= 0.9 else 'FAIL'}); timeouts counted as killed: "
-          f"{sum(1 for m in chosen if results[m][0] == 'timeout')}")
+            eq = sum(1 for m in ms if m in equivalent)
+            print(f"  {p:6} {k}/{len(ms)} killed" + (f", {eq} equivalent" if eq else ""))
+    raw = len(killed) / len(chosen) if chosen else 1.0
+    live = [m for m in chosen if m not in equivalent]
+    rate = sum(1 for m in live if m in killed) / len(live) if live else 1.0
+    print(f"kill rate (raw) {len(killed)}/{len(chosen)} = {raw:.0%}")
+    print(f"kill rate over non-equivalent mutants {sum(1 for m in live if m in killed)}/"
+          f"{len(live)} = {rate:.0%} (goal >= 90%: {'PASS' if rate >= 0.9 else 'FAIL'}); "
+          f"timeouts counted as killed: {sum(1 for m in to_run if results[m][0] == 'timeout')}")
+    if equivalent:
+        print("equivalent (benchmarks/mutation_equivalent.toml):")
+        for m, e in equivalent.items():
+            before, after = m.describe(texts[m.path])
+            note = ""
+            if m in results:
+                note = (" -- KILLED: not equivalent, fix the register" if m in killed
+                        else " -- survived this run too")
+            print(f"  {m.where} ({m.kind}){note}\n      - {before}\n      + {after}\n"
+                  f"      why: {e.reason}")
     if survivors:
         print("survivors:")
         for m in survivors:

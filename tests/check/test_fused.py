@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from zonesim import Engine, load_scenario, parse_policy
 from zonesim.check.fused import suspect
 from zonesim.check.registry import check_zone
 from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
-from zonesim.model.buddy import move_to_free_list
+from zonesim.model.buddy import (
+    add_to_free_list,
+    del_page_from_free_list,
+    move_to_free_list,
+    set_buddy_order,
+)
 from zonesim.model.geometry import Geometry
 from zonesim.model.memmap import Memmap, PG_buddy
 from zonesim.model.types import MigrateType
@@ -47,6 +54,66 @@ def test_a_retyped_pageblock_judges_the_blocks_over_it_again() -> None:
     assert z.retyped and not z.memmap.touched
     assert suspect(z)
     assert check_zone(z, "quiescent")[0].invariant == "cma_pageblocks"
+
+
+def test_a_block_freed_to_the_head_of_a_busy_list_leaves_the_gate_quiet() -> None:
+    """__free_one_page()'s list_add() of a block onto free_list[10][MOVABLE], which holds
+    other blocks: the touched page has a successor whose prev points back at it (list.h's
+    invariant) -- a clean state, and the incremental gate must say so, or every quiescent
+    point after a free runs every registered invariant (the gate exists to avoid that)."""
+    z = zone()
+    mt = int(MigrateType.MOVABLE)
+    assert len(z.free_list_pfns(10, MigrateType.MOVABLE)) >= 2
+    for pfn in (2048, 3072):  # the list's head, then a block in the middle moved to the head
+        del_page_from_free_list(z, pfn, 10)
+        set_buddy_order(z, pfn, 10)
+        add_to_free_list(z, pfn, 10, mt)
+        assert z.free_list_pfns(10, MigrateType.MOVABLE)[0] == pfn
+        assert z.memmap.touched and not z.memmap.relinked  # judged incrementally
+        assert check_zone(z, "quiescent") == []
+        assert not suspect(z)
+
+
+def test_a_list_that_skips_a_block_is_suspect() -> None:
+    """A half-done list_del(): the head's next skips the second block, whose links still
+    look right from both sides (prev[C] is B, next[B] is C) -- only the head's successor
+    does not point back at it (CONFIG_DEBUG_LIST: "list_add corruption", next->prev !=
+    prev). I1 fires, and so must the gate, judging the pages a list operation touched."""
+    z = zone()
+    mt = int(MigrateType.MOVABLE)
+    for pfn in z.free_list_pfns(10, MigrateType.MOVABLE):  # list_add() each: all touched
+        del_page_from_free_list(z, pfn, 10)
+        set_buddy_order(z, pfn, 10)
+        add_to_free_list(z, pfn, 10, mt)
+    first, _second, third = (z.idx(p) for p in z.free_list_pfns(10, MigrateType.MOVABLE))
+    z.memmap.next[first] = third
+    assert check_zone(z, "quiescent")[0].invariant == "I1_free_list_integrity"
+    assert suspect(z)
+
+
+@pytest.mark.parametrize(("pages", "pbo", "max_order", "retyped", "head"), [
+    (4096, 9, 11, 3072, 3072),  # the first pageblock under an order-10 block
+    (4096, 9, 11, 3584, 3072),  # the second one
+    (64, 0, 3, 1, 0),  # pageblock_order 0 (legal before 5.18's corner configs): pfn 1
+])
+def test_a_retyped_pageblock_under_a_free_block_of_a_zone_away_from_pfn_0(
+        pages: int, pbo: int, max_order: int, retyped: int, head: int) -> None:
+    """set_pageblock_migratetype() of a pageblock under a free MAX_ORDER-1 MOVABLE block
+    to HIGHATOMIC (the reserve counted, so only the block itself is wrong): the block now
+    merges MOVABLE and HIGHATOMIC pageblocks (no_forbidden_merge). The gate finds the block
+    from the retyped pageblock's MAX_ORDER-1 block, in a zone of a second node (start_pfn
+    0x40000: pageblock indexes are relative to the zone's first pageblock)."""
+    start = 0x40000
+    z = build_zone(ZoneLayout(Geometry(start, pages, max_order=max_order,
+                                       pageblock_order=pbo, cpus=2)))
+    assert not suspect(z)
+    assert start + head in z.free_list_pfns(max_order - 1, MigrateType.MOVABLE)
+    z.set_pageblock_migratetype(start + retyped, MigrateType.HIGHATOMIC)
+    z.nr_reserved_highatomic += z.geometry.pageblock_nr_pages
+    assert z.retyped and not z.memmap.touched
+    found = check_zone(z, "quiescent")
+    assert [(v.invariant, v.pfn) for v in found] == [("no_forbidden_merge", start + head)]
+    assert suspect(z)
 
 
 def test_a_double_add_walks_every_list() -> None:

@@ -6,6 +6,7 @@ OOM, takes the last) -- with nr_reserved_highatomic equal to the HIGHATOMIC page
 from __future__ import annotations
 
 from zonesim.engine import Engine
+from zonesim.model.types import MigrateType
 from zonesim.policy import parse_policy
 from zonesim.scenario import parse_scenario
 from zonesim.sched import ReplayStrategy
@@ -56,3 +57,22 @@ def test_without_reclaim_the_request_fails_and_the_reserve_stays() -> None:
         "highatomic_reserved"
     ]
     assert engine.last_zone is not None and engine.last_zone.nr_reserved_highatomic == 512
+
+
+def test_a_pageblock_the_allocation_took_whole_is_reserved_too() -> None:
+    """An atomic order-9 allocation takes all of pageblock 0: reserve_highatomic_pageblock()
+    still reserves it. From c0cd6f557b90 the free pages move first and only a failure
+    (-1: the block straddles the zone's edge) skips the reservation -- zero pages moved is
+    a success (``if (move_freepages_block(...) == -1) goto out_unlock``)."""
+    text = SCENARIO.split("[[cpu]]")[0] + """[[cpu]]
+ops = [ { op = "alloc", order = 9, type = "highatomic", as = "atomic", expect = "ok" } ]
+"""
+    for spec in ("v5.15", "v6.10"):
+        engine = Engine(parse_scenario(text, "highatomic.toml"), parse_policy(spec))
+        out = engine.run(ReplayStrategy(()), tracing=True)
+        assert out.violation is None, spec
+        assert [(e["event"], e["pfn"]) for e in out.events
+                if e["event"].startswith("highatomic")] == [("highatomic_reserved", 0)], spec
+        zone = engine.last_zone
+        assert zone is not None and zone.nr_reserved_highatomic == 512, spec
+        assert zone.get_pageblock_migratetype(0) == MigrateType.HIGHATOMIC, spec

@@ -17,6 +17,7 @@ from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.buddy import FALLBACKS, find_suitable_fallback
 from zonesim.model.buddy import __rmqueue as rmqueue_locked
 from zonesim.model.buddy import __rmqueue_fallback as rmqueue_fallback
+from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
 from zonesim.model.sync import sequential
 from zonesim.model.types import MigrateType
@@ -107,3 +108,42 @@ def test_cma_highatomic_and_isolate_lists_are_never_fallbacks() -> None:
             f, _ = find_suitable_fallback(zone, order, int(t), False)
             assert f not in (int(C), int(H), int(ISO))
     assert rmqueue_fallback(zone, 0, int(U), 0) is False
+
+
+# -- claiming the pageblock (steal_suitable_fallback / try_to_steal_block) --------------------
+
+
+@pytest.mark.parametrize("steal_transaction", [False, True], ids=["v5.15", "c0cd6f557b90"])
+@pytest.mark.parametrize(("free", "unmovable", "claimed"), [
+    (128, 0, False),  # a quarter free, the rest movable: not claimed
+    (256, 0, True),  # exactly half free: claimed (">=")
+    (128, 128, True),  # a quarter free and a quarter alike (in use, not movable): claimed
+])
+def test_an_unmovable_steal_claims_the_pageblock_when_half_is_free_or_alike(
+        steal_transaction: bool, free: int, unmovable: int, claimed: bool) -> None:
+    """An UNMOVABLE order-0 request falls back to MOVABLE pageblock 1 (512 pages), whose
+    only free block is ``free`` pages; of its other pages ``unmovable`` are allocated
+    non-movable (alike to the request) and the rest movable. steal_suitable_fallback()
+    (and c0cd6f557b90's try_to_steal_block) claims the block for UNMOVABLE only when
+    free_pages + alike_pages >= pageblock_nr_pages / 2; otherwise the pageblock stays
+    MOVABLE."""
+    zone = build_zone(ZoneLayout(
+        Geometry(0, 2048, max_order=10, pageblock_order=9, cpus=1),
+        pageblock_types=((PfnRange(0, 512), U), (PfnRange(512, 1024), MOV),
+                         (PfnRange(1024, 1536), R), (PfnRange(1536, 2048), U)),
+        flags=ModelFlags(steal_transaction=steal_transaction),
+    ))
+    for pfn in range(2048):  # everything allocated but [512, 512 + free)
+        if 512 <= pfn < 512 + free:
+            continue
+        take_free_block_at(zone, pfn, 0)
+        movable = 512 + free + unmovable <= pfn < 1024
+        prep_new_page(zone, pfn, 0, MOV if movable else U, compound=False,
+                      movable=movable, cpu=0)
+    pfn = rmqueue_locked(zone, 0, int(U), 0)
+    assert pfn is not None and 512 <= pfn < 512 + free
+    assert zone.get_pageblock_migratetype(512) == (U if claimed else MOV)
+    # the block's other free pages: 5.15 moves them to UNMOVABLE's lists before it decides
+    # (move_freepages_block first); c0cd6f557b90 moves them only with the claim
+    rest = {t for p, t in free_types(zone).items() if 512 <= p < 1024}
+    assert rest == {U if claimed or not steal_transaction else MOV}

@@ -62,6 +62,22 @@ def test_holes_are_skipped_and_have_no_memmap() -> None:
     assert check_zone(zone) == []
 
 
+def test_reserved_pages_of_a_zone_away_from_pfn_0() -> None:
+    """memblock-reserved pages of a second node's zone (start_pfn 0x40000): PageReserved
+    with page_count 1 (reserve_bootmem_region), never freed, at their own pfns."""
+    start = 0x40000
+    zone = build_zone(ZoneLayout(Geometry(start, 1024),
+                                 reserved=(PfnRange(start + 512, start + 520),)))
+    m = zone.memmap
+    for pfn in range(start, start + 1024):
+        i = zone.idx(pfn)
+        reserved = start + 512 <= pfn < start + 520
+        assert bool(m.flags[i] & PG_reserved) == reserved
+        assert (m.refcount[i] == 1) == reserved  # the free pages have page_count 0
+    assert zone.managed_pages == 1016 == zone.NR_FREE_PAGES
+    assert check_zone(zone) == []
+
+
 def test_reserved_pages_are_not_freed() -> None:
     zone = build_zone(ZoneLayout(Geometry(0, 1024), reserved=(PfnRange(512, 520),)))
     blocks = free_blocks(zone)

@@ -332,3 +332,15 @@ def test_v519_a_straddling_movable_page_is_migrated_and_the_scan_resumes_at_its_
     [a] = [a for a in zone.allocations.values() if a.contig]
     assert (a.pfn, a.nr) == (2600, 1000)
     assert isolated(zone) == []
+
+
+def test_the_isolated_range_stops_at_a_zone_end_that_is_not_max_order_aligned() -> None:
+    """v5.15 alloc_contig_range() isolates from pfn_max_align_down(start) to
+    pfn_max_align_up(end) (MAX_ORDER_NR_PAGES = 1024), clamped to the zone's pageblocks:
+    in a 1536-page zone a range in its last pageblock isolates [1024, 1536) and no
+    pageblock past the zone's end; the call succeeds and undoes its isolation."""
+    outcome, zone = run('[[cpu]]\nops = [ { op = "alloc_contig_range", start = 1100, '
+                        'end = 1200, as = "r", expect = "ok" } ]\n', pages=1536)
+    assert outcome.violation is None and outcome.error is None
+    assert isolated(zone) == []
+    assert all(owner_of(zone, p) != NIL for p in range(1100, 1200))

@@ -11,14 +11,24 @@ one-line bugs the fast suite let through, each pinned here by the state that sho
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
-from zonesim.check.baseline import baseline, conservation_suspect
+from zonesim.check.baseline import Baseline, baseline, conservation_suspect
+from zonesim.check.fused import suspect
 from zonesim.check.registry import check_zone, registry
-from zonesim.model.alloc import prep_new_page, take_free_block_at, zone_watermark_ok
+from zonesim.model.alloc import (
+    free_pages_prepare,
+    prep_new_page,
+    take_free_block_at,
+    zone_watermark_ok,
+)
 from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.buddy import ALLOC_HARDER, del_page_from_free_list
 from zonesim.model.geometry import Geometry
+from zonesim.model.pcp import free_unref_page_commit
+from zonesim.model.sync import sequential
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Zone
 
@@ -79,3 +89,139 @@ def test_list_names_at_the_boundary_of_free_and_pcp_lists() -> None:
     last_free = zone.nr_free_lists - 1
     assert zone.describe_list(last_free).startswith(f"free_area[{zone.max_order - 1}].")
     assert zone.describe_list(zone.nr_free_lists) == "cpu0 pcp.lists[order 0 UNMOVABLE]"
+
+
+def _long_pcp_list() -> tuple[Zone, Baseline]:
+    """40 order-0 pages of a 64-page zone freed to cpu0's MOVABLE pcp list
+    (free_unref_page_commit() with pcp->high above the zone's size); the baseline taken
+    while they were allocated."""
+    zone = build_zone(ZoneLayout(Geometry(0, 64, max_order=4, pageblock_order=3, cpus=1),
+                                 pcp_high=64, pcp_batch=64))
+    for pfn in range(40):
+        take_free_block_at(zone, pfn, 0)
+        prep_new_page(zone, pfn, 0, MigrateType.MOVABLE, compound=False, movable=True,
+                      cpu=0)
+    base = baseline(zone)
+    for pfn in range(40):
+        free_pages_prepare(zone, zone.allocations[zone.memmap.owner[pfn]])
+        zone.memmap.cached_mt[pfn] = int(MigrateType.MOVABLE)
+        assert sequential(free_unref_page_commit)(zone, 0, pfn, int(MigrateType.MOVABLE),
+                                                  0) == []
+    assert zone.pcp[0].count == 40
+    return zone, base
+
+
+def test_a_pcp_list_holding_most_of_the_zone_is_no_cycle_to_the_gate() -> None:
+    """More than half a small zone on one pcp list: page conservation holds, and the
+    conservation gate, which bounds its list walk by the zone's page count to stop on a
+    cycle, must not take the long list for one."""
+    zone, base = _long_pcp_list()
+    assert check_zone(zone) == []
+    assert not conservation_suspect(zone, base)
+
+
+def test_a_cycle_on_a_pcp_list_is_suspect_and_ends_the_walk() -> None:
+    """The last page of the pcp list linked back to the first (a list_add() corruption):
+    the gate's walk stops after the zone's page count and says suspect, so the registered
+    invariants run and name it, rather than the walk going round for ever."""
+    zone, base = _long_pcp_list()
+    m = zone.memmap
+    lid = zone.pcp_list_id(0, int(MigrateType.MOVABLE), 0)
+    m.next[m.lists_tail[lid]] = m.lists_head[lid]
+
+    def going_round(signum: int, frame: object) -> None:
+        raise AssertionError("a walk of the cyclic list did not end within 10 s")
+
+    old = signal.signal(signal.SIGALRM, going_round)
+    signal.setitimer(signal.ITIMER_REAL, 10.0)
+    try:
+        assert conservation_suspect(zone, base)
+        found = check_zone(zone)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert [v.invariant for v in found] == ["page_conservation"]
+    assert "claimed 2 times" in found[0].message
+
+
+def test_i7_on_a_zone_away_from_pfn_0() -> None:
+    """I7 (alloc_contig_range()'s contract: the caller owns [start, end) when it returns 0)
+    in a zone of a second node: quiet on the range split_map_pages() handed out, and it
+    names the first page of a range whose tail is still free."""
+    from zonesim.check.events import contig_range_allocated
+    from zonesim.model.alloc import make_contig_allocation
+
+    zone = _zone_with_hole()
+    lo = START + 1024
+    take_free_block_at(zone, lo, 9)
+    make_contig_allocation(zone, lo, 512, MigrateType.MOVABLE, cpu=0)
+    assert list(contig_range_allocated(zone, lo, lo + 512)) == []
+    found = list(contig_range_allocated(zone, lo, lo + 1024))  # [lo + 512, ...) is free
+    assert [v.pfn for v in found] == [lo + 512]
+
+
+def test_the_end_gates_free_block_claims_tile_the_zone_with_the_allocations() -> None:
+    """At the end of an execution the fused gate walks every free list once and hands each
+    block's page range to the conservation gate (page conservation: every page free,
+    allocated or absent exactly once). On a clean zone with a hole, an allocation and
+    free blocks of several orders, both gates are quiet and the claims are the free pages."""
+    zone = _zone_with_hole()
+    take_free_block_at(zone, START + 8, 3)
+    prep_new_page(zone, START + 8, 3, MigrateType.MOVABLE, compound=False, movable=True,
+                  cpu=0)
+    base = baseline(zone)
+    claims: list[tuple[int, int]] = []
+    assert not suspect(zone, end=True, base=base, claims=claims)
+    assert sum(hi - lo for lo, hi in claims) == zone.NR_FREE_PAGES
+    assert not conservation_suspect(zone, base, claims)
+
+
+@pytest.mark.parametrize(("pageblock", "head"), [(0, 0), (1, 0), (7, 3072)])
+def test_the_end_gate_judges_a_block_whose_pageblock_was_retyped(pageblock: int,
+                                                                 head: int) -> None:
+    """A block the execution did not write (its head chunk clean since the baseline) is
+    still judged again when a pageblock under it was retyped -- also the zone's first
+    pageblock and the last. Here set_pageblock_migratetype() makes one pageblock under a
+    free order-10 block HIGHATOMIC (the reserve counted): no_forbidden_merge."""
+    zone = build_zone(ZoneLayout(Geometry(START, 4096, pageblock_order=9)))
+    zone.memmap.track()
+    base = baseline(zone)
+    assert not suspect(zone, end=True, base=base)
+    zone.set_pageblock_migratetype(START + 512 * pageblock, MigrateType.HIGHATOMIC)
+    zone.nr_reserved_highatomic += 512
+    assert [(v.invariant, v.pfn) for v in check_zone(zone)] == [("no_forbidden_merge",
+                                                                 START + head)]
+    assert suspect(zone, end=True, base=base)
+
+
+def test_the_end_gate_sees_a_retyped_pageblock_past_the_first_64() -> None:
+    """The end gate compares the pageblock bytes with the baseline's in runs of 64: a zone
+    of 128 pageblocks (pageblock_order 3) whose pageblock 64 -- the first of the second
+    run -- is retyped HIGHATOMIC under a free order-4 MOVABLE block (no_forbidden_merge)."""
+    zone = build_zone(ZoneLayout(Geometry(0, 1024, max_order=5, pageblock_order=3)))
+    zone.memmap.track()
+    base = baseline(zone)
+    assert not suspect(zone, end=True, base=base)
+    zone.set_pageblock_migratetype(64 * 8, MigrateType.HIGHATOMIC)
+    zone.nr_reserved_highatomic += 8
+    assert [(v.invariant, v.pfn) for v in check_zone(zone)] == [("no_forbidden_merge", 512)]
+    assert suspect(zone, end=True, base=base)
+
+
+@pytest.mark.parametrize("pfn", [1, 510])  # an order-0 page at an odd pfn; an order-1 block
+def test_i5a_finds_a_free_page_at_any_pfn_of_an_isolated_pageblock(pfn: int) -> None:
+    """set_migratetype_isolate() without move_freepages_block(): pageblock 0 is ISOLATE
+    but its only free pages stay on free_list[MOVABLE] -- allocatable from an isolated
+    range (I5a). The walk over the pageblock must find the head wherever it lies."""
+    zone = build_zone(ZoneLayout(Geometry(0, 2048, pageblock_order=9)))
+    order = 0 if pfn % 2 else 1
+    for p in range(512):
+        if pfn <= p < pfn + (1 << order):
+            continue
+        take_free_block_at(zone, p, 0)
+        prep_new_page(zone, p, 0, MigrateType.MOVABLE, compound=False, movable=True, cpu=0)
+    assert zone.free_list_pfns(order, MigrateType.MOVABLE) == [pfn]
+    zone.set_pageblock_migratetype(0, MigrateType.ISOLATE)
+    zone.nr_isolate_pageblock += 1
+    found = [(v.invariant, v.pfn) for v in check_zone(zone, "quiescent")]
+    assert found == [("I5a_isolated_not_allocatable", pfn)]

@@ -8,17 +8,9 @@ from array import array
 from collections.abc import Iterator
 
 from zonesim.check.invariant import Violation, invariant
-from zonesim.model.memmap import (
-    NIL,
-    PG_buddy,
-    PG_nomap,
-    PG_offline_section,
-    PG_reserved,
-)
+from zonesim.model.memmap import NIL, PG_buddy
 from zonesim.model.types import MIGRATE_TYPES
 from zonesim.model.zone import Zone
-
-_NOT_MEMORY = PG_nomap | PG_reserved | PG_offline_section
 
 
 @invariant(

@@ -321,11 +321,17 @@ class Memmap:
         t.append(n)
 
     def list_iter(self, lid: int) -> Iterator[int]:
-        """Page indexes of list ``lid`` from head to tail."""
+        """Page indexes of list ``lid`` from head to tail. A corrupted list that loops (a
+        page linked back to an earlier one) ends after ``nr`` pages -- no list holds more --
+        so the invariants that walk it finish and report it (I1's prev links and length,
+        page conservation's pages claimed twice) instead of going round for ever."""
         i = self.lists_head[lid]
-        while i != NIL:
+        left = self.nr
+        nxt = self.next
+        while i != NIL and left:
             yield i
-            i = self.next[i]
+            i = nxt[i]
+            left -= 1
 
     @staticmethod
     def bytes_per_page() -> int:
