@@ -43,7 +43,6 @@ from zonesim.parallel import open_backend
 from zonesim.policy import PRESETS, Policy, PolicyError, make_policy
 from zonesim.scenario import Expectation, Scenario
 from zonesim.scenario.realism import unrealistic_notes
-from zonesim.sched.replay import ReplayStrategy
 
 DEFAULT_EXECUTIONS = 2000  # per cell, unless the scenario's [explore] says otherwise
 DEFAULT_SECONDS = 0.0  # per cell safety cap; 0 = none (the default: reproducible tables)
@@ -428,17 +427,13 @@ def run_matrix(
             row.cells[col.name] = Cell()
             if not col.extra or expected is not None:
                 plan.append((row, col, expected))
+    # Largest budgets first: the long cells start early and the short ones fill the gaps.
+    order = sorted(range(len(plan)),
+                   key=lambda i: -budget.executions_for(plan[i][0].scenario))
     backend = open_backend(min(workers, len(plan)) if not cluster else 1, cluster)
     flight: dict[int, int] = {}
     n = done = 0
     try:
-        # Longest cells first (LPT), so that the wall time is not set by a long cell that
-        # starts last; the short ones fill the gaps. One worker: the order changes nothing.
-        if backend.slots > 1 or cluster:
-            costs = [cell_cost(row.scenario, col.policy, budget) for row, col, _ in plan]
-            order = sorted(range(len(plan)), key=lambda i: -costs[i])
-        else:
-            order = list(range(len(plan)))
         while order or flight:
             while order and len(flight) < 2 * backend.slots:
                 i = order.pop(0)
@@ -476,29 +471,6 @@ def run_matrix(
     finally:
         backend.close()
     return matrix
-
-
-def cell_cost(scenario: Scenario, policy: Policy, budget: Budget) -> float:
-    """An estimate of a cell's CPU seconds, to hand out the longest cells first: its
-    execution budget times the CPU time of one preemption-free execution (what the DFS
-    runs first). A cell whose first execution already fails costs about that execution;
-    one that does not apply or cannot boot costs nothing (run_cell reports why).
-
-    The cell's own executions depend on budget and seed only: the estimate orders the
-    work units and changes no result. Timed rather than counted in steps: a step of
-    cma-a-mixed-pageblocks costs ~4x one of vmem-a-both-pageblocks."""
-    started = time.process_time()
-    try:
-        engine = Engine(scenario, policy)
-        engine.base_state()
-        booted = time.process_time()
-        outcome = engine.run(ReplayStrategy(()))
-    except Exception:  # NotApplicable, a crash at boot: the cell says what it was
-        return 0.0
-    one = time.process_time() - booted
-    if outcome.violation is not None:
-        return time.process_time() - started
-    return one * budget.executions_for(scenario)
 
 
 def _finish_cell(cell: Cell, row: Row, col: Column, expected: Expectation | None,
