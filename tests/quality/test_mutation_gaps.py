@@ -6,15 +6,19 @@ one-line bugs the fast suite let through, each pinned here by the state that sho
 - conservation's message for a page nobody claims ("lost", not "claimed 1 times");
 - the engine's gate quiet on a clean zone whose first page is allocated (index 0 claimed);
 - __zone_watermark_ok's order loop over MIGRATE_PCPTYPES only: a highatomic reserve is
-  no free block of the order for a caller without ALLOC_HARDER (mm/page_alloc.c, v5.15).
+  no free block of the order for a caller without ALLOC_HARDER (mm/page_alloc.c, v5.15);
+- prep_move_freepages_block()'s zone-edge test (v6.10): a pageblock that ends past the
+  zone is not claimed whole (a survivor of seed 9, model/buddy.py `end - 1` -> `end - 2`).
 """
 
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
 
+from zonesim import Engine, load_scenario, parse_policy
 from zonesim.check.baseline import Baseline, baseline, conservation_suspect
 from zonesim.check.fused import suspect
 from zonesim.check.registry import check_zone, registry
@@ -31,6 +35,7 @@ from zonesim.model.pcp import free_unref_page_commit
 from zonesim.model.sync import sequential
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Zone
+from zonesim.sched import ReplayStrategy
 
 START = 0x40000  # a zone of a second node: starts far from pfn 0
 
@@ -225,3 +230,32 @@ def test_i5a_finds_a_free_page_at_any_pfn_of_an_isolated_pageblock(pfn: int) -> 
     zone.nr_isolate_pageblock += 1
     found = [(v.invariant, v.pfn) for v in check_zone(zone, "quiescent")]
     assert found == [("I5a_isolated_not_allocatable", pfn)]
+
+
+STEAL_AT_ZONE_EDGE = "\n".join([
+    '[scenario]', 'name = "steal-at-zone-edge"',
+    'summary = "an unmovable allocation steals from the zone\'s last, partial pageblock"',
+    '[zone]', 'pages = 4095', 'cpus = 1',
+    *[line for k in range(7) for line in (
+        '[[setup]]', 'op = "alloc"', f'pfn = {k * 512}', 'order = 9', 'type = "movable"',
+        f'as = "m{k}"')],
+    '[[cpu]]', 'ops = [ { op = "alloc", order = 5, type = "unmovable", as = "u" } ]',
+]) + "\n"
+
+
+def test_a_pageblock_past_the_zone_end_is_not_claimed_whole(tmp_path: Path) -> None:
+    """prep_move_freepages_block() (v6.10 mm/page_alloc.c) refuses a pageblock that
+    straddles the zone's end (``zone_spans_pfn(zone, end - 1)``): the last pageblock of a
+    4095-page zone ends one page past the zone, so __rmqueue_fallback takes the single
+    block it needs and leaves the pageblock MOVABLE. (Testing ``end - 2`` instead walks
+    into the missing page: an oops the kernel never has.)"""
+    path = tmp_path / "steal-at-zone-edge.toml"
+    path.write_text(STEAL_AT_ZONE_EDGE)
+    e = Engine(load_scenario(path), parse_policy("v6.10"))
+    o = e.run(ReplayStrategy(()))
+    assert o.violation is None, o.violation
+    zone = e.last_zone
+    assert zone is not None
+    (u,) = [a for a in zone.allocations.values() if a.mt == MigrateType.UNMOVABLE]
+    assert u.pfn >= 7 * 512 and u.order == 5  # from the last, partial pageblock
+    assert zone.get_pageblock_migratetype(7 * 512) == MigrateType.MOVABLE
