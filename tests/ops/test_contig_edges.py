@@ -344,3 +344,25 @@ def test_the_isolated_range_stops_at_a_zone_end_that_is_not_max_order_aligned() 
     assert outcome.violation is None and outcome.error is None
     assert isolated(zone) == []
     assert all(owner_of(zone, p) != NIL for p in range(1100, 1200))
+
+
+# -- isolate_migratepages_range: every movable head of the range, in pfn order ---------------
+
+
+def test_adjacent_order_0_movable_pages_are_all_migrated() -> None:
+    """isolate_migratepages_range() (v5.15 mm/compaction.c) steps one pfn past an order-0
+    page: three order-0 LRU pages side by side in the range are all isolated and migrated,
+    and alloc_contig_range() then gets the whole range."""
+    body = "".join(f'[[setup]]\nop = "alloc"\npfn = {p}\norder = 0\ntype = "movable"\n'
+                   f'as = "m{p}"\n\n' for p in (1600, 1601, 1602))
+    body += ('[[cpu]]\nops = [ { op = "alloc_contig_range", start = 1536, end = 2048, '
+             'type = "movable", as = "r" } ]\n')
+    outcome, zone = run(body)
+    assert outcome.violation is None, outcome.violation
+    assert results(outcome, "alloc_contig_range_done") == ["ok"], outcome.events[-3:]
+    r = [a for a in zone.allocations.values() if a.contig]
+    assert len(r) == 1 and r[0].pfn == 1536 and r[0].nr == 512
+    # the three pages moved out of the range, each still one allocation
+    moved = [a for a in zone.allocations.values() if not a.contig]
+    assert sorted(a.nr for a in moved) == [1, 1, 1]
+    assert all(not 1536 <= a.pfn < 2048 for a in moved)
