@@ -350,11 +350,12 @@ def test_the_isolated_range_stops_at_a_zone_end_that_is_not_max_order_aligned() 
 
 
 def test_adjacent_order_0_movable_pages_are_all_migrated() -> None:
-    """isolate_migratepages_range() (v5.15 mm/compaction.c) steps one pfn past an order-0
-    page: three order-0 LRU pages side by side in the range are all isolated and migrated,
-    and alloc_contig_range() then gets the whole range."""
+    """isolate_migratepages_range() (v5.15 mm/compaction.c) steps one pfn at a time over
+    free pages and one pfn past an order-0 page: three order-0 LRU pages side by side, the
+    first at an odd pfn, are all isolated and migrated, and alloc_contig_range() then gets
+    the whole range."""
     body = "".join(f'[[setup]]\nop = "alloc"\npfn = {p}\norder = 0\ntype = "movable"\n'
-                   f'as = "m{p}"\n\n' for p in (1600, 1601, 1602))
+                   f'as = "m{p}"\n\n' for p in (1601, 1602, 1603))
     body += ('[[cpu]]\nops = [ { op = "alloc_contig_range", start = 1536, end = 2048, '
              'type = "movable", as = "r" } ]\n')
     outcome, zone = run(body)
