@@ -62,6 +62,13 @@ __all__ = [
 # -- the containers ----------------------------------------------------------------------
 
 
+def _indexes(i: Any, n: int) -> range | tuple[int]:
+    """The entries a subscript ``i`` of a container of length ``n`` touches."""
+    if type(i) is int:
+        return (i if i >= 0 else n + i,)
+    return range(*i.indices(n))
+
+
 class PageArray(array):  # type: ignore[type-arg]
     """A memmap array that reports the pages it is read at (writes go through
     ``Memmap.cow``/list operations, which ``Memmap.observer`` already reports)."""
@@ -72,11 +79,8 @@ class PageArray(array):  # type: ignore[type-arg]
         fn = TAP.read
         if fn is not None:
             base = self.base
-            if type(i) is int:
-                fn(("page", base + (i if i >= 0 else len(self) + i)))
-            else:
-                for k in range(*i.indices(len(self))):
-                    fn(("page", base + k))
+            for k in _indexes(i, len(self)):
+                fn(("page", base + k))
         return array.__getitem__(self, i)
 
 
@@ -89,21 +93,15 @@ class ListTable(list):  # type: ignore[type-arg]
     def __getitem__(self, i: Any) -> Any:
         fn = TAP.read
         if fn is not None:
-            if type(i) is int:
-                fn(self.objs[i])
-            else:
-                for k in range(*i.indices(len(self))):
-                    fn(self.objs[k])
+            for k in _indexes(i, len(self)):
+                fn(self.objs[k])
         return list.__getitem__(self, i)
 
     def __setitem__(self, i: Any, v: Any) -> None:
         fn = TAP.write
         if fn is not None:
-            if type(i) is int:
-                fn(self.objs[i])
-            else:
-                for k in range(*i.indices(len(self))):
-                    fn(self.objs[k])
+            for k in _indexes(i, len(self)):
+                fn(self.objs[k])
         list.__setitem__(self, i, v)
 
 
@@ -128,21 +126,15 @@ class PageblockBits(bytearray):
     def __getitem__(self, i: Any) -> Any:
         fn = TAP.read
         if fn is not None:
-            if type(i) is int:
-                fn(("pb", self.first + (i if i >= 0 else len(self) + i)))
-            else:
-                for k in range(*i.indices(len(self))):
-                    fn(("pb", self.first + k))
+            for k in _indexes(i, len(self)):
+                fn(("pb", self.first + k))
         return bytearray.__getitem__(self, i)
 
     def __setitem__(self, i: Any, v: Any) -> None:
         fn = TAP.write
         if fn is not None:
-            if type(i) is int:
-                fn(("pb", self.first + (i if i >= 0 else len(self) + i)))
-            else:
-                for k in range(*i.indices(len(self))):
-                    fn(("pb", self.first + k))
+            for k in _indexes(i, len(self)):
+                fn(("pb", self.first + k))
         bytearray.__setitem__(self, i, v)
 
 
