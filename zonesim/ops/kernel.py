@@ -23,8 +23,8 @@ from zonesim.sched import (
     SpinLock,
     StepRecorder,
     current_cpu,
-    current_cpu_state,
     pcp_objects,
+    record_window_site,
     suspended_in_section,
     switch_enter,
     switch_rest,
@@ -134,7 +134,7 @@ class Kernel:
         """A window of the running CPU's section: see zonesim.sched.window."""
         st = self.steps
         if st is not None:  # passing a window site, a decision or not (zonesim.sched.steps)
-            st.window((kind, key), current_cpu_state().held)
+            record_window_site((kind, key))
             st.touch((kind, key), write)
         sched = self.sched
         if sched is None:

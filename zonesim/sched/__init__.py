@@ -6,7 +6,7 @@ strategies (random, PCT, POS, DFS, replay, Hypothesis); schedule strings; shrink
 """
 
 from zonesim.sched.choice import Choice, ChoiceLog, ChoiceValue, Recorder, preemptions
-from zonesim.sched.cpu import current_cpu, current_cpu_state
+from zonesim.sched.cpu import current_cpu
 from zonesim.sched.dfs import DFSStrategy
 from zonesim.sched.errors import (
     Deadlock,
@@ -46,6 +46,7 @@ from zonesim.sched.scheduler import (
     ExecutionResult,
     Scheduler,
     choose,
+    record_window_site,
     suspended_in_section,
     switch_enter,
     switch_point,
@@ -104,7 +105,6 @@ __all__ = [
     "check_fingerprint",
     "choose",
     "current_cpu",
-    "current_cpu_state",
     "decode",
     "encode",
     "execute",
@@ -119,6 +119,7 @@ __all__ = [
     "preempt_disable",
     "preemptions",
     "reads",
+    "record_window_site",
     "replay_schedule",
     "shrink",
     "sort_key",

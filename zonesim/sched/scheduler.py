@@ -539,6 +539,16 @@ async def window(label: str, candidates: tuple[str, ...]) -> None:
             sched._in_section -= 1
 
 
+def record_window_site(obj: tuple[str, int | str | None]) -> None:
+    """The running CPU passes a window site on ``obj`` inside a section: its step's
+    footprint reads whether a CPU is parked with a declared access to ``obj`` or to the
+    locks the running CPU holds (``StepRecorder.window``)."""
+    cpu = _running()
+    st = cpu.sched._steps
+    if st is not None:
+        st.window(obj, cpu.held)
+
+
 def record_observed(obj: tuple[str, int | str | None]) -> None:
     """A write seen on the state by the running CPU (e.g. ``Memmap.observer``)."""
     cpu = CURRENT.get(None)
