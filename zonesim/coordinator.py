@@ -178,16 +178,35 @@ def run_segments(run: Run, make: Callable[[int], Unit], segments: int,
     return col
 
 
+def segment_starts(budget: int, largest: int, slots: int, smallest: int = 4) -> list[int]:
+    """First execution index (1-based) of each unit of ``budget`` executions, then
+    ``budget + 1``. Units hold ``largest`` executions while there is plenty left, then
+    shrink (about what is left over twice the slots, never below ``smallest``), so the
+    last units end close together and no worker finishes alone with a long one at the
+    end (guided self-scheduling). The results do not depend on the sizes: executions are
+    drawn by index and ordered by index."""
+    starts = [1]
+    left = budget
+    while left > 0:
+        # one slot: nobody waits for anybody, so no shrinking (inline: one unit)
+        size = min(left, largest)
+        if slots > 1:
+            size = min(size, max(smallest, -(-left // (2 * slots))))
+        left -= size
+        starts.append(starts[-1] + size)
+    return starts
+
+
 def explore_indexed(run: Run, spec: EngineSpec, strategy: str, seed: int, depth: int,
                     pct_steps: int, keep_going: bool, chunk: int) -> Collected:
-    budget = run.budget
+    """``chunk``: the largest unit (the whole budget: one unit)."""
+    starts = segment_starts(run.budget, chunk, run.backend.slots)
 
     def make(s: int) -> Unit:
-        start = 1 + s * chunk
-        return IndexedUnit(spec, strategy, seed, depth, pct_steps, start,
-                           min(start + chunk, budget + 1), keep_going, run.time_left())
+        return IndexedUnit(spec, strategy, seed, depth, pct_steps, starts[s], starts[s + 1],
+                           keep_going, run.time_left())
 
-    return run_segments(run, make, -(-budget // chunk), keep_going)
+    return run_segments(run, make, len(starts) - 1, keep_going)
 
 
 def explore_feedback(run: Run, spec: EngineSpec, seed: int, keep_going: bool,
