@@ -34,6 +34,7 @@ from zonesim.policy import Policy
 from zonesim.scenario import Scenario
 from zonesim.sched import (
     Choice,
+    ChoiceLog,
     ChoiceValue,
     Failure,
     PCTStrategy,
@@ -41,6 +42,7 @@ from zonesim.sched import (
     RandomStrategy,
     ReducedDFS,
     ReplayStrategy,
+    SchedError,
     SleepSet,
     Strategy,
     hypothesis_search,
@@ -282,11 +284,10 @@ class DfsResult:
         return list(self.sleeps) if self.sleeps else [() for _ in self.frontier]
 
 
-@dataclass(slots=True)
-class _Point:
-    n: int
-    taken: int
-    preemptible: bool
+#: a decision of a DFS trail: (alternatives, index taken, preemptible: the running CPU
+#: could have kept the baton)
+_Point = tuple[int, int, bool]
+_FOREVER = 1 << 62  # a horizon past any step bound
 
 
 class SubtreeDFS:
@@ -294,7 +295,20 @@ class SubtreeDFS:
     search): replays the prefix, takes 0 at every new decision, and backtracks only at
     decisions at or below ``len(prefix)``. ``frontier()`` is its DFS stack: every untried
     alternative within the preemption bound, deepest first -- exactly what the sequential
-    DFS would explore next, in that order."""
+    DFS would explore next, in that order.
+
+    Horizon (``zonesim.sched.strategy.Horizon``): most decisions take 0 ("keep
+    running"), so the scheduler answers them itself (no call into the strategy, no
+    coroutine per switch point) until the next decision that takes something else: past
+    the prefix that is never; inside a prefix this search derived from its own previous
+    execution, it is the step at which that execution met the prefix's next non-zero
+    decision (the scheduler is deterministic: the same prefix meets the same decisions at
+    the same steps, which ``end_logged`` verifies). The strategy does not see the answered
+    decisions, so the trail is rebuilt from the execution's decision log (``end_logged``):
+    decision ``i`` took ``prefix[i]`` inside the prefix and 0 after it, and was
+    preemptible when a running CPU could keep the baton (the scheduler puts it first, as
+    ``current``). Driven by hand, without a scheduler (no ``answered`` call),
+    ``end_execution`` uses the decisions it saw."""
 
     def __init__(self, prefix: Sequence[int], preemption_bound: int) -> None:
         self.floor = len(prefix)
@@ -303,44 +317,127 @@ class SubtreeDFS:
         self._prefix = list(prefix)
         self._trail: list[_Point] = []
         self._last: list[_Point] = []
+        self._promised = False  # the scheduler answered decisions on our behalf
+        # The prefix's decisions as the previous execution met them ((step, kind) each;
+        # None: not known, e.g. a prefix handed in by the coordinator), and for each one
+        # the step of the next decision of the prefix that takes a non-zero index.
+        self._at: list[tuple[int, str]] | None = None
+        self._until: list[int] = []
+        self._i = -1  # the prefix index of the last decision asked of the strategy
 
     def begin_execution(self) -> bool:
         if self.exhausted:
             return False
         self._trail = []
+        self._promised = False
+        self._i = -1
         return True
 
-    def _pick(self, step: int, n: int, preemptible: bool) -> int:
-        i = len(self._trail)
+    def _index(self, step: int, kind: str) -> int:
+        """Which decision of the execution this question is: counted while every
+        decision is asked; else found among the prefix's decisions after the last one
+        asked (those between were answered from the horizon)."""
+        at = self._at
+        if at is None:
+            return len(self._trail)
+        j = self._i + 1
+        end = len(at)
+        while j < end and at[j] != (step, kind):
+            if at[j][0] > step:
+                j = end
+                break
+            j += 1
+        if j == end:
+            if self._i < end - 1:
+                raise SchedError(
+                    f"nondeterminism: a dfs replay met a {kind} decision at step {step} that "
+                    f"the execution it replays did not have there (prefix decision "
+                    f"{self._i + 1} of {end})")
+            return max(end, self._i + 1)
+        return j
+
+    def _pick(self, step: int, n: int, preemptible: bool, kind: str) -> int:
+        i = self._index(step, kind)
+        self._i = i
         taken = 0
         if i < len(self._prefix):
             taken = self._prefix[i]
             check_replayed(i, step, n, taken)
-        self._trail.append(_Point(n, taken, preemptible))
+        self._trail.append((n, taken, preemptible))
         return taken
 
     def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
-        return self._pick(step, len(runnable), current is not None and runnable[0] == current)
+        return self._pick(step, len(runnable),
+                          current is not None and runnable[0] == current, "cpu")
 
     def pick_option(self, step: int, n: int, label: str) -> int:
-        return self._pick(step, n, False)
+        return self._pick(step, n, False, "opt")
+
+    def horizon(self) -> int:
+        """Asked right after a decision that took 0 with a CPU able to keep running."""
+        i = self._i
+        if i >= len(self._prefix) - 1:
+            return _FOREVER  # past the prefix (its last decision takes an alternative)
+        if self._at is None:
+            return 0  # the prefix's steps are unknown: every decision is asked
+        return self._until[i]
+
+    def answered(self, step: int) -> None:
+        self._promised = True
 
     def _open(self, trail: list[_Point]) -> list[tuple[int, int]]:
         """(depth, first untried alternative) of every decision that still has one."""
         out: list[tuple[int, int]] = []
         count = 0
         before: list[int] = []
-        for p in trail:
+        for _, taken, preemptible in trail:
             before.append(count)
-            if p.preemptible and p.taken:
+            if preemptible and taken:
                 count += 1
+        bound = self.bound
         for i in range(len(trail) - 1, self.floor - 1, -1):
-            p = trail[i]
-            if p.taken + 1 < p.n and before[i] + p.preemptible <= self.bound:
-                out.append((i, p.taken + 1))
+            n, taken, preemptible = trail[i]
+            if taken + 1 < n and before[i] + preemptible <= bound:
+                out.append((i, taken + 1))
         return out
 
+    def end_logged(self, choices: Sequence[Choice], failed: bool) -> None:
+        """``end_execution`` with the trail taken from the execution's decision log
+        (every decision, also those the scheduler answered from the horizon)."""
+        raw = choices.raw if isinstance(choices, ChoiceLog) else [
+            (c.kind, c.value, c.n, c.label, c.step, c.current) for c in choices]
+        if len(raw) < len(self._trail):
+            raise SchedError(f"dfs: the decision log holds {len(raw)} decisions, the "
+                             f"strategy answered {len(self._trail)}")
+        prefix = self._prefix
+        p = len(prefix)
+        check_prefix_reached(len(raw), p)
+        at = self._at
+        if at is not None and [(t[4], t[0]) for t in raw[:p]] != at:
+            raise SchedError("nondeterminism: a dfs replay met its prefix's decisions at "
+                             "other steps than the execution it replays")
+        self._trail = [(t[2], prefix[i] if i < p else 0, t[0] == "cpu" and t[5] is not None)
+                       for i, t in enumerate(raw)]
+        self._promised = False
+        self.end_execution(failed)
+        if self.exhausted:
+            return
+        # The next prefix replays this execution up to its backtrack point: known steps.
+        q = len(self._prefix)
+        at = [(t[4], t[0]) for t in raw[:q]]
+        until = [_FOREVER] * q
+        nxt = _FOREVER
+        for i in range(q - 1, -1, -1):
+            until[i] = nxt
+            if self._prefix[i]:
+                nxt = at[i][0]
+        self._at, self._until = at, until
+
     def end_execution(self, failed: bool) -> None:
+        if self._promised:
+            raise SchedError("dfs: the scheduler answered decisions from the horizon; "
+                             "end the execution with end_logged(choices, failed)")
+        self._at = None  # end_logged sets it again when it knows the steps
         trail = self._trail
         check_prefix_reached(len(trail), len(self._prefix))
         self._last = trail
@@ -349,13 +446,13 @@ class SubtreeDFS:
             self.exhausted = True
             return
         i, alt = nxt[0]
-        self._prefix = [q.taken for q in trail[:i]] + [alt]
+        self._prefix = [q[1] for q in trail[:i]] + [alt]
 
     def frontier(self) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
         """(taken values of the last trail, untried (depth, alternative) in DFS order)."""
         last = self._last
-        out = [(i, a) for i, first in self._open(last) for a in range(first, last[i].n)]
-        return tuple(p.taken for p in last), tuple(out)
+        out = [(i, a) for i, first in self._open(last) for a in range(first, last[i][0])]
+        return tuple(q[1] for q in last), tuple(out)
 
 
 def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
@@ -380,7 +477,10 @@ def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
 
     def on_outcome(o: Outcome) -> None:
         if o.error is None:
-            dfs.end_execution(o.violation is not None)
+            if isinstance(dfs, SubtreeDFS):
+                dfs.end_logged(o.choices, o.violation is not None)
+            else:
+                dfs.end_execution(o.violation is not None)
         out.append(_record(len(out) + 1, o, seen))
 
     engine.run_batch(next_strategy, on_outcome)

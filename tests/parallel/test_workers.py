@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -15,9 +16,9 @@ import pytest
 
 from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
 from zonesim.cli import main
-from zonesim.coordinator import Run, explore_dfs
+from zonesim.coordinator import Run, explore_dfs, segment_starts
 from zonesim.parallel import InlineBackend
-from zonesim.sched import DFSStrategy
+from zonesim.sched import DFSStrategy, SchedError
 from zonesim.units import EngineSpec, SubtreeDFS, execution_seed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,6 +102,59 @@ def test_subtree_frontier_is_the_dfs_stack() -> None:
     trail, frontier = s.frontier()
     # deepest first, alternatives ascending; nothing above the prefix's own depth
     assert trail == (1, 0, 0) and frontier == ((2, 1), (2, 2), (1, 1))
+
+
+@pytest.mark.parametrize("path,policy", [
+    (SEED / "vmem-a-both-pageblocks.toml", "rfc-v1"),
+    (SEED / "cma-b-partial-isolation.toml", "proposal"),
+])
+def test_dfs_with_the_horizon_is_the_sequential_dfs(path: Path, policy: str) -> None:
+    """One unit running many executions: past its prefix, and inside a prefix it derived
+    from its own previous execution, the scheduler answers "keep running" itself; the
+    trail rebuilt from the decision log gives the sequential DFSStrategy's executions (same
+    trace hashes, in order) while the strategy is asked only a few times."""
+    e = engine(path, policy)
+    dfs = DFSStrategy(2)
+    sequential = []
+    while len(sequential) < 60 and dfs.begin_execution():
+        o = e.run(dfs)
+        dfs.end_execution(o.violation is not None)
+        sequential.append(o.trace_hash)
+    sub = SubtreeDFS((), 2)
+    asked = decisions = 0
+    mine = []
+    while len(mine) < len(sequential) and sub.begin_execution():
+        o = e.run(sub)
+        asked += len(sub._trail)  # the decisions the strategy was asked about
+        decisions += len(o.choices)
+        sub.end_logged(o.choices, o.violation is not None)
+        mine.append(o.trace_hash)
+    assert mine == sequential
+    assert decisions > 10 * asked  # not vacuous: most decisions came from the horizon
+
+
+def test_dfs_answered_from_the_horizon_needs_the_log() -> None:
+    """A DFS whose decisions the scheduler answered cannot end from the decisions it saw
+    alone (its trail would miss them): end_execution refuses."""
+    e = engine(SEED / "vmem-a-both-pageblocks.toml", "rfc-v1")
+    sub = SubtreeDFS((), 2)
+    assert sub.begin_execution()
+    e.run(sub)
+    with pytest.raises(SchedError, match="end_logged"):
+        sub.end_execution(False)
+
+
+def test_indexed_units_shrink_towards_the_end() -> None:
+    """Executions 1..budget in units of at most ``largest``, shrinking near the end so the
+    workers finish together; one slot: equal units (inline: one)."""
+    for budget, largest, slots in [(600, 32, 2), (1000, 32, 4), (10, 4, 2), (1, 4, 2)]:
+        starts = segment_starts(budget, largest, slots)
+        sizes = [b - a for a, b in itertools.pairwise(starts)]
+        assert starts[0] == 1 and starts[-1] == budget + 1 and min(sizes) > 0
+        assert max(sizes) <= largest and sizes == sorted(sizes, reverse=True)
+    starts = segment_starts(600, 32, 2)
+    assert starts[-2] - starts[-3] <= 4 < starts[2] - starts[1]  # last units small
+    assert segment_starts(600, 600, 1) == [1, 601]
 
 
 def test_execution_seeds_are_stable_and_distinct() -> None:

@@ -101,6 +101,11 @@ class ChoiceLog(Sequence[Choice]):
     def __reduce__(self) -> tuple[type[ChoiceLog], tuple[list[RawChoice]]]:
         return (ChoiceLog, (list(self._raw),))
 
+    @property
+    def raw(self) -> Sequence[RawChoice]:
+        """The decisions as recorded (no ``Choice`` built): for a reader of every one."""
+        return self._raw
+
     def hash_text(self) -> str:
         """``kind:value`` of every decision, one per line (what a trace hash covers)."""
         return "".join([f"{t[0]}:{t[1]}\n" for t in self._raw])
