@@ -644,3 +644,34 @@ def test_a_tracked_clean_zone_passes_and_rolls_back_to_its_base() -> None:
     zone.rollback()
     assert (bytes(zone.memmap.owner), bytes(zone.memmap.flags), bytes(zone.pageblock)) == before
     assert check_zone(zone, "end") == []
+
+
+def test_the_gate_judges_the_lists_while_a_pageblock_is_isolated() -> None:
+    """With a pageblock isolated the gate runs I5a's own function and judges the other
+    invariants incrementally (it used to hand every check to the registry then): a CMA
+    block moved to a MOVABLE list afterwards -- counters kept consistent, so only the
+    judgement of the touched block sees it -- is still caught, and reported as the
+    registry reports it."""
+    def cma_block(zone: Zone) -> int | None:
+        """A free block on a CMA list (in a CMA pageblock: the zone is clean)."""
+        m = zone.memmap
+        cma = {zone.free_list_id(o, int(C)) for o in range(zone.max_order)}
+        return next((i for i in range(m.nr) if m.list_id[i] in cma), None)
+
+    zone, i = next((z, i) for z in map(busy_zone, range(40))
+                   if z.nr_isolate_pageblock and (i := cma_block(z)) is not None)
+    assert not suspect(zone)  # clean: the incremental state now starts from here
+    m = zone.memmap
+    pfn, order = i + zone.start_pfn, m.order[i]
+    del_page_from_free_list(zone, pfn, order)
+    add_to_free_list(zone, pfn, order, int(MOV))
+    if not zone.flags.account_on_lists:
+        __mod_zone_freepage_state(zone, -(1 << order), int(C))
+        __mod_zone_freepage_state(zone, 1 << order, int(MOV))
+    assert (m.free_listed, m.cma_listed) == (zone.NR_FREE_PAGES, zone.NR_FREE_CMA_PAGES)
+    found = check_zone(zone, "quiescent")
+    assert "cma_pageblocks" in names(found) and zone.nr_isolate_pageblock
+    assert suspect(zone)
+    with pytest.raises(InvariantViolation) as exc:
+        quiescent_check(zone, "quiescent")
+    assert exc.value.violation == found[0]

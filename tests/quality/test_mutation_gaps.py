@@ -31,6 +31,7 @@ from zonesim.model.alloc import (
 from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.buddy import ALLOC_HARDER, del_page_from_free_list
 from zonesim.model.geometry import Geometry
+from zonesim.model.memmap import PG_buddy
 from zonesim.model.pcp import free_unref_page_commit
 from zonesim.model.sync import sequential
 from zonesim.model.types import MigrateType
@@ -163,6 +164,44 @@ def test_i7_on_a_zone_away_from_pfn_0() -> None:
     assert list(contig_range_allocated(zone, lo, lo + 512)) == []
     found = list(contig_range_allocated(zone, lo, lo + 1024))  # [lo + 512, ...) is free
     assert [v.pfn for v in found] == [lo + 512]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("refcount", 2), ("refcount", 0), ("flags", PG_buddy), ("list_id", 0), ("owner", 77),
+])
+@pytest.mark.parametrize("where", [0, 300, 511])
+def test_i7_fast_path_misses_no_page(field: str, value: int, where: int) -> None:
+    """I7 judges a whole range with slice counts before its per-page loop: one page of a
+    512-page allocation with one field wrong (first, middle, last) is still reported."""
+    from zonesim.check.events import contig_range_allocated
+    from zonesim.model.alloc import make_contig_allocation
+
+    zone = _zone_with_hole()
+    lo = START + 1024
+    take_free_block_at(zone, lo, 9)
+    make_contig_allocation(zone, lo, 512, MigrateType.MOVABLE, cpu=0)
+    m = zone.memmap
+    i = lo - zone.start_pfn + where
+    arr = getattr(m, field)
+    arr[i] = arr[i] | value if field == "flags" else value
+    found = list(contig_range_allocated(zone, lo, lo + 512))
+    # the owner is the first page's: a first page owned by another makes page 1 differ
+    first = lo + 1 if (field, where) == ("owner", 0) else lo + where
+    assert [v.pfn for v in found] == [first], (field, value, where)
+
+
+@pytest.mark.parametrize("start, end, first", [(0, 40, 0), (39, 40, 39), (40, 64, None),
+                                               (8, 16, 8)])
+def test_i5b_names_the_first_page_on_a_pcp_list(start: int, end: int,
+                                                 first: int | None) -> None:
+    """I5b's pcp test looks at the whole range at once (the largest list id) before it
+    walks it: a range with pages on a pcp list names the first one; one without is quiet."""
+    from zonesim.check.events import isolated_range_clean
+
+    zone, _ = _long_pcp_list()  # pages 0..39 on cpu0's pcp list, 40..63 free
+    found = list(isolated_range_clean(zone, start, end))
+    assert [v.pfn for v in found if "sits on" in v.message] == ([] if first is None
+                                                                else [first])
 
 
 def test_the_end_gates_free_block_claims_tile_the_zone_with_the_allocations() -> None:

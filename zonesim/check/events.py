@@ -3,6 +3,7 @@ test_pages_isolated() succeeds, I7 when alloc_contig_range() returns 0."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -43,7 +44,12 @@ def isolated_range_clean(zone: Zone, start: int, end: int) -> Iterator[Violation
                 actual=where,
             )
             return
-    for pfn in range(max(start, zone.start_pfn), min(end, zone.end_pfn)):
+    lo, hi = max(start, zone.start_pfn), min(end, zone.end_pfn)
+    # pcp lists have the highest list ids: one max() over the slice says whether any page
+    # of the range sits on one (then the loop below names the first)
+    if lo >= hi or max(m.list_id[lo - zone.start_pfn:hi - zone.start_pfn]) < zone.nr_free_lists:
+        return
+    for pfn in range(lo, hi):
         lid = m.list_id[pfn - zone.start_pfn]
         if lid != NIL and lid >= zone.nr_free_lists:
             where = zone.describe_list(lid)
@@ -58,8 +64,29 @@ def isolated_range_clean(zone: Zone, start: int, end: int) -> Iterator[Violation
             return
 
 
+#: the byte of a native-order ``flags`` entry that holds PG_buddy (bit 0), and a table
+#: that maps it to 1 when the bit is set
+_LOW_BYTE = 0 if sys.byteorder == "little" else 1
+_BUDDY_BIT = bytes(v & PG_buddy & 0xFF for v in range(256))
+
+
+def _all_allocated(zone: Zone, a: int, b: int) -> bool:
+    """The per-page test below over memmap slices (count and translate in C): true when
+    pages ``a .. b-1`` (indexes) all have refcount 1, no list, no PageBuddy and one
+    owner. It runs whenever alloc_contig_range succeeds, over 512-page ranges."""
+    m = zone.memmap
+    n = b - a
+    owner = m.owner[a]
+    return (owner != NIL and m.refcount[a:b].count(1) == n
+            and m.list_id[a:b].count(NIL) == n and m.owner[a:b].count(owner) == n
+            and not m.flags[a:b].tobytes()[_LOW_BYTE::2].translate(_BUDDY_BIT).count(1))
+
+
 def contig_range_allocated(zone: Zone, start: int, end: int) -> Iterator[Violation]:
     m = zone.memmap
+    a, b = start - zone.start_pfn, end - zone.start_pfn
+    if 0 <= a < b <= m.nr and _all_allocated(zone, a, b):
+        return
     owner = m.owner[start - zone.start_pfn]
     for pfn in range(start, end):
         i = pfn - zone.start_pfn

@@ -10,16 +10,17 @@ every state they flag (the predicates are theirs, over the same fields), so a re
 the same as without the gate; it may flag a little more (a block with a pageblock outside
 the zone), and then the registered invariants decide.
 
-Covered: ``COVERED`` below (with ``end``, I4i too). I5a runs whenever a pageblock is
-isolated (its own first test, as before). An invariant registered later and not listed in
-``COVERED`` is run by the engine at every check, ungated (zonesim.engine.quiescent_check).
+Covered: ``COVERED`` below (with ``end``, I4i too). I5a is its registered function,
+run whenever a pageblock is isolated (its own first test). An invariant registered later
+and not listed in ``COVERED`` is run by the engine at every check, ungated
+(zonesim.engine.quiescent_check).
 """
 
 from __future__ import annotations
 
 from zonesim.check.baseline import Baseline, retyped_since, unchanged_block
 from zonesim.check.freelists import list_pages
-from zonesim.check.pageblocks import isolate_census
+from zonesim.check.pageblocks import isolate_census, isolated_not_allocatable
 from zonesim.model.memmap import CHUNK_SHIFT, NIL, PG_buddy
 from zonesim.model.types import MIGRATE_PCPTYPES, MIGRATE_TYPES, MigrateType
 from zonesim.model.zone import PB_ISOLATE_BIT, PB_MT_MASK, Zone
@@ -120,8 +121,12 @@ def suspect(zone: Zone, *, end: bool = False, base: Baseline | None = None,
             or zone.cma_pages < zone.NR_FREE_CMA_PAGES
             or isolate_census(zone) != zone.nr_isolate_pageblock):
         return True
-    if zone.nr_isolate_pageblock:
-        return True  # I5a judges isolated pageblocks itself
+    if zone.nr_isolate_pageblock and next(iter(isolated_not_allocatable(zone)), None):
+        # I5a has no gate of its own: while a pageblock is isolated its registered
+        # function runs here (it stops at its first report), and the gate goes on for the
+        # others -- before, any isolated pageblock sent every registered invariant over
+        # every list, about half of the quiescent checks of the CMA cells.
+        return True
     highatomic = zone.pageblock.translate(_IS_HIGHATOMIC).count(1)
     if zone.nr_reserved_highatomic != highatomic * zone.geometry.pageblock_nr_pages:
         return True  # highatomic_reserve

@@ -80,12 +80,14 @@ def set_buddy_order(zone: Zone, pfn: int, order: int) -> None:
 
 
 def page_is_buddy(zone: Zone, buddy_pfn: int, order: int) -> bool:
-    """page_is_buddy(): free head of the same order in the same zone. No type check."""
-    if not zone.has_memmap(buddy_pfn):
-        return False
+    """page_is_buddy(): free head of the same order in the same zone. No type check.
+    (``zone.has_memmap`` inline: this runs at every merge step of every free.)"""
     i = buddy_pfn - zone.start_pfn
     m = zone.memmap
-    return bool(m.flags[i] & PG_buddy) and m.order[i] == order
+    if not 0 <= i < m.nr:
+        return False
+    f = m.flags[i]
+    return not f & PG_nomap and bool(f & PG_buddy) and m.order[i] == order
 
 
 def account_freepages(zone: Zone, nr: int, mt: int) -> None:
