@@ -103,7 +103,11 @@ def same(a: Any, b: Any) -> str:
     return "SAME" if a == b else "DIFFERENT"
 
 
-def bench_explore(n: int, executions: int, repeats: int, cluster: str | None) -> None:
+def bench_explore(n: int, executions: int, repeats: int) -> tuple[float, Any]:
+    """``--workers 1`` against ``--workers n``, with no thread in this process: the pool
+    forks its workers, as ``zonesim explore --workers n`` does (a caller with a thread --
+    a Dask client, a LocalCluster -- gets forkserver workers, whose CPU this process
+    cannot see). Returns the single worker's rate and report."""
     print(f"== explore {STRESS.name}, policy v5.15, pct seed 0, {executions} executions "
           f"(wall, median of {repeats}; load {load()}) ==")
     print(f"  this machine now runs {n} CPU-bound processes {calibrate(n):.2f}x as fast as one "
@@ -118,14 +122,19 @@ def bench_explore(n: int, executions: int, repeats: int, cluster: str | None) ->
           f"  result {same(r1.to_json(), rn.to_json())}")
     print(f"    CPU of coordinator + workers {cn:.2f} s = {cn / c1:.2f}x the single worker's "
           f"CPU (the work the parallel run adds: probe, boots, coordination)")
-    if cluster is not None:
-        tc, _, rc = timed(explore_run(executions, cluster=cluster), repeats)
-        ratec = rc.executions / tc
-        rr = ratec / rate1
-        print(f"  LocalCluster, {n} worker processes: {tc:.2f} s, {ratec:.1f} executions/s "
-              f"-> {rr:.2f}x (goal >= {CLUSTER_GOAL:g}x)  "
-              f"[{'PASS' if rr >= CLUSTER_GOAL else 'FAIL'}]  "
-              f"result {same(r1.to_json(), rc.to_json())}")
+    print(f"  (load after: {load()})")
+    return rate1, r1
+
+
+def bench_cluster(n: int, executions: int, repeats: int, cluster: str, rate1: float,
+                  r1: Any) -> None:
+    tc, _, rc = timed(explore_run(executions, cluster=cluster), repeats)
+    ratec = rc.executions / tc
+    rr = ratec / rate1
+    print(f"  LocalCluster, {n} worker processes: {tc:.2f} s, {ratec:.1f} executions/s "
+          f"-> {rr:.2f}x (goal >= {CLUSTER_GOAL:g}x)  "
+          f"[{'PASS' if rr >= CLUSTER_GOAL else 'FAIL'}]  "
+          f"result {same(r1.to_json(), rc.to_json())}")
     print(f"  (load after: {load()})")
 
 
@@ -179,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
+        # The pool first, while this process has no thread (see bench_explore), and the
+        # matrix too; the LocalCluster last.
+        rate1, r1 = bench_explore(n, executions, repeats)
+        bench_matrix(n, args.quick, Path(tmp))
         cluster_cm: Any = None
         address = None
         if not args.no_dask:
@@ -194,11 +207,12 @@ def main(argv: list[str] | None = None) -> int:
                                           dashboard_address=None)
                 address = cluster_cm.scheduler_address
         try:
-            bench_explore(n, executions, repeats, address)
+            if address is not None:
+                print(f"== explore on a LocalCluster (load {load()}) ==")
+                bench_cluster(n, executions, repeats, address, rate1, r1)
         finally:
             if cluster_cm is not None:
                 cluster_cm.close()
-        bench_matrix(n, args.quick, Path(tmp))
     print(f"(total {time.perf_counter() - t0:.1f} s)")
     return 0
 
