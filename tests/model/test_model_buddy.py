@@ -273,6 +273,61 @@ def test_fpi_to_tail_and_buddy_merge_likely_queue_at_the_tail() -> None:
     assert zone.free_list_pfns(0, MOV) == [6, 4, 0]
 
 
+def test_buddy_merge_likely_looks_below_max_order_minus_2_only() -> None:
+    """buddy_merge_likely() returns false only from order MAX_ORDER-2 on; below, a block
+    whose buddy is busy but whose next-higher buddy is free is queued at the tail (so it is
+    handed out last and may still merge). MAX_ORDER 5: an order-2 block at 0 (buddy 4
+    busy, order-3 buddy at 8 free) goes behind the order-2 block at 20 (whose order-3 buddy
+    at 24 is busy: head)."""
+    zone = mk(32, max_order=5, pb=3)
+    hollow(zone, 0, 4)
+    hollow(zone, 16, 4)
+    free_one_page_locked(zone, 8, 3, MOV, FPI_NONE)
+    free_one_page_locked(zone, 20, 2, MOV, FPI_NONE)
+    free_one_page_locked(zone, 0, 2, MOV, FPI_NONE)
+    assert zone.free_list_pfns(3, MOV) == [8]
+    assert zone.free_list_pfns(2, MOV) == [20, 0]
+    # at order MAX_ORDER-2 = 3 it does not look: the block at 8 (buddy 0 busy, order-4
+    # buddy at 16 free) goes to the head, before the one at 40
+    zone = mk(64, max_order=5, pb=3)
+    hollow(zone, 0, 4)
+    hollow(zone, 32, 4)
+    free_one_page_locked(zone, 40, 3, MOV, FPI_NONE)
+    free_one_page_locked(zone, 8, 3, MOV, FPI_NONE)
+    assert zone.free_list_pfns(4, MOV) == [16, 48]
+    assert zone.free_list_pfns(3, MOV) == [8, 40]
+
+
+def test_inside_one_pageblock_the_518_merge_does_not_look_at_types() -> None:
+    """5.18's __free_one_page() merges without a type check up to
+    min(MAX_ORDER-1, pageblock_order): both buddies lie in one pageblock. With
+    pageblock_order = MAX_ORDER-1 = 10 an order-9 page freed with a stale HIGHATOMIC type
+    (the pageblock is MOVABLE: a type read before a racing retype) still merges with its
+    free buddy into one order-10 block on the caller's list."""
+    zone = mk(2048, pb=10, flags=ModelFlags(mergeable_merge_check=True))
+    hollow(zone, 0, 10)
+    free_one_page_locked(zone, 512, 9, MOV, FPI_NONE)
+    assert free_one_page_locked(zone, 0, 9, MigrateType.HIGHATOMIC, FPI_NONE) == (0, 10)
+    assert blocks(zone)[(0, 10)] == MigrateType.HIGHATOMIC
+
+
+def test_e6cf9e1c4cde_a_buddy_of_another_mergeable_type_is_retyped_and_merged() -> None:
+    """6.10's __free_one_page() (e6cf9e1c4cde): at pageblock_order, a free buddy of
+    another mergeable type (UNMOVABLE next to a MOVABLE free) is taken off its own list,
+    its pageblock set to the caller's type, and the two merge one order up: one order-10
+    MOVABLE block over two MOVABLE pageblocks, the UNMOVABLE list empty again."""
+    zone = mk(2048, flags=ModelFlags(mergeable_merge_check=True, merge_fixup_type=True),
+              types=((PfnRange(512, 1024), U),))
+    hollow(zone, 0, 10)
+    free_one_page_locked(zone, 512, 9, U, FPI_NONE)
+    assert zone.free_list_pfns(9, U) == [512]
+    assert free_one_page_locked(zone, 0, 9, MOV, FPI_NONE) == (0, 10)
+    assert blocks(zone)[(0, 10)] == MOV
+    assert zone.free_list_pfns(9, U) == []
+    assert zone.get_pageblock_migratetype(512) == MOV
+    assert check_zone(zone) == []
+
+
 # -- expand / __rmqueue_smallest -------------------------------------------------------
 
 
