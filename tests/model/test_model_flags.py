@@ -24,3 +24,12 @@ def test_the_page_flag_bits_are_distinct() -> None:
     assert len(bits) >= 10
     assert all(v > 0 and v & (v - 1) == 0 for v in bits.values()), bits
     assert len(set(bits.values())) == len(bits), bits
+
+
+def test_bytes_per_page_is_what_the_per_page_arrays_take() -> None:
+    """Memmap.bytes_per_page() (what benchmarks/model.py prints as the claim beside the
+    measured footprint) is the sum of the item sizes of the per-page arrays."""
+    from zonesim.model.memmap import Memmap
+
+    m = Memmap(64, 12)
+    assert Memmap.bytes_per_page() == sum(getattr(m, a).itemsize for a in Memmap._ARRAYS)

@@ -131,10 +131,20 @@ def test_trace_replays_count_against_the_budgets() -> None:
         calls.append(outcome.steps)
         return list(outcome.choices), outcome.steps
 
+    fails = _still_fails(4)
+    replays: list[int] = []
+
+    def still_fails(candidate: list[Choice]) -> tuple[list[Choice] | None, int]:
+        taken, steps = fails(candidate)
+        replays.append(steps)
+        return taken, steps
+
     stats = ShrinkStats()
-    result = shrink(original, _still_fails(4), trace=trace, stats=stats)
+    result = shrink(original, still_fails, trace=trace, stats=stats)
     assert calls, "the pass traced the no-preemption path"
-    assert stats.steps >= sum(calls) and stats.attempts >= len(calls)
+    # every replay is counted once, traced or not
+    assert stats.attempts == len(calls) + len(replays)
+    assert stats.steps == sum(calls) + sum(replays)
     assert preemptions(result) == 1
     bounded = ShrinkStats()
     shrink(original, _still_fails(4), trace=trace, max_steps=1, stats=bounded)
@@ -172,3 +182,13 @@ def test_shrink_lowers_data_choices_to_zero_and_keeps_the_choices_around_them() 
     assert [c.value for c in original.choices] == [1, 1, 2]
     shrunk = shrink(list(original.choices), still_fails)
     assert [(c.label, c.value) for c in shrunk] == [("mode_a", 0), ("mode_b", 0), ("victim", 2)]
+
+
+def test_shrinking_stops_after_500_replays_by_default() -> None:
+    """shrink()'s default budget is 500 replays: a long failing schedule whose candidates
+    never fail the same way costs exactly that many, and the stats say which bound ended
+    it (the caller reports a shrink cut short)."""
+    original = [Choice("opt", 2, 3, f"d{i}", i) for i in range(400)]
+    stats = ShrinkStats()
+    assert shrink(original, lambda cand: (None, 1), stats=stats) == original
+    assert (stats.attempts, stats.steps, stats.stopped_by) == (500, 500, "attempts")
