@@ -26,15 +26,17 @@ from zonesim.model.buddy import (
     move_freepages,
     move_freepages_block,
     page_is_buddy,
+    set_buddy_order,
     steal_suitable_fallback,
 )
 from zonesim.model.buddy import __free_one_page as free_one_page_locked
 from zonesim.model.buddy import __rmqueue as rmqueue_locked
 from zonesim.model.buddy import __rmqueue_fallback as rmqueue_fallback
 from zonesim.model.buddy import __rmqueue_smallest as rmqueue_smallest
-from zonesim.model.errors import MemmapAccess
+from zonesim.model.errors import KernelBug, MemmapAccess
 from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
+from zonesim.model.memmap import PG_buddy
 from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation, Zone
@@ -328,6 +330,26 @@ def test_e6cf9e1c4cde_a_buddy_of_another_mergeable_type_is_retyped_and_merged() 
     assert check_zone(zone) == []
 
 
+@pytest.mark.parametrize("damage", ["not PageBuddy", "not listed", "other order"])
+def test_list_del_of_a_page_that_is_not_a_listed_free_block_is_a_kernel_bug(
+        damage: str) -> None:
+    """__del_page_from_free_list() of a free order-10 head that lost PageBuddy, that no
+    list holds, or whose order is not the one asked for: CONFIG_DEBUG_LIST's "list_del
+    corruption" (the kernel would corrupt the lists), each on its own."""
+    zone = mk()
+    m = zone.memmap
+    order = 10
+    if damage == "not PageBuddy":
+        m.flags[1024] &= ~PG_buddy
+    elif damage == "not listed":
+        del_page_from_free_list(zone, 1024, 10)
+        set_buddy_order(zone, 1024, 10)  # PageBuddy and order again, on no list
+    else:
+        order = 9
+    with pytest.raises(KernelBug, match="not a free order"):
+        del_page_from_free_list(zone, 1024, order)
+
+
 # -- expand / __rmqueue_smallest -------------------------------------------------------
 
 
@@ -548,3 +570,20 @@ def test_move_freepages_block_changes_no_counter() -> None:
     move_freepages_block(zone, 0, ISO)
     assert (zone.NR_FREE_PAGES, zone.NR_FREE_CMA_PAGES, list(zone.nr_free)) == before
     assert buddy_order(zone, 0) == 10
+
+
+def test_find_large_buddy_finds_the_free_block_straddling_a_pageblock_from_before() -> None:
+    """6.10's find_large_buddy() (fd919a85cd55): for the pageblock at 512 inside the free
+    order-10 block [0, 1024) it returns that block's head 0, rounding down one order at a
+    time; a pageblock that starts a free block is its own head; a pageblock inside an
+    allocated block has no large buddy (the pfn itself)."""
+    from zonesim.model.isolate import find_large_buddy
+
+    zone = mk(2048)
+    assert find_large_buddy(zone, 512) == 0
+    assert find_large_buddy(zone, 1536) == 1024
+    assert find_large_buddy(zone, 1024) == 1024
+    hollow(zone, 0, 10)
+    assert find_large_buddy(zone, 512) == 512
+    far = mk(2048, start=0x40000)  # a zone of a second node: memmap indexes from its start
+    assert find_large_buddy(far, 0x40000 + 512) == 0x40000
