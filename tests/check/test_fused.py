@@ -13,6 +13,7 @@ from zonesim.check.registry import check_zone
 from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.buddy import (
     add_to_free_list,
+    add_to_free_list_tail,
     del_page_from_free_list,
     move_to_free_list,
     set_buddy_order,
@@ -120,6 +121,23 @@ def test_a_double_add_walks_every_list() -> None:
     z = zone()
     i = 3072
     z.memmap.list_add(i, z.free_list_id(10, int(MigrateType.UNMOVABLE)))  # still listed
+    assert z.memmap.relinked and suspect(z)
+
+
+def test_a_double_add_at_the_tail_walks_every_list_and_a_clean_one_does_not() -> None:
+    """list_add_tail() (FPI_TO_TAIL, buddy_merge_likely) of a page still on a list is a
+    double add: every list is walked. Of a page taken off first, it is an ordinary
+    operation, judged incrementally (the gate stays quiet on the clean state)."""
+    z = zone()
+    mt = int(MigrateType.MOVABLE)
+    del_page_from_free_list(z, 3072, 10)
+    set_buddy_order(z, 3072, 10)
+    add_to_free_list_tail(z, 3072, 10, mt)
+    assert z.free_list_pfns(10, MigrateType.MOVABLE)[-1] == 3072
+    assert not z.memmap.relinked
+    assert check_zone(z, "quiescent") == []
+    assert not suspect(z)
+    z.memmap.list_add_tail(2048, z.free_list_id(10, int(MigrateType.UNMOVABLE)))
     assert z.memmap.relinked and suspect(z)
 
 

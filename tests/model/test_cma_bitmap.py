@@ -53,3 +53,13 @@ def test_set_and_clone_are_independent() -> None:
     cma.set(2, 3, 0)
     assert bytes(copy.bitmap) == bytes([0, 0, 1, 1, 1, 0, 0, 0])
     assert (copy.name, copy.base_pfn, copy.count, copy.order_per_bit) == ("cma0", 0, 8, 0)
+
+
+def test_an_area_at_an_odd_pfn_aligns_allocations_to_pfns_not_to_bits() -> None:
+    """cma_bitmap_aligned_offset() takes every low bit of base_pfn: an area at pfn 0x41
+    (pageblock_order 0 lets a CMA area start anywhere) serves an 8-page, order-3-aligned
+    request from bit 7, i.e. pfn 0x48, not from its first bit (pfn 0x41)."""
+    cma = CmaArea("cma0", base_pfn=0x41, count=64)
+    assert cma.aligned_offset(3) == 1
+    bit = cma.find_next_zero_area_off(0, 8, cma.aligned_mask(3), cma.aligned_offset(3))
+    assert cma.base_pfn + bit == 0x48

@@ -19,6 +19,7 @@ from zonesim.model.buddy import ALLOC_CMA, ALLOC_HARDER, FPI_NONE, move_freepage
 from zonesim.model.buddy import __free_one_page as free_one_page_locked
 from zonesim.model.errors import KernelBug
 from zonesim.model.geometry import Geometry
+from zonesim.model.isolate import __isolate_free_page as isolate_free_page
 from zonesim.model.memmap import NIL, PG_head, PG_lru, PG_tail
 from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MigrateType
@@ -26,6 +27,7 @@ from zonesim.model.zone import Zone
 
 rmqueue_buddy = sequential(rmqueue_buddy)
 free_one_page_locked = sequential(free_one_page_locked)
+isolate_free_page = sequential(isolate_free_page)
 
 M = MigrateType
 U, MOV, H, C, ISO = M.UNMOVABLE, M.MOVABLE, M.HIGHATOMIC, M.CMA, M.ISOLATE
@@ -219,3 +221,22 @@ def test_alloc_harder_may_dip_a_quarter_below_the_mark() -> None:
     # 1024 free pages; mark 1200 -> min = 1200 - 300 = 900 < 1024 for ALLOC_HARDER
     assert not zone_watermark_ok(zone, 0, 1200, 0)
     assert zone_watermark_ok(zone, 0, 1200, ALLOC_HARDER)
+
+
+def test_isolate_free_page_obeys_the_min_watermark_as_an_allocation_would() -> None:
+    """__isolate_free_page() (compaction's free scanner, page reporting): a free block of a
+    normal pageblock is taken only if zone_watermark_ok(min + its size) holds, as if it
+    were allocated; otherwise 0 and the block stays on its list."""
+    from zonesim.model.isolate import __isolate_free_page as isolate_free_page_async
+
+    isolate_free_page = sequential(isolate_free_page_async)
+    zone = build_zone(ZoneLayout(Geometry(0, 4096)))
+    assert isolate_free_page(zone, 0, 10) == 1024
+    assert zone.NR_FREE_PAGES == 3072
+    assert zone.free_list_pfns(10, MigrateType.MOVABLE) == [1024, 2048, 3072]
+    take_free_block_at(zone, 1024, 10)
+    take_free_block_at(zone, 2048, 10)
+    assert zone.NR_FREE_PAGES == 1024 < zone.watermarks.min + 1024
+    assert isolate_free_page(zone, 3072, 10) == 0
+    assert zone.free_list_pfns(10, MigrateType.MOVABLE) == [3072]
+    assert zone.NR_FREE_PAGES == 1024

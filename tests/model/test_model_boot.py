@@ -3,6 +3,8 @@ skipped, CMA areas are freed as CMA (kernel-reference §1.1, §2.2, §2.9)."""
 
 from __future__ import annotations
 
+import pytest
+
 from zonesim.check.registry import check_zone
 from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.flags import ModelFlags
@@ -160,3 +162,22 @@ def test_layout_overrides_pcp_sizing() -> None:
     zone = build_zone(ZoneLayout(Geometry(0, 1024, cpus=3), pcp_high=12, pcp_batch=3))
     assert [(p.high, p.batch) for p in zone.pcp] == [(12, 3)] * 3
     assert (zone.pageset_high, zone.pageset_batch) == (12, 3)
+
+
+@pytest.mark.parametrize(("start", "end"), [(1, 513), (512, 1024), (700, 1100), (1024, 2048)])
+def test_boot_counts_the_isolated_and_highatomic_pageblocks_it_sets(start: int, end: int) -> None:
+    """A layout range of ISOLATE (memory isolated before it is freed, as onlining does) or
+    HIGHATOMIC (a reserve) pageblocks retypes every pageblock the range touches, and the
+    zone's counters agree with the pageblocks: nr_isolate_pageblock is the number of
+    ISOLATE pageblocks, nr_reserved_highatomic the pages of HIGHATOMIC ones -- for a range
+    that starts and ends inside a pageblock too."""
+    pb = 512
+    for mt in (M.ISOLATE, M.HIGHATOMIC):
+        zone = build_zone(ZoneLayout(Geometry(0, 2048),
+                                     pageblock_types=((PfnRange(start, end), mt),)))
+        typed = [p for p in range(0, 2048, pb) if zone.get_pageblock_migratetype(p) == mt]
+        assert typed == list(range(start & ~(pb - 1), end, pb))
+        if mt == M.ISOLATE:
+            assert zone.nr_isolate_pageblock == len(typed)
+        else:
+            assert zone.nr_reserved_highatomic == len(typed) * pb

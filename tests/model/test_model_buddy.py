@@ -26,15 +26,17 @@ from zonesim.model.buddy import (
     move_freepages,
     move_freepages_block,
     page_is_buddy,
+    set_buddy_order,
     steal_suitable_fallback,
 )
 from zonesim.model.buddy import __free_one_page as free_one_page_locked
 from zonesim.model.buddy import __rmqueue as rmqueue_locked
 from zonesim.model.buddy import __rmqueue_fallback as rmqueue_fallback
 from zonesim.model.buddy import __rmqueue_smallest as rmqueue_smallest
-from zonesim.model.errors import MemmapAccess
+from zonesim.model.errors import KernelBug, MemmapAccess
 from zonesim.model.flags import ModelFlags
 from zonesim.model.geometry import Geometry
+from zonesim.model.memmap import PG_buddy
 from zonesim.model.sync import sequential  # async model primitives, run to completion
 from zonesim.model.types import MigrateType
 from zonesim.model.zone import Allocation, Zone
@@ -273,6 +275,81 @@ def test_fpi_to_tail_and_buddy_merge_likely_queue_at_the_tail() -> None:
     assert zone.free_list_pfns(0, MOV) == [6, 4, 0]
 
 
+def test_buddy_merge_likely_looks_below_max_order_minus_2_only() -> None:
+    """buddy_merge_likely() returns false only from order MAX_ORDER-2 on; below, a block
+    whose buddy is busy but whose next-higher buddy is free is queued at the tail (so it is
+    handed out last and may still merge). MAX_ORDER 5: an order-2 block at 0 (buddy 4
+    busy, order-3 buddy at 8 free) goes behind the order-2 block at 20 (whose order-3 buddy
+    at 24 is busy: head)."""
+    zone = mk(32, max_order=5, pb=3)
+    hollow(zone, 0, 4)
+    hollow(zone, 16, 4)
+    free_one_page_locked(zone, 8, 3, MOV, FPI_NONE)
+    free_one_page_locked(zone, 20, 2, MOV, FPI_NONE)
+    free_one_page_locked(zone, 0, 2, MOV, FPI_NONE)
+    assert zone.free_list_pfns(3, MOV) == [8]
+    assert zone.free_list_pfns(2, MOV) == [20, 0]
+    # at order MAX_ORDER-2 = 3 it does not look: the block at 8 (buddy 0 busy, order-4
+    # buddy at 16 free) goes to the head, before the one at 40
+    zone = mk(64, max_order=5, pb=3)
+    hollow(zone, 0, 4)
+    hollow(zone, 32, 4)
+    free_one_page_locked(zone, 40, 3, MOV, FPI_NONE)
+    free_one_page_locked(zone, 8, 3, MOV, FPI_NONE)
+    assert zone.free_list_pfns(4, MOV) == [16, 48]
+    assert zone.free_list_pfns(3, MOV) == [8, 40]
+
+
+def test_inside_one_pageblock_the_518_merge_does_not_look_at_types() -> None:
+    """5.18's __free_one_page() merges without a type check up to
+    min(MAX_ORDER-1, pageblock_order): both buddies lie in one pageblock. With
+    pageblock_order = MAX_ORDER-1 = 10 an order-9 page freed with a stale HIGHATOMIC type
+    (the pageblock is MOVABLE: a type read before a racing retype) still merges with its
+    free buddy into one order-10 block on the caller's list."""
+    zone = mk(2048, pb=10, flags=ModelFlags(mergeable_merge_check=True))
+    hollow(zone, 0, 10)
+    free_one_page_locked(zone, 512, 9, MOV, FPI_NONE)
+    assert free_one_page_locked(zone, 0, 9, MigrateType.HIGHATOMIC, FPI_NONE) == (0, 10)
+    assert blocks(zone)[(0, 10)] == MigrateType.HIGHATOMIC
+
+
+def test_e6cf9e1c4cde_a_buddy_of_another_mergeable_type_is_retyped_and_merged() -> None:
+    """6.10's __free_one_page() (e6cf9e1c4cde): at pageblock_order, a free buddy of
+    another mergeable type (UNMOVABLE next to a MOVABLE free) is taken off its own list,
+    its pageblock set to the caller's type, and the two merge one order up: one order-10
+    MOVABLE block over two MOVABLE pageblocks, the UNMOVABLE list empty again."""
+    zone = mk(2048, flags=ModelFlags(mergeable_merge_check=True, merge_fixup_type=True),
+              types=((PfnRange(512, 1024), U),))
+    hollow(zone, 0, 10)
+    free_one_page_locked(zone, 512, 9, U, FPI_NONE)
+    assert zone.free_list_pfns(9, U) == [512]
+    assert free_one_page_locked(zone, 0, 9, MOV, FPI_NONE) == (0, 10)
+    assert blocks(zone)[(0, 10)] == MOV
+    assert zone.free_list_pfns(9, U) == []
+    assert zone.get_pageblock_migratetype(512) == MOV
+    assert check_zone(zone) == []
+
+
+@pytest.mark.parametrize("damage", ["not PageBuddy", "not listed", "other order"])
+def test_list_del_of_a_page_that_is_not_a_listed_free_block_is_a_kernel_bug(
+        damage: str) -> None:
+    """__del_page_from_free_list() of a free order-10 head that lost PageBuddy, that no
+    list holds, or whose order is not the one asked for: CONFIG_DEBUG_LIST's "list_del
+    corruption" (the kernel would corrupt the lists), each on its own."""
+    zone = mk()
+    m = zone.memmap
+    order = 10
+    if damage == "not PageBuddy":
+        m.flags[1024] &= ~PG_buddy
+    elif damage == "not listed":
+        del_page_from_free_list(zone, 1024, 10)
+        set_buddy_order(zone, 1024, 10)  # PageBuddy and order again, on no list
+    else:
+        order = 9
+    with pytest.raises(KernelBug, match="not a free order"):
+        del_page_from_free_list(zone, 1024, order)
+
+
 # -- expand / __rmqueue_smallest -------------------------------------------------------
 
 
@@ -493,3 +570,20 @@ def test_move_freepages_block_changes_no_counter() -> None:
     move_freepages_block(zone, 0, ISO)
     assert (zone.NR_FREE_PAGES, zone.NR_FREE_CMA_PAGES, list(zone.nr_free)) == before
     assert buddy_order(zone, 0) == 10
+
+
+def test_find_large_buddy_finds_the_free_block_straddling_a_pageblock_from_before() -> None:
+    """6.10's find_large_buddy() (fd919a85cd55): for the pageblock at 512 inside the free
+    order-10 block [0, 1024) it returns that block's head 0, rounding down one order at a
+    time; a pageblock that starts a free block is its own head; a pageblock inside an
+    allocated block has no large buddy (the pfn itself)."""
+    from zonesim.model.isolate import find_large_buddy
+
+    zone = mk(2048)
+    assert find_large_buddy(zone, 512) == 0
+    assert find_large_buddy(zone, 1536) == 1024
+    assert find_large_buddy(zone, 1024) == 1024
+    hollow(zone, 0, 10)
+    assert find_large_buddy(zone, 512) == 512
+    far = mk(2048, start=0x40000)  # a zone of a second node: memmap indexes from its start
+    assert find_large_buddy(far, 0x40000 + 512) == 0x40000

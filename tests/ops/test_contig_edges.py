@@ -22,10 +22,12 @@ from zonesim.sched import ReplayStrategy
 ISO = MigrateType.ISOLATE
 
 
-def run(body: str, policy: str = "v5.15", pages: int = 4096) -> tuple[Outcome, Zone]:
-    """One execution without preemption of a one-CPU scenario; the zone afterwards."""
-    text = (f'[scenario]\nname = "t"\nsummary = "t"\n\n[zone]\npages = {pages}\ncpus = 1\n\n'
-            + body)
+def run(body: str, policy: str = "v5.15", pages: int = 4096,
+        zone: str = "") -> tuple[Outcome, Zone]:
+    """One execution without preemption of a one-CPU scenario (``zone``: more [zone]
+    keys); the zone afterwards."""
+    text = (f'[scenario]\nname = "t"\nsummary = "t"\n\n[zone]\npages = {pages}\ncpus = 1\n'
+            f'{zone}\n' + body)
     engine = Engine(parse_scenario(text, "t.toml"), parse_policy(policy))
     outcome = engine.run(ReplayStrategy(()), tracing=True)
     assert engine.last_zone is not None
@@ -334,14 +336,43 @@ def test_v519_a_straddling_movable_page_is_migrated_and_the_scan_resumes_at_its_
     assert isolated(zone) == []
 
 
-def test_the_isolated_range_stops_at_a_zone_end_that_is_not_max_order_aligned() -> None:
+def test_v610_the_boundary_scan_steps_over_a_free_block_by_its_own_size() -> None:
+    """v6.10 (fd919a85cd55), pageblock_order 8: the start boundary 768 is scanned from its
+    MAX_ORDER-aligned pfn 0. A free order-7 block [0, 128), a movable order-7 compound page
+    [128, 256) that ends before the boundary (skipped), a free order-8 block [256, 512),
+    then a movable order-9 compound page [512, 1024) across the boundary: the scan steps
+    over each free block by 1 << order and reaches it -- VM_WARN_ON_ONCE_PAGE(PageLRU), a
+    page 6.10 assumes no larger than a pageblock. A scan that stepped further past a free
+    block would land on or past the boundary and never see the page."""
+    body = ('[[setup]]\nop = "alloc"\npfn = 128\norder = 7\ntype = "movable"\n'
+            'compound = true\nas = "small"\n\n'
+            '[[setup]]\nop = "alloc"\npfn = 512\norder = 9\ntype = "movable"\n'
+            'compound = true\nas = "thp"\nunrealistic = "a movable compound page over two '
+            'pageblocks: the one 6.10 warns about"\n\n'
+            '[[cpu]]\nops = [ { op = "alloc_contig_range", start = 768, end = 1024, '
+            'as = "r" } ]\n')
+    outcome, zone = run(body, policy="v6.10", pages=2048, zone="pageblock_order = 8\n")
+    assert zone.geometry.pageblock_nr_pages == 256
+    assert outcome.violation is not None
+    assert outcome.violation.invariant == "kernel_warn"
+    assert "order-9 compound page at 0x200 crosses the boundary 0x300" in str(
+        outcome.violation)
+
+
+@pytest.mark.parametrize("policy", ["v5.15", "proposal"])
+def test_the_isolated_range_stops_at_a_zone_end_that_is_not_max_order_aligned(
+        policy: str) -> None:
     """v5.15 alloc_contig_range() isolates from pfn_max_align_down(start) to
     pfn_max_align_up(end) (MAX_ORDER_NR_PAGES = 1024), clamped to the zone's pageblocks:
     in a 1536-page zone a range in its last pageblock isolates [1024, 1536) and no
-    pageblock past the zone's end; the call succeeds and undoes its isolation."""
+    pageblock past the zone's end (the trace's isolate_pfn / isolate_end_pfn say so); the
+    call succeeds and undoes its isolation. The proposal's c) extends over pageblocks of
+    the range's own type up to that same clamped end, not past it."""
     outcome, zone = run('[[cpu]]\nops = [ { op = "alloc_contig_range", start = 1100, '
-                        'end = 1200, as = "r", expect = "ok" } ]\n', pages=1536)
+                        'end = 1200, as = "r", expect = "ok" } ]\n', policy=policy, pages=1536)
     assert outcome.violation is None and outcome.error is None
+    assert [(r["isolate_pfn"], r["isolate_end_pfn"]) for r in outcome.events
+            if r["event"] == "alloc_contig_range"] == [(1024, 1536)]
     assert isolated(zone) == []
     assert all(owner_of(zone, p) != NIL for p in range(1100, 1200))
 

@@ -65,3 +65,28 @@ def test_a_contig_allocation_that_is_not_virtio_mems_keeps_offline_from_succeedi
     assert outcome.violation is None, outcome.violation
     assert [(a.pfn, a.nr) for a in zone.allocations.values() if a.contig] == [(1024, 512)]
     assert zone.absent_ranges == [] and isolated(zone) == []
+
+
+def test_the_zones_last_section_goes_offline_and_online_again() -> None:
+    """offline_pages() takes whole sections inside the zone: [3072, 4096) ends exactly at
+    the zone's end; it goes offline and online again, every counter restored."""
+    body = ('[[cpu]]\nops = [ { op = "offline_pages", start = 3072, count = 1024, '
+            'expect = "ok" },\n'
+            '        { op = "online_pages", start = 3072, count = 1024, expect = "ok" } ]\n')
+    outcome, zone = run(body)
+    assert outcome.violation is None and outcome.error is None, outcome.violation
+    _, fresh = run('[[cpu]]\nops = [ { op = "drain_local_pages" } ]\n')
+    assert zone.present_pages == fresh.present_pages
+    assert zone.NR_FREE_PAGES == fresh.NR_FREE_PAGES
+    assert zone.absent_ranges == []
+
+
+def test_online_pages_of_memory_that_is_online_is_refused() -> None:
+    """online_pages() wants every page of the range offline (PG_offline_section): onlining
+    [1024, 2048) that never went offline fails and changes nothing."""
+    outcome, zone = run('[[cpu]]\nops = [ { op = "online_pages", start = 1024, count = 1024, '
+                        'expect = "fail" } ]\n')
+    assert outcome.violation is None and outcome.error is None, outcome.violation
+    _, fresh = run('[[cpu]]\nops = [ { op = "drain_local_pages" } ]\n')
+    assert zone.present_pages == fresh.present_pages
+    assert zone.NR_FREE_PAGES == fresh.NR_FREE_PAGES

@@ -298,3 +298,20 @@ def test_a_pageblock_past_the_zone_end_is_not_claimed_whole(tmp_path: Path) -> N
     (u,) = [a for a in zone.allocations.values() if a.mt == MigrateType.UNMOVABLE]
     assert u.pfn >= 7 * 512 and u.order == 5  # from the last, partial pageblock
     assert zone.get_pageblock_migratetype(7 * 512) == MigrateType.MOVABLE
+
+
+def test_an_allocation_whose_pages_name_another_owner_is_suspect() -> None:
+    """An allocation made after the baseline (prep_new_page of [1024, 1032)) whose last
+    page's owner names another allocation (page->private of a page handed out twice, as a
+    racing free would leave it): page_conservation fires, and the conservation gate must
+    say suspect so that it runs."""
+    zone = build_zone(ZoneLayout(Geometry(0, 4096, pageblock_order=9)))
+    take_free_block_at(zone, 0, 0)
+    prep_new_page(zone, 0, 0, MigrateType.UNMOVABLE, compound=False, movable=False, cpu=0)
+    base = baseline(zone)
+    take_free_block_at(zone, 1024, 3)
+    prep_new_page(zone, 1024, 3, MigrateType.MOVABLE, compound=False, movable=True, cpu=0)
+    assert check_zone(zone) == [] and not conservation_suspect(zone, base)
+    zone.memmap.owner[1031] = zone.memmap.owner[0]
+    assert "page_conservation" in [v.invariant for v in check_zone(zone)]
+    assert conservation_suspect(zone, base)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
 import trio
 
@@ -78,6 +80,8 @@ def test_bad_cpu_names_are_rejected() -> None:
     for bad in ["", "0cpu", "cpu.1", "cpu*2", "#1", "a:b"]:
         with pytest.raises(SchedError, match="invalid"):
             sched.add_cpu(bad, body)
-    sched.add_cpu("cpu0", body)
+    every = "a" + "".join(sorted(set(string.ascii_letters + string.digits + "_-")))
+    for good in ("cpu0", "c1", "_9", "a-0", every):  # digits and '-' after the first one
+        sched.add_cpu(good, body)
     with pytest.raises(SchedError, match="registered twice"):
         sched.add_cpu("cpu0", body)

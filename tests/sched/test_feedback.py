@@ -42,3 +42,14 @@ def test_mutants_find_the_lost_update() -> None:
         m.begin_execution()
         found += isinstance(execute(m, lost_update(cpus=3)), Failure)
     assert found > 0
+
+
+def test_a_mutant_changes_one_decision_and_leaves_the_rest_to_pos() -> None:
+    """RFF's mutation flips the decision at the cut point only: later decisions are POS's,
+    so the CPU the parent ran at the cut may run again at a later decision (a mutant that
+    kept avoiding it would explore only schedules where that CPU goes last)."""
+    parent = values(POSStrategy(1))
+    for k in range(len(parent) - 1):
+        later = [values(MutantStrategy(parent[:k], parent[k], seed=s))[k + 1 :]
+                 for s in range(20)]
+        assert any(parent[k] in rest for rest in later), k

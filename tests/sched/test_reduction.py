@@ -13,7 +13,8 @@ from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
 from zonesim.coordinator import Run, explore_dfs
 from zonesim.model.zone import Zone
 from zonesim.parallel import InlineBackend
-from zonesim.sched import DFSStrategy, Footprint, ReducedDFS
+from zonesim.sched import DFSStrategy, Footprint, ReducedDFS, StepRecorder
+from zonesim.sched.steps import SP
 from zonesim.units import EngineSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,6 +153,28 @@ def test_footprint_conflicts() -> None:
     assert not fp(writes=(("page", 3),)).conflicts(fp(writes=(("page", 4),)))
     assert not fp(writes=(("page", 3),)).conflicts(fp(writes=(("pb", 3),)))
     assert fp(writes=(("lock", "zone->lock"),)).conflicts(fp(writes=(("lock", "zone->lock"),)))
+
+
+def test_an_observed_write_the_declarations_missed_makes_the_step_conflict() -> None:
+    """While exploring (merge), a write seen on the state (Memmap.observer, the probe)
+    joins the step's writes, so the step conflicts with another CPU's read of that object
+    and the reduction does not treat the two as independent; a write already declared
+    (here: by kind, every pcp) is not reported again as observed."""
+    rec = StepRecorder(["cpu0", "cpu1"])
+    rec.cur = Footprint("cpu0")
+    rec.observed(("page", 7))
+    writer = rec.close(SP, "cpu0")
+    reader = Footprint("cpu1")
+    reader.reads.add(("page", 7))
+    assert writer.conflicts(reader)
+    assert writer.observed == {("page", 7)}
+
+    rec.cur = Footprint("cpu0")
+    rec.touch(("pcp", None), True)
+    rec.observed(("pcp", 1))
+    declared = rec.close(SP, "cpu0")
+    assert declared.writes == {("pcp", None)}
+    assert declared.observed == set()
 
 
 def test_no_sleep_entry_where_nobody_could_keep_running() -> None:

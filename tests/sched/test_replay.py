@@ -30,7 +30,7 @@ from zonesim.sched import (
     parse_schedule,
     replay_schedule,
 )
-from zonesim.sched.schedule import DEFAULT_MAX_DECISIONS
+from zonesim.sched.schedule import _FP_CHARS, DEFAULT_MAX_DECISIONS
 
 
 def test_replay_reproduces_the_step_sequence() -> None:
@@ -152,6 +152,23 @@ def test_garbage_gives_schedule_format_error(garbage: str, expected: str) -> Non
     with pytest.raises(ScheduleFormatError, match=re.escape(expected)) as info:
         decode(garbage)
     assert "\n" not in str(info.value)
+
+
+def test_a_bad_token_is_quoted_whole_up_to_40_characters_then_cut() -> None:
+    """The one-line error quotes the offending token: whole up to 40 characters, else its
+    first 37 and '...' (an edited artifact's token can be as long as the user made it)."""
+    for tok, shown in (("c" * 38 + "*0", "c" * 38 + "*0"),
+                       ("c" * 39 + "*0", "c" * 37 + "...")):
+        with pytest.raises(ScheduleFormatError, match=re.escape(f"token 0 {shown!r}:")):
+            decode(f"zs1:fp:{tok}")
+
+
+def test_encode_refuses_a_fingerprint_a_schedule_string_could_not_carry() -> None:
+    for bad in ("", "f.p", "f:p", "f p"):
+        with pytest.raises(ValueError, match="fingerprint"):
+            encode(["cpu0"], bad)
+    every = "".join(sorted(_FP_CHARS))  # [A-Za-z0-9_-], each once: all of them fit
+    assert decode(encode(["cpu0"], every)) == (every, ["cpu0"])
 
 
 # -- issue 12: counts are bounded before anything is expanded --------------------------

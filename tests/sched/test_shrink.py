@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sched_workloads import lost_update
@@ -11,14 +13,17 @@ from zonesim.sched import (
     Failure,
     RandomStrategy,
     ReplayStrategy,
+    Scheduler,
     ShrinkStats,
     Strategy,
+    choose,
     execute,
     explore,
     hypothesis_search,
     preemptions,
     shrink,
     sort_key,
+    switch_point,
 )
 
 
@@ -126,11 +131,64 @@ def test_trace_replays_count_against_the_budgets() -> None:
         calls.append(outcome.steps)
         return list(outcome.choices), outcome.steps
 
+    fails = _still_fails(4)
+    replays: list[int] = []
+
+    def still_fails(candidate: list[Choice]) -> tuple[list[Choice] | None, int]:
+        taken, steps = fails(candidate)
+        replays.append(steps)
+        return taken, steps
+
     stats = ShrinkStats()
-    result = shrink(original, _still_fails(4), trace=trace, stats=stats)
+    result = shrink(original, still_fails, trace=trace, stats=stats)
     assert calls, "the pass traced the no-preemption path"
-    assert stats.steps >= sum(calls) and stats.attempts >= len(calls)
+    # every replay is counted once, traced or not
+    assert stats.attempts == len(calls) + len(replays)
+    assert stats.steps == sum(calls) + sum(replays)
     assert preemptions(result) == 1
     bounded = ShrinkStats()
     shrink(original, _still_fails(4), trace=trace, max_steps=1, stats=bounded)
     assert bounded.stopped_by == "steps" and bounded.attempts <= 2
+
+
+def _modes_then_victim(sched: Scheduler) -> Callable[[], None]:
+    """One CPU makes three data choices: two modes (2 options each) that do not matter,
+    then which of 3 items it frees; freeing item 2 is the bug."""
+    picked: list[int] = []
+
+    async def body() -> None:
+        choose(2, "mode_a")
+        await switch_point("between")
+        choose(2, "mode_b")
+        picked.append(choose(3, "victim"))
+
+    sched.add_cpu("cpu0", body)
+
+    def check() -> None:
+        assert picked != [2], "freed item 2"
+
+    return check
+
+
+def test_shrink_lowers_data_choices_to_zero_and_keeps_the_choices_around_them() -> None:
+    """The data pass lowers one choice to 0 and keeps every other one in place: the
+    irrelevant modes (1 -> 0) shrink away while the victim that makes the bug (2) stays."""
+    def still_fails(candidate: list[Choice]) -> tuple[list[Choice] | None, int]:
+        o = execute(ReplayStrategy(candidate, strict=False), _modes_then_victim)
+        return (list(o.choices) if isinstance(o, Failure) else None), o.steps
+
+    original = execute(ReplayStrategy([1, 1, 2]), _modes_then_victim)
+    assert isinstance(original, Failure)
+    assert [c.value for c in original.choices] == [1, 1, 2]
+    shrunk = shrink(list(original.choices), still_fails)
+    assert [(c.label, c.value) for c in shrunk] == [("mode_a", 0), ("mode_b", 0), ("victim", 2)]
+
+
+def test_shrinking_stops_after_500_replays_by_default() -> None:
+    """shrink()'s default budget is 500 replays: a long failing schedule whose candidates
+    never fail the same way costs exactly that many, and the stats say which bound ended
+    it (the caller reports a shrink cut short)."""
+    original = [Choice("opt", 2, 3, f"d{i}", i) for i in range(400)]
+    stats = ShrinkStats()
+    assert shrink(original, lambda cand: (None, 1), stats=stats) == original
+    assert (stats.attempts, stats.steps, stats.stopped_by) == (500, 500, "attempts")

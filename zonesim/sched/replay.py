@@ -19,13 +19,13 @@ class ReplayStrategy:
     Runs one execution (``begin_execution`` is True once).  When the recorded choices run out,
     takes choice 0.  A choice that does not fit (a cpu name not runnable, a cpu where an option
     was expected, an index out of range) raises ``ReplayMismatch``; with ``strict=False`` it
-    takes choice 0 instead and counts it in ``mismatches`` (used by shrinking).
+    takes choice 0 instead (shrinking's candidates, anchored replay's first run: what was
+    taken is in the execution's own choices, ``first_divergence`` says where it differs).
     """
 
     def __init__(self, choices: Iterable[Choice | ChoiceValue], *, strict: bool = True) -> None:
         self.values: list[ChoiceValue] = [c.value if isinstance(c, Choice) else c for c in choices]
         self.strict = strict
-        self.mismatches = 0
         self._pos = 0
         self._done = False
 
@@ -51,7 +51,6 @@ class ReplayStrategy:
     def _mismatch(self, step: int, label: str, detail: str) -> int:
         if self.strict:
             raise ReplayMismatch(step, label, f"choice {self._pos - 1}: {detail}")
-        self.mismatches += 1
         return 0
 
     def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
