@@ -17,6 +17,7 @@ from zonesim.coordinator import (
     Progress,
     Run,
     explore_dfs,
+    explore_dpor,
     explore_feedback,
     explore_hypothesis,
     explore_indexed,
@@ -35,6 +36,7 @@ from zonesim.sched import (
     PCTStrategy,
     POSStrategy,
     RandomStrategy,
+    DPORStrategy,
     ReducedDFS,
     ReplayStrategy,
     Strategy,
@@ -45,8 +47,9 @@ from zonesim.sched import (
 from zonesim.units import EngineSpec
 
 STRATEGIES = _TABLE_STRATEGIES  # the names a scenario's [explore] table may give too
-#: partial-order reduction of the bounded DFS: none, or sleep sets (zonesim.sched.sleep)
-REDUCTIONS = ("none", "sleep")
+#: partial-order reduction of the bounded DFS: none, sleep sets (zonesim.sched.sleep) or
+#: bounded dynamic partial-order reduction (zonesim.sched.dpor)
+REDUCTIONS = ("none", "sleep", "dpor")
 DEFAULT_REDUCTION = "none"
 #: the strategy of ``zonesim explore`` when neither --strategy nor the scenario's [explore]
 #: table names one (docs/performance.md, "Strategies": why)
@@ -73,6 +76,8 @@ class StrategyConfig:
         if self.name == "dfs":
             if self.reduction == "sleep":
                 return ReducedDFS((), self.preemption_bound)
+            if self.reduction == "dpor":
+                return DPORStrategy(self.preemption_bound)
             return DFSStrategy(self.preemption_bound)
         raise ValueError(
             f"strategy {self.name!r} has no oracle object; expected one of {STRATEGIES}"
@@ -196,7 +201,9 @@ def explore(
         run = Run(backend, engine, seconds, progress, executions)
         spec = EngineSpec.of(engine)
         par = not backend.local
-        if cfg.name == "dfs":
+        if cfg.name == "dfs" and cfg.reduction == "dpor":
+            col = explore_dpor(run, spec, cfg.preemption_bound, keep_going)
+        elif cfg.name == "dfs":
             col = explore_dfs(run, spec, cfg.preemption_bound, keep_going,
                               first_limit=1 if par else executions,
                               limit=_DFS_UNIT if par else executions,

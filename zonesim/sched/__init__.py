@@ -57,6 +57,7 @@ from zonesim.sched.scheduler import (
     yield_cpu,
 )
 from zonesim.sched.shrink import ShrinkStats, shrink, sort_key
+from zonesim.sched.dpor import DPORStrategy
 from zonesim.sched.sleep import ReducedDFS, SleepSet
 from zonesim.sched.steps import StepRecorder
 from zonesim.sched.strategy import Horizon, Strategy
@@ -86,6 +87,7 @@ __all__ = [
     "POSStrategy",
     "RandomStrategy",
     "Recorder",
+    "DPORStrategy",
     "ReducedDFS",
     "ReplayMismatch",
     "ReplayStrategy",

@@ -1,0 +1,270 @@
+"""Preemption-bounded dynamic partial-order reduction (``--reduction dpor``).
+
+The bounded DFS of CHESS tries every alternative at every decision within the bound;
+sleep sets (zonesim.sched.sleep) only stop it from re-running a step that commutes with
+what ran instead. Here, as in Flanagan and Godefroid's DPOR (POPL 2005), a decision's
+alternatives are explored only when an execution shows they matter: every decision
+starts with its first alternative alone, and after each execution the steps that *race*
+-- two steps of different CPUs whose footprints conflict (zonesim.sched.footprint) and
+that nothing else orders (vector clocks over program order and conflicts) -- add the
+later step's CPU as an alternative at the decision just before the earlier step (every
+runnable CPU when it was not runnable there).
+
+Preemption bounding breaks plain DPOR: reversing a race at a decision where the running
+CPU could go on costs a preemption, and the reversed order may only fit the bound when
+the other CPU runs earlier, at the start of the running CPU's block (Coons, Musuvathi,
+McKinley, "Bounded partial-order reduction", OOPSLA 2013). So, as BPOR does, every
+race also adds the CPU at the decision where the current block of the earlier step's CPU
+began (the last context switch before it), where running it costs no more than
+switching there did.
+
+Data choices (``choose``) are never pruned. An execution whose decisions all come from
+its prefix or from first alternatives is one representative per class of equivalent
+executions; the search is *exhausted* when no decision has an alternative left that
+fits the bound. Sequential only: a race found deep in one subtree adds alternatives near
+the root, so the tree cannot be split into independent worker units in advance
+(``zonesim.coordinator.explore_dpor`` runs it as one unit).
+
+Soundness rests on the footprints (tests/sched/test_footprints.py audits them) and is
+checked against the full bounded DFS: the same verdicts and the same final states on
+every case of tests/sched/test_reduction.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from zonesim.sched.dfs import check_prefix_reached, check_replayed
+from zonesim.sched.errors import SchedError
+from zonesim.sched.footprint import Footprint, Obj
+from zonesim.sched.steps import StepRecorder
+
+
+@dataclass(slots=True)
+class _Node:
+    n: int
+    taken: int
+    preemptible: bool
+    names: tuple[str, ...]  # the alternatives' CPUs; () for a data choice
+    todo: set[int] = field(default_factory=set)  # alternatives to explore
+    done: set[int] = field(default_factory=set)  # alternatives explored (or running)
+
+
+class _Entry:
+    """The accesses to one object since its last write (a step index each)."""
+
+    __slots__ = ("adds", "reads", "write")
+
+    def __init__(self) -> None:
+        self.write = -1
+        self.reads: list[int] = []
+        self.adds: list[int] = []
+
+
+class DPORStrategy:
+    """Bounded DPOR over the whole tree (``prefix`` () only: see the module doc)."""
+
+    def __init__(self, preemption_bound: int = 2) -> None:
+        if preemption_bound < 0:
+            raise ValueError(f"{preemption_bound=} must be >= 0")
+        self.bound = preemption_bound
+        self.preemption_bound = preemption_bound
+        self.exhausted = False
+        self.executions = 0
+        self.races = 0  # races found over all executions (a statistic)
+        self._prefix: list[int] = []
+        self._tree: list[_Node] = []  # the nodes of the current path, kept across runs
+        self._trail: list[_Node] = []
+        self._steps: StepRecorder | None = None
+
+    # -- the scheduler's side --------------------------------------------------------------
+
+    def attach_steps(self, steps: StepRecorder) -> None:
+        self._steps = steps
+
+    def begin_execution(self) -> bool:
+        if self.exhausted:
+            return False
+        self.executions += 1
+        self._trail = []
+        self._steps = None
+        return True
+
+    def _pick(self, step: int, n: int, preemptible: bool, names: tuple[str, ...]) -> int:
+        i = len(self._trail)
+        if i < len(self._prefix):
+            taken = self._prefix[i]
+            check_replayed(i, step, n, taken)
+            node = self._tree[i]
+            if node.n != n or node.names != names:
+                raise SchedError(
+                    f"DPOR: decision {i} replayed with alternatives {names or n}, "
+                    f"recorded {node.names or node.n} (the model is not deterministic)")
+            node.taken = taken
+        else:
+            taken = 0
+            node = _Node(n, 0, preemptible, names, {0}, {0})
+            if not names:  # a data choice: every answer is explored
+                node.todo = set(range(n))
+            del self._tree[i:]
+            self._tree.append(node)
+        self._trail.append(node)
+        return taken
+
+    def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
+        preemptible = current is not None and runnable[0] == current
+        return self._pick(step, len(runnable), preemptible, tuple(runnable))
+
+    def pick_option(self, step: int, n: int, label: str) -> int:
+        return self._pick(step, n, False, ())
+
+    # -- races -----------------------------------------------------------------------------
+
+    def _add(self, depth: int, cpu: str) -> None:
+        """Explore ``cpu`` at decision ``depth`` (every runnable CPU if it was not)."""
+        node = self._trail[depth]
+        if not node.names:
+            return
+        if cpu in node.names:
+            node.todo.add(node.names.index(cpu))
+        else:
+            node.todo.update(range(node.n))
+
+    def _block_start(self, depth: int) -> int:
+        """The decision where the CPU chosen at ``depth`` last began to run (a context
+        switch, or the first CPU decision), data choices skipped."""
+        trail = self._trail
+        who = trail[depth].names[trail[depth].taken]
+        j = depth
+        k = depth - 1
+        while k >= 0:
+            node = trail[k]
+            if node.names:
+                if node.names[node.taken] != who:
+                    return j
+                j = k
+            k -= 1
+        return j
+
+    def _races(self, steps: Sequence[Footprint]) -> None:
+        """Add the alternatives the races of this execution call for. ``steps[k]`` ran
+        after decision ``k - 1`` (``steps[0]``: before the first decision)."""
+        table: dict[Obj, _Entry] = {}
+        by_kind: dict[str, set[Obj]] = {}
+        clocks: dict[str, dict[str, int]] = {}  # per CPU: its vector clock
+        step_clock: list[dict[str, int]] = [{} for _ in steps]
+        owner: list[str | None] = [fp.cpu for fp in steps]
+        last = len(self._trail)
+        for k in range(1, len(steps)):
+            fp = steps[k]
+            if fp.cpu is None or k - 1 >= last:
+                continue
+            if len(fp.cpus) > 1:
+                # The baton passed without a decision (a CPU finished or blocked) and
+                # the next CPU ran in the same step: their accesses are merged, so the
+                # race between them cannot be seen. Run the later ones first as well.
+                for c in sorted(fp.cpus - {fp.cpu}):
+                    self._add(k - 1, c)
+                    if self._trail[k - 1].names:
+                        self._add(self._block_start(k - 1), c)
+            cands: set[int] = set()
+            for obj, mode in _accesses(fp):
+                kind, key = obj
+                if key is None:
+                    entries = [table[o] for o in by_kind.get(kind, ())]
+                else:
+                    entries = [e for e in (table.get(obj), table.get((kind, None)))
+                               if e is not None]
+                for e in entries:
+                    if e.write >= 0:
+                        cands.add(e.write)
+                    if mode != "r":
+                        cands.update(e.reads)
+                    if mode != "a":
+                        cands.update(e.adds)
+            # The race, for each CPU that ran in the step (more than one when the baton
+            # passed without a decision: their accesses are merged, so each is judged
+            # with all of them): the latest conflicting step of another CPU that does
+            # not already happen before that CPU's position.
+            for c in sorted(fp.cpus):
+                mine = clocks.get(c, {})
+                for i in sorted(cands):
+                    other = owner[i]
+                    if other is None or other == c or i < 1:
+                        continue
+                    if mine.get(other, 0) < step_clock[i].get(other, 0):
+                        self.races += 1
+                        d = i - 1
+                        self._add(d, c)
+                        if self._trail[d].names:
+                            self._add(self._block_start(d), c)
+            # happens-before: program order of every CPU that ran, and every conflict
+            vc: dict[str, int] = {}
+            for c in fp.cpus:
+                for a, t in clocks.get(c, {}).items():
+                    if vc.get(a, 0) < t:
+                        vc[a] = t
+            for i in cands:
+                for a, t in step_clock[i].items():
+                    if vc.get(a, 0) < t:
+                        vc[a] = t
+            for c in fp.cpus:
+                vc[c] = k
+            step_clock[k] = vc
+            for c in fp.cpus:
+                clocks[c] = vc
+            for obj, mode in _accesses(fp):
+                e = table.get(obj)
+                if e is None:
+                    e = table[obj] = _Entry()
+                    by_kind.setdefault(obj[0], set()).add(obj)
+                if mode == "w":
+                    e.write, e.reads, e.adds = k, [], []
+                elif mode == "r":
+                    e.reads.append(k)
+                else:
+                    e.adds.append(k)
+
+    # -- backtracking ----------------------------------------------------------------------
+
+    def end_execution(self, failed: bool) -> None:
+        trail = self._trail
+        check_prefix_reached(len(trail), len(self._prefix))
+        st = self._steps
+        if st is None and any(p.names and p.n > 1 for p in trail):
+            raise SchedError("DPOR: no step footprints (the engine did not record steps)")
+        if st is not None:
+            self._races([*st.log, st.cur])
+        used: list[int] = []
+        count = 0
+        for p in trail:
+            used.append(count)
+            if p.preemptible and p.taken:
+                count += 1
+        for i in range(len(trail) - 1, -1, -1):
+            p = trail[i]
+            for a in sorted(p.todo - p.done):
+                if p.preemptible and a and used[i] + 1 > self.bound:
+                    continue
+                p.done.add(a)
+                self._prefix = [q.taken for q in trail[:i]] + [a]
+                del self._tree[i + 1:]
+                return
+        self.exhausted = True
+
+    def next_prefix(self) -> tuple[int, ...] | None:
+        """The prefix the next execution replays (None: exhausted)."""
+        return None if self.exhausted else tuple(self._prefix)
+
+
+def _accesses(fp: Footprint) -> list[tuple[Obj, str]]:
+    """Every object of a step with its strongest mode: w(rite) > a(dd) > r(ead)."""
+    out: dict[Obj, str] = {}
+    for o in fp.reads:
+        out[o] = "r"
+    for o in fp.adds:
+        out[o] = "w" if o in out else "a"  # read and added: a read-modify-write
+    for o in fp.writes:
+        out[o] = "w"
+    return list(out.items())
