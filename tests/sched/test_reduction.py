@@ -13,7 +13,7 @@ from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
 from zonesim.coordinator import Run, explore_dfs
 from zonesim.model.zone import Zone
 from zonesim.parallel import InlineBackend
-from zonesim.sched import DFSStrategy, Footprint, ReducedDFS
+from zonesim.sched import DFSStrategy, DPORStrategy, Footprint, ReducedDFS
 from zonesim.units import EngineSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def final_state(zone: Zone) -> str:
     return h.hexdigest()
 
 
-def exhaust(e: Engine, dfs: DFSStrategy | ReducedDFS, cap: int) -> tuple[int, set[str], set[str]]:
+def exhaust(e: Engine, dfs: DFSStrategy | ReducedDFS | DPORStrategy, cap: int) -> tuple[int, set[str], set[str]]:
     """Run ``dfs`` to exhaustion, going on after violations: (executions, verdicts,
     final states of the executions that ran to the end)."""
     verdicts: set[str] = set()
@@ -77,22 +77,25 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("reduction", ["sleep", "dpor"])
 @pytest.mark.parametrize("path,policy,bound", CASES,
                          ids=[f"{c[0].stem}-{c[1]}-b{c[2]}" for c in CASES])
 def test_reduced_dfs_reaches_the_same_verdicts_and_final_states(
-        path: Path, policy: str, bound: int) -> None:
-    same_outcomes(path, policy, bound)
+        path: Path, policy: str, bound: int, reduction: str) -> None:
+    same_outcomes(path, policy, bound, reduction)
 
 
 @pytest.mark.slow
 def test_reduced_dfs_same_outcomes_vmem_c() -> None:
-    same_outcomes(SEED / "vmem-c-partial-isolation.toml", "v5.15", 2)  # ~700 runs each
+    same_outcomes(SEED / "vmem-c-partial-isolation.toml", "v5.15", 2, "sleep")  # ~700 runs
+    same_outcomes(SEED / "vmem-c-partial-isolation.toml", "v5.15", 2, "dpor")
 
 
-def same_outcomes(path: Path, policy: str, bound: int) -> None:
+def same_outcomes(path: Path, policy: str, bound: int, reduction: str) -> None:
     e = engine(path, policy)
     full_n, full_v, full_f = exhaust(e, DFSStrategy(bound), 3000)
-    red = ReducedDFS((), bound)
+    red: ReducedDFS | DPORStrategy = (ReducedDFS((), bound) if reduction == "sleep"
+                                      else DPORStrategy(bound))
     red_n, red_v, red_f = exhaust(e, red, 3000)
     assert red_v == full_v
     assert red_f == full_f

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from zonesim.sched.dfs import check_prefix_reached, check_replayed
 from zonesim.sched.errors import SchedError
 from zonesim.sched.footprint import Footprint, Obj
-from zonesim.sched.steps import StepRecorder
+from zonesim.sched.steps import OPT, SOLO, StepRecorder
 
 
 @dataclass(slots=True)
@@ -81,6 +81,7 @@ class DPORStrategy:
     # -- the scheduler's side --------------------------------------------------------------
 
     def attach_steps(self, steps: StepRecorder) -> None:
+        steps.solo = True  # one step per transition, decision or not
         self._steps = steps
 
     def begin_execution(self) -> bool:
@@ -147,27 +148,59 @@ class DPORStrategy:
             k -= 1
         return j
 
+    def _decisions(self, steps: Sequence[Footprint]) -> list[int | None]:
+        """Per step: the decision (trail index) at which another CPU could have run
+        instead of it -- the decision that began its CPU's transition -- or None when
+        that transition began where only its CPU could run (``SOLO``) or before the
+        first decision. A data choice (``OPT``) splits a transition in two steps; both
+        belong to the CPU decision before the first."""
+        out: list[int | None] = []
+        starts: list[int | None] = []  # per step: the decision right before it, if any
+        d = -1
+        for k in range(len(steps)):
+            if k == 0:
+                starts.append(None)
+            else:
+                end = steps[k - 1].end
+                if end == SOLO:
+                    starts.append(None)
+                else:
+                    d += 1
+                    starts.append(d)
+        for k in range(len(steps)):
+            j = k
+            while j >= 1 and steps[j - 1].end == OPT:
+                j -= 1
+            out.append(starts[j] if j >= 1 else None)
+        return out
+
+    def _reverse(self, d: int | None, cpu: str) -> None:
+        """Run ``cpu`` at decision ``d`` and, for the preemption bound, where the block
+        of the CPU chosen at ``d`` began (BPOR's conservative point)."""
+        if d is None or d >= len(self._trail):
+            return
+        self._add(d, cpu)
+        if self._trail[d].names:
+            self._add(self._block_start(d), cpu)
+
     def _races(self, steps: Sequence[Footprint]) -> None:
-        """Add the alternatives the races of this execution call for. ``steps[k]`` ran
-        after decision ``k - 1`` (``steps[0]``: before the first decision)."""
+        """Add the alternatives the races of this execution call for. ``steps`` are the
+        execution's transitions in order (``StepRecorder.solo``: one CPU each)."""
         table: dict[Obj, _Entry] = {}
         by_kind: dict[str, set[Obj]] = {}
         clocks: dict[str, dict[str, int]] = {}  # per CPU: its vector clock
         step_clock: list[dict[str, int]] = [{} for _ in steps]
         owner: list[str | None] = [fp.cpu for fp in steps]
-        last = len(self._trail)
-        for k in range(1, len(steps)):
+        dec = self._decisions(steps)
+        for k in range(len(steps)):
             fp = steps[k]
-            if fp.cpu is None or k - 1 >= last:
+            if fp.cpu is None:
                 continue
             if len(fp.cpus) > 1:
-                # The baton passed without a decision (a CPU finished or blocked) and
-                # the next CPU ran in the same step: their accesses are merged, so the
-                # race between them cannot be seen. Run the later ones first as well.
+                # The baton passed without a step boundary: their accesses are merged,
+                # so the race between them cannot be seen. Run the later ones first.
                 for c in sorted(fp.cpus - {fp.cpu}):
-                    self._add(k - 1, c)
-                    if self._trail[k - 1].names:
-                        self._add(self._block_start(k - 1), c)
+                    self._reverse(dec[k], c)
             cands: set[int] = set()
             for obj, mode in _accesses(fp):
                 kind, key = obj
@@ -191,14 +224,11 @@ class DPORStrategy:
                 mine = clocks.get(c, {})
                 for i in sorted(cands):
                     other = owner[i]
-                    if other is None or other == c or i < 1:
+                    if other is None or other == c:
                         continue
                     if mine.get(other, 0) < step_clock[i].get(other, 0):
                         self.races += 1
-                        d = i - 1
-                        self._add(d, c)
-                        if self._trail[d].names:
-                            self._add(self._block_start(d), c)
+                        self._reverse(dec[i], c)
             # happens-before: program order of every CPU that ran, and every conflict
             vc: dict[str, int] = {}
             for c in fp.cpus:
@@ -210,7 +240,7 @@ class DPORStrategy:
                     if vc.get(a, 0) < t:
                         vc[a] = t
             for c in fp.cpus:
-                vc[c] = k
+                vc[c] = k + 1  # 1-based: 0 means "knows nothing of c"
             step_clock[k] = vc
             for c in fp.cpus:
                 clocks[c] = vc

@@ -38,6 +38,10 @@ TAPPED = frozenset(("page", "pb", "fl", "alloc", "tok"))
 #: decision kinds: a switch point, a window inside a section, a CPU that cannot continue
 #: (blocked, finished), ``yield_cpu``, the first pick, a data choice.
 SP, WINDOW, GIVE, YIELD, START, OPT = "sp", "window", "give", "yield", "start", "opt"
+#: not a decision: the end of a transition where only one CPU could run next (recorded
+#: only with ``StepRecorder.solo``, for DPOR: a step is then one CPU's transition even
+#: when nobody else was runnable, so races inside what would be one merged step are seen)
+SOLO = "solo"
 
 #: A digest of state no hook reports, one value per group of objects (``probe_objects``).
 Probe = Callable[[], tuple[Hashable, ...]]
@@ -48,13 +52,14 @@ class StepRecorder:
     the first decision); ``cur`` the step running now."""
 
     __slots__ = ("_mark", "_taken", "at", "covers", "cpu_index", "cur", "kind", "log", "merge",
-                 "probe", "probe_adds", "probe_objects", "taps")
+                 "probe", "probe_adds", "probe_objects", "solo", "taps")
 
     def __init__(self, cpu_names: Sequence[str], *, merge: bool = True) -> None:
         self.cpu_index = {n: i for i, n in enumerate(cpu_names)}
         self.log: list[Footprint] = []
         self.cur = Footprint()
         self.merge = merge
+        self.solo = False  # also end a step where only one CPU can go on (``SOLO``)
         # lock name -> the objects its holder may touch (registered when first taken)
         self.covers: dict[str, tuple[Obj, ...]] = {}
         self.probe: Probe | None = None
@@ -198,6 +203,7 @@ class StepRecorder:
                                 self.observed(o)
             self._mark = mark
         self.kind, self.at = kind, at
+        fp.end = kind
         fp.clean = (kind == SP and at is not None and fp.cpu == at and len(fp.cpus) == 1
                     and not fp.windowed)
         self.log.append(fp)
