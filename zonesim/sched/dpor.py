@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from zonesim.sched.dfs import check_prefix_reached, check_replayed
 from zonesim.sched.errors import SchedError
 from zonesim.sched.footprint import Footprint, Obj
-from zonesim.sched.steps import OPT, SOLO, StepRecorder
+from zonesim.sched.steps import OPT, SOLO, SP, StepRecorder
 
 
 @dataclass(slots=True)
@@ -49,6 +49,11 @@ class _Node:
     names: tuple[str, ...]  # the alternatives' CPUs; () for a data choice
     todo: set[int] = field(default_factory=set)  # alternatives to explore
     done: set[int] = field(default_factory=set)  # alternatives explored (or running)
+    # the CPU that could keep running (a preemptive switch point), and the footprint of
+    # its next transition once alternative 0 ran it (None: not one clean transition)
+    current: str | None = None
+    alt0: Footprint | None = None
+    sleep: dict[str, Footprint] = field(default_factory=dict)  # asleep at this node
 
 
 class _Entry:
@@ -77,6 +82,10 @@ class DPORStrategy:
         self._tree: list[_Node] = []  # the nodes of the current path, kept across runs
         self._trail: list[_Node] = []
         self._steps: StepRecorder | None = None
+        self._seen = 0  # steps of the recorder's log already judged for sleep sets
+        self._blocked: int | None = None  # the decision where every alternative slept
+        self._blocked_steps = 0  # the steps that ran before it
+        self.blocked_executions = 0
 
     # -- the scheduler's side --------------------------------------------------------------
 
@@ -90,10 +99,41 @@ class DPORStrategy:
         self.executions += 1
         self._trail = []
         self._steps = None
+        self._seen = 0
+        self._blocked = None
         return True
 
-    def _pick(self, step: int, n: int, preemptible: bool, names: tuple[str, ...]) -> int:
+    def _sleep_here(self, i: int) -> dict[str, Footprint]:
+        """The sleep set at decision ``i`` (zonesim.sched.sleep, with the same bounded
+        rule: an entry only for the CPU that could have kept running at a preemptive
+        switch point, with its clean next transition); also records alternative 0's
+        transition at decision ``i - 1`` when that is what ran."""
+        st = self._steps
+        if st is None:
+            return {}
+        new = st.log[self._seen:]
+        self._seen = len(st.log)
+        if i == 0:
+            return {}
+        prev = self._trail[i - 1]
+        if prev.taken == 0 and prev.current is not None and new:
+            fp = new[0]
+            prev.alt0 = fp if fp.clean and fp.cpu == prev.current else None
+        base = dict(prev.sleep)
+        if (prev.taken and prev.current is not None and prev.alt0 is not None
+                and prev.names[prev.taken] != prev.current):
+            base[prev.current] = prev.alt0
+        out = {}
+        for c, f in base.items():
+            if any(c in fp.cpus or f.conflicts(fp) for fp in new):
+                continue
+            out[c] = f
+        return out
+
+    def _pick(self, step: int, n: int, preemptible: bool, names: tuple[str, ...],
+              current: str | None) -> int:
         i = len(self._trail)
+        sleep = self._sleep_here(i)
         if i < len(self._prefix):
             taken = self._prefix[i]
             check_replayed(i, step, n, taken)
@@ -103,9 +143,21 @@ class DPORStrategy:
                     f"DPOR: decision {i} replayed with alternatives {names or n}, "
                     f"recorded {node.names or node.n} (the model is not deterministic)")
             node.taken = taken
+            node.sleep = sleep
         else:
             taken = 0
-            node = _Node(n, 0, preemptible, names, {0}, {0})
+            if names and self._blocked is None:
+                # the first awake alternative (a preemptive decision's alternative 0,
+                # the running CPU, never sleeps: it just ran)
+                awake = [a for a in range(n) if names[a] not in sleep]
+                if not awake:
+                    self._blocked = i  # sleep-blocked: equivalent to an explored run
+                    self._blocked_steps = len(self._steps.log) if self._steps else 0
+                    self.blocked_executions += 1
+                else:
+                    taken = awake[0]
+            node = _Node(n, taken, preemptible, names, {taken}, {taken},
+                         current if preemptible else None, None, sleep)
             if not names:  # a data choice: every answer is explored
                 node.todo = set(range(n))
             del self._tree[i:]
@@ -115,10 +167,13 @@ class DPORStrategy:
 
     def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
         preemptible = current is not None and runnable[0] == current
-        return self._pick(step, len(runnable), preemptible, tuple(runnable))
+        steps = self._steps
+        # sleep entries only where the running CPU could go on at a switch point
+        at = current if preemptible and steps is not None and steps.kind == SP else None
+        return self._pick(step, len(runnable), preemptible, tuple(runnable), at)
 
     def pick_option(self, step: int, n: int, label: str) -> int:
-        return self._pick(step, n, False, ())
+        return self._pick(step, n, False, (), None)
 
     # -- races -----------------------------------------------------------------------------
 
@@ -128,25 +183,10 @@ class DPORStrategy:
         if not node.names:
             return
         if cpu in node.names:
-            node.todo.add(node.names.index(cpu))
+            if cpu not in node.sleep:
+                node.todo.add(node.names.index(cpu))
         else:
-            node.todo.update(range(node.n))
-
-    def _block_start(self, depth: int) -> int:
-        """The decision where the CPU chosen at ``depth`` last began to run (a context
-        switch, or the first CPU decision), data choices skipped."""
-        trail = self._trail
-        who = trail[depth].names[trail[depth].taken]
-        j = depth
-        k = depth - 1
-        while k >= 0:
-            node = trail[k]
-            if node.names:
-                if node.names[node.taken] != who:
-                    return j
-                j = k
-            k -= 1
-        return j
+            node.todo.update(a for a in range(node.n) if node.names[a] not in node.sleep)
 
     def _decisions(self, steps: Sequence[Footprint]) -> list[int | None]:
         """Per step: the decision (trail index) at which another CPU could have run
@@ -174,14 +214,25 @@ class DPORStrategy:
             out.append(starts[j] if j >= 1 else None)
         return out
 
-    def _reverse(self, d: int | None, cpu: str) -> None:
-        """Run ``cpu`` at decision ``d`` and, for the preemption bound, where the block
-        of the CPU chosen at ``d`` began (BPOR's conservative point)."""
-        if d is None or d >= len(self._trail):
-            return
-        self._add(d, cpu)
-        if self._trail[d].names:
-            self._add(self._block_start(d), cpu)
+    def _reverse(self, steps: Sequence[Footprint], dec: Sequence[int | None], i: int,
+                 cpu: str) -> None:
+        """Run ``cpu`` before step ``i``: at the decision that began ``i``'s transition,
+        and -- for the preemption bound -- at the one that began the block of ``i``'s CPU
+        (its run of consecutive transitions: BPOR's conservative point, where running
+        ``cpu`` instead costs no more than the switch to that block did). A transition or
+        block that began where only its CPU could run has no such decision: ``cpu`` was
+        not runnable there, and nothing else was (Flanagan and Godefroid add every
+        runnable CPU then)."""
+        d = dec[i]
+        if d is not None and d < len(self._trail):
+            self._add(d, cpu)
+        q = steps[i].cpu
+        j = i
+        while j >= 1 and steps[j - 1].cpu == q:
+            j -= 1
+        b = dec[j]
+        if b is not None and b != d and b < len(self._trail):
+            self._add(b, cpu)
 
     def _races(self, steps: Sequence[Footprint]) -> None:
         """Add the alternatives the races of this execution call for. ``steps`` are the
@@ -200,7 +251,7 @@ class DPORStrategy:
                 # The baton passed without a step boundary: their accesses are merged,
                 # so the race between them cannot be seen. Run the later ones first.
                 for c in sorted(fp.cpus - {fp.cpu}):
-                    self._reverse(dec[k], c)
+                    self._reverse(steps, dec, k, c)
             cands: set[int] = set()
             for obj, mode in _accesses(fp):
                 kind, key = obj
@@ -228,7 +279,7 @@ class DPORStrategy:
                         continue
                     if mine.get(other, 0) < step_clock[i].get(other, 0):
                         self.races += 1
-                        self._reverse(dec[i], c)
+                        self._reverse(steps, dec, i, c)
             # happens-before: program order of every CPU that ran, and every conflict
             vc: dict[str, int] = {}
             for c in fp.cpus:
@@ -265,14 +316,17 @@ class DPORStrategy:
         if st is None and any(p.names and p.n > 1 for p in trail):
             raise SchedError("DPOR: no step footprints (the engine did not record steps)")
         if st is not None:
-            self._races([*st.log, st.cur])
+            # a sleep-blocked execution: only what ran before the blocked decision counts
+            self._races([*st.log, st.cur] if self._blocked is None
+                        else st.log[:self._blocked_steps])
         used: list[int] = []
         count = 0
         for p in trail:
             used.append(count)
             if p.preemptible and p.taken:
                 count += 1
-        for i in range(len(trail) - 1, -1, -1):
+        top = len(trail) if self._blocked is None else self._blocked
+        for i in range(top - 1, -1, -1):
             p = trail[i]
             for a in sorted(p.todo - p.done):
                 if p.preemptible and a and used[i] + 1 > self.bound:

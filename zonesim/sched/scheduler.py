@@ -296,12 +296,14 @@ class Scheduler:
         if not runnable:
             raise self._deadlock()
         idx = 0
+        # The step ends with ``cpu`` blocked or finished: still one transition of it
+        # (``at``), which the others' steps may commute with (zonesim.sched.steps).
         if len(runnable) > 1:
             if self._steps is not None:
-                self._steps.close(GIVE, None)
+                self._steps.close(GIVE, cpu.name)
             idx = self._recorder.pick_cpu(self._step, runnable, None, label)
         elif self._steps is not None and self._steps.solo:
-            self._steps.close(SOLO, None)
+            self._steps.close(SOLO, cpu.name)
         nxt = self._by_name[runnable[idx]]
         if nxt is not cpu:
             await self._switch_to(cpu, nxt)

@@ -168,8 +168,12 @@ class StepRecorder:
         # them), and a CPU runs the work queued on it at its switch points.
         fp.reads.add(ZONE)
         fp.reads.add(("work", name))
-        for lock in held:  # resuming inside a section (a window) or holding a mutex
-            fp.writes.add(("lock", lock))
+        # Resuming inside a section (a window) or holding a mutex: what the lock covers.
+        # Not its word: a step that only goes on holding a lock leaves the word as it
+        # was (held), so another CPU's look at it (a trylock, a blocked spin_lock) reads
+        # the same in every order; only taking and releasing change it (``close``,
+        # ``unlocked``). Whether a window of the section is a decision is ``pk:lock``.
+        for lock in held:
             fp.writes.update(self.covers.get(lock, ()))
         if irq_off:
             fp.writes.update(pcp_objects(self.cpu_index[name]))
@@ -204,8 +208,8 @@ class StepRecorder:
             self._mark = mark
         self.kind, self.at = kind, at
         fp.end = kind
-        fp.clean = (kind == SP and at is not None and fp.cpu == at and len(fp.cpus) == 1
-                    and not fp.windowed)
+        fp.clean = (kind in (SP, SOLO, GIVE) and at is not None and fp.cpu == at
+                    and len(fp.cpus) == 1)
         self.log.append(fp)
         self.cur = Footprint()
         return fp
