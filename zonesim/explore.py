@@ -63,7 +63,8 @@ class StrategyConfig:
     seed: int = 0
     depth: int = 3  # pct
     preemption_bound: int = 2  # dfs
-    # dfs: partial-order reduction, "none" or "sleep" (zonesim.sched.sleep)
+    # dfs: partial-order reduction, "none", "sleep" (zonesim.sched.sleep) or "dpor"
+    # (zonesim.sched.dpor)
     reduction: str = "none"
 
     def make(self) -> Strategy:
@@ -125,7 +126,7 @@ class ExploreReport:
     trace_hash: str = ""
     exhausted: bool | None = None  # dfs: the bounded space was explored completely
     preemption_bound: int | None = None  # dfs: the bound "exhausted" is a proof for
-    reduction: str | None = None  # dfs: "none" or "sleep"
+    reduction: str | None = None  # dfs: "none", "sleep" or "dpor"
     violations: list[Found] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: the report covers the executions that finished
