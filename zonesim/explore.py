@@ -33,10 +33,10 @@ from zonesim.scenario.tables import STRATEGIES as _TABLE_STRATEGIES
 from zonesim.sched import (
     Choice,
     DFSStrategy,
+    DPORStrategy,
     PCTStrategy,
     POSStrategy,
     RandomStrategy,
-    DPORStrategy,
     ReducedDFS,
     ReplayStrategy,
     Strategy,

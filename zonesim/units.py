@@ -35,11 +35,11 @@ from zonesim.scenario import Scenario
 from zonesim.sched import (
     Choice,
     ChoiceValue,
+    DPORStrategy,
     Failure,
     PCTStrategy,
     POSStrategy,
     RandomStrategy,
-    DPORStrategy,
     ReducedDFS,
     ReplayStrategy,
     SleepSet,

@@ -8,6 +8,7 @@ strategies (random, PCT, POS, DFS, replay, Hypothesis); schedule strings; shrink
 from zonesim.sched.choice import Choice, ChoiceLog, ChoiceValue, Recorder, preemptions
 from zonesim.sched.cpu import current_cpu
 from zonesim.sched.dfs import DFSStrategy
+from zonesim.sched.dpor import DPORStrategy
 from zonesim.sched.errors import (
     Deadlock,
     ForeignAwait,
@@ -57,7 +58,6 @@ from zonesim.sched.scheduler import (
     yield_cpu,
 )
 from zonesim.sched.shrink import ShrinkStats, shrink, sort_key
-from zonesim.sched.dpor import DPORStrategy
 from zonesim.sched.sleep import ReducedDFS, SleepSet
 from zonesim.sched.steps import StepRecorder
 from zonesim.sched.strategy import Horizon, Strategy
@@ -70,6 +70,7 @@ __all__ = [
     "ChoiceLog",
     "ChoiceValue",
     "DFSStrategy",
+    "DPORStrategy",
     "Deadlock",
     "Divergence",
     "ExecutionResult",
@@ -87,7 +88,6 @@ __all__ = [
     "POSStrategy",
     "RandomStrategy",
     "Recorder",
-    "DPORStrategy",
     "ReducedDFS",
     "ReplayMismatch",
     "ReplayStrategy",

@@ -4,30 +4,62 @@ The bounded DFS of CHESS tries every alternative at every decision within the bo
 sleep sets (zonesim.sched.sleep) only stop it from re-running a step that commutes with
 what ran instead. Here, as in Flanagan and Godefroid's DPOR (POPL 2005), a decision's
 alternatives are explored only when an execution shows they matter: every decision
-starts with its first alternative alone, and after each execution the steps that *race*
--- two steps of different CPUs whose footprints conflict (zonesim.sched.footprint) and
-that nothing else orders (vector clocks over program order and conflicts) -- add the
-later step's CPU as an alternative at the decision just before the earlier step (every
-runnable CPU when it was not runnable there).
+starts with its first alternative alone, and after each execution every *race* -- two
+transitions of different CPUs whose footprints conflict (zonesim.sched.footprint) and
+that nothing orders (vector clocks over program order and conflicts) -- adds the later
+transition's CPU as an alternative at the decision that began the earlier one. Every
+race, not only the latest per transition: that is what FG's rule, applied at every
+state of the execution, amounts to, and the latest alone misses schedules within the
+bound (cma-c, rfc-v1, bound 1: a free switch at a flush_work).
 
-Preemption bounding breaks plain DPOR: reversing a race at a decision where the running
-CPU could go on costs a preemption, and the reversed order may only fit the bound when
-the other CPU runs earlier, at the start of the running CPU's block (Coons, Musuvathi,
-McKinley, "Bounded partial-order reduction", OOPSLA 2013). So, as BPOR does, every
-race also adds the CPU at the decision where the current block of the earlier step's CPU
-began (the last context switch before it), where running it costs no more than
-switching there did.
+**Transitions, not decisions.** The step recorder ends a step at every switch point of
+the running CPU and wherever the baton passes, also where only one CPU can go on
+(``StepRecorder.solo``, ``SOLO``): otherwise a CPU that finished and the one that took
+over would share one step, and the races between them would be invisible. A race whose
+earlier transition began where only its CPU could run has no decision to reverse it at:
+the other CPU was not runnable there, and nobody else was (FG add every runnable CPU).
 
-Data choices (``choose``) are never pruned. An execution whose decisions all come from
-its prefix or from first alternatives is one representative per class of equivalent
-executions; the search is *exhausted* when no decision has an alternative left that
-fits the bound. Sequential only: a race found deep in one subtree adds alternatives near
-the root, so the tree cannot be split into independent worker units in advance
-(``zonesim.coordinator.explore_dpor`` runs it as one unit).
+**The preemption bound** breaks plain DPOR: reversing a race at a decision where the
+running CPU could go on costs a preemption, and the reversed order may fit the bound only
+when the other CPU runs earlier, where the block of the earlier transition's CPU began
+(Coons, Musuvathi, McKinley, "Bounded partial-order reduction", OOPSLA 2013). So, as
+BPOR does, every race also adds the CPU at the decision that began that block (its run
+of consecutive transitions).
+
+**Sleep sets** (Godefroid) with the bounded rule of zonesim.sched.sleep: at a preemptive
+switch point, once alternative 0 (the running CPU A goes on with one transition ``a``)
+has been explored, the alternatives that switch away put A to sleep with ``a``'s
+footprint until a conflicting step runs; a sleeping CPU is never added as an alternative,
+and an execution whose every alternative sleeps is *sleep-blocked* (it runs on, its
+verdict is real, nothing below is explored and its races after that point are ignored).
+A transition that ends with its CPU blocked or finished is still one transition, and so
+is one that passes window sites: whether a window is a decision is part of its footprint
+(``pk:`` objects).
+
+**Locks.** A step that takes *and* releases a lock -- a whole critical section -- does
+not touch the lock word (``StepRecorder.sections_commute``): two whole sections commute
+when their bodies do. Taking a lock and ending the step holding it, releasing one taken
+in an earlier step, and queueing on a held lock write the word; resuming after a handoff
+and a trylock read it. Why this is sound: where a whole section ``s`` of A and a step
+``b`` of B that takes the lock are both possible, ``b`` first makes A's attempt block
+instead; a blocked attempt changes no state but the lock's queue, A is handed the lock
+at B's release and runs ``s`` then -- the schedule with A's attempt removed and ``s`` run
+after B's release reaches the same states with no more preemptions (the preemption to A
+and the free switch away from the blocked A cost what a preemption straight to the next
+CPU costs), and that schedule is in the class the search explores. Without this rule
+cma-b (v5.15, bound 2) needs 1,657 executions, each of its ~500 page-by-page
+``free_contig_range`` sections ordered against cpu1's free; with it, 598.
+
+Data choices (``choose``) are never pruned. The search is *exhausted* when no decision
+has an alternative left that fits the bound. Sequential only: a race found deep in one
+subtree adds alternatives near the root, so the tree cannot be split into worker units
+in advance (``zonesim.coordinator.explore_dpor`` runs it as one unit, so the JSON does
+not depend on ``--workers``).
 
 Soundness rests on the footprints (tests/sched/test_footprints.py audits them) and is
 checked against the full bounded DFS: the same verdicts and the same final states on
-every case of tests/sched/test_reduction.py.
+every case of tests/sched/test_reduction.py. What exhaustion proves is what it proves
+for sleep sets (docs/performance.md, "Partial-order reduction").
 """
 
 from __future__ import annotations
@@ -91,6 +123,7 @@ class DPORStrategy:
 
     def attach_steps(self, steps: StepRecorder) -> None:
         steps.solo = True  # one step per transition, decision or not
+        steps.sections_commute = True  # see the module doc, "Locks"
         self._steps = steps
 
     def begin_execution(self) -> bool:
@@ -296,16 +329,16 @@ class DPORStrategy:
             for c in fp.cpus:
                 clocks[c] = vc
             for obj, mode in _accesses(fp):
-                e = table.get(obj)
-                if e is None:
-                    e = table[obj] = _Entry()
+                ent = table.get(obj)
+                if ent is None:
+                    ent = table[obj] = _Entry()
                     by_kind.setdefault(obj[0], set()).add(obj)
                 if mode == "w":
-                    e.write, e.reads, e.adds = k, [], []
+                    ent.write, ent.reads, ent.adds = k, [], []
                 elif mode == "r":
-                    e.reads.append(k)
+                    ent.reads.append(k)
                 else:
-                    e.adds.append(k)
+                    ent.adds.append(k)
 
     # -- backtracking ----------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ class StepRecorder:
     the first decision); ``cur`` the step running now."""
 
     __slots__ = ("_mark", "_taken", "at", "covers", "cpu_index", "cur", "kind", "log", "merge",
-                 "probe", "probe_adds", "probe_objects", "solo", "taps")
+                 "probe", "probe_adds", "probe_objects", "sections_commute", "solo", "taps")
 
     def __init__(self, cpu_names: Sequence[str], *, merge: bool = True) -> None:
         self.cpu_index = {n: i for i, n in enumerate(cpu_names)}
@@ -60,6 +60,10 @@ class StepRecorder:
         self.cur = Footprint()
         self.merge = merge
         self.solo = False  # also end a step where only one CPU can go on (``SOLO``)
+        # A step that takes and releases a lock does not touch its word (DPOR only;
+        # zonesim.sched.dpor, "Locks"): two whole critical sections commute when what
+        # they touch does.
+        self.sections_commute = False
         # lock name -> the objects its holder may touch (registered when first taken)
         self.covers: dict[str, tuple[Obj, ...]] = {}
         self.probe: Probe | None = None
@@ -147,7 +151,8 @@ class StepRecorder:
         if covers:
             self.covers[name] = covers
             self.cur.writes.update(covers)
-        self.cur.reads.add(("lock", name))
+        if not self.sections_commute:
+            self.cur.reads.add(("lock", name))
         self._taken.append(name)
 
     def unlocked(self, name: str) -> None:
