@@ -275,6 +275,32 @@ def _walk(node: _Node) -> Iterator[ExecRecord | _Node]:
         yield from _walk(c)
 
 
+def explore_dpor(run: Run, spec: EngineSpec, bound: int, keep_going: bool) -> Collected:
+    """Bounded DPOR (zonesim.sched.dpor): one unit, the whole budget. A race found deep
+    in the tree adds alternatives near its root, so the search is not split; the
+    executions (and so the JSON) do not depend on the number of workers."""
+    got: list[DfsResult] = []
+
+    def refill(room: int) -> list[tuple[Any, Unit]]:
+        if got or sent:
+            return []
+        sent.append(True)
+        return [((), DfsUnit(spec, bound, (), run.budget, keep_going, run.time_left(),
+                             dpor=True))]
+
+    sent: list[bool] = []
+
+    def accept(prefix: Any, result: Any) -> None:
+        got.append(result)
+
+    partial = run.loop(refill, accept)
+    records = got[0].records if got else next(iter(partial.values()), [])
+    col = Collected(records=_cut(iter(records), run.budget, keep_going))
+    col.exhausted = bool(got) and got[0].exhausted and len(col.records) == len(records)
+    col.interrupted = run.interrupted
+    return col
+
+
 def explore_dfs(run: Run, spec: EngineSpec, bound: int, keep_going: bool,
                 first_limit: int, limit: int, reduction: bool = False) -> Collected:
     root = _Node(())

@@ -17,6 +17,7 @@ from zonesim.coordinator import (
     Progress,
     Run,
     explore_dfs,
+    explore_dpor,
     explore_feedback,
     explore_hypothesis,
     explore_indexed,
@@ -32,6 +33,7 @@ from zonesim.scenario.tables import STRATEGIES as _TABLE_STRATEGIES
 from zonesim.sched import (
     Choice,
     DFSStrategy,
+    DPORStrategy,
     PCTStrategy,
     POSStrategy,
     RandomStrategy,
@@ -45,8 +47,9 @@ from zonesim.sched import (
 from zonesim.units import EngineSpec
 
 STRATEGIES = _TABLE_STRATEGIES  # the names a scenario's [explore] table may give too
-#: partial-order reduction of the bounded DFS: none, or sleep sets (zonesim.sched.sleep)
-REDUCTIONS = ("none", "sleep")
+#: partial-order reduction of the bounded DFS: none, sleep sets (zonesim.sched.sleep) or
+#: bounded dynamic partial-order reduction (zonesim.sched.dpor)
+REDUCTIONS = ("none", "sleep", "dpor")
 DEFAULT_REDUCTION = "none"
 #: the strategy of ``zonesim explore`` when neither --strategy nor the scenario's [explore]
 #: table names one (docs/performance.md, "Strategies": why)
@@ -60,7 +63,8 @@ class StrategyConfig:
     seed: int = 0
     depth: int = 3  # pct
     preemption_bound: int = 2  # dfs
-    # dfs: partial-order reduction, "none" or "sleep" (zonesim.sched.sleep)
+    # dfs: partial-order reduction, "none", "sleep" (zonesim.sched.sleep) or "dpor"
+    # (zonesim.sched.dpor)
     reduction: str = "none"
 
     def make(self) -> Strategy:
@@ -73,6 +77,8 @@ class StrategyConfig:
         if self.name == "dfs":
             if self.reduction == "sleep":
                 return ReducedDFS((), self.preemption_bound)
+            if self.reduction == "dpor":
+                return DPORStrategy(self.preemption_bound)
             return DFSStrategy(self.preemption_bound)
         raise ValueError(
             f"strategy {self.name!r} has no oracle object; expected one of {STRATEGIES}"
@@ -120,7 +126,7 @@ class ExploreReport:
     trace_hash: str = ""
     exhausted: bool | None = None  # dfs: the bounded space was explored completely
     preemption_bound: int | None = None  # dfs: the bound "exhausted" is a proof for
-    reduction: str | None = None  # dfs: "none" or "sleep"
+    reduction: str | None = None  # dfs: "none", "sleep" or "dpor"
     violations: list[Found] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: the report covers the executions that finished
@@ -196,7 +202,9 @@ def explore(
         run = Run(backend, engine, seconds, progress, executions)
         spec = EngineSpec.of(engine)
         par = not backend.local
-        if cfg.name == "dfs":
+        if cfg.name == "dfs" and cfg.reduction == "dpor":
+            col = explore_dpor(run, spec, cfg.preemption_bound, keep_going)
+        elif cfg.name == "dfs":
             col = explore_dfs(run, spec, cfg.preemption_bound, keep_going,
                               first_limit=1 if par else executions,
                               limit=_DFS_UNIT if par else executions,

@@ -36,6 +36,7 @@ from zonesim.sched import (
     Choice,
     ChoiceLog,
     ChoiceValue,
+    DPORStrategy,
     Failure,
     PCTStrategy,
     POSStrategy,
@@ -263,6 +264,8 @@ class DfsUnit:
     # this subtree (a function of the prefix, computed by the unit that found it).
     reduction: bool = False
     sleep: SleepSet = ()
+    # Dynamic partial-order reduction (zonesim.sched.dpor): the whole tree in one unit.
+    dpor: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +279,7 @@ class DfsResult:
     frontier: tuple[tuple[int, int], ...]
     sleeps: tuple[SleepSet, ...] = ()
     blocked: int = 0  # sleep-blocked executions among ``records``
+    exhausted: bool = False  # dpor: the unit searched the whole bounded tree
 
     def child_prefixes(self) -> list[tuple[int, ...]]:
         return [(*self.trail[:d], a) for d, a in self.frontier]
@@ -457,8 +461,12 @@ class SubtreeDFS:
 
 def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
     deadline = _deadline(unit.seconds)
-    dfs: SubtreeDFS | ReducedDFS
-    if unit.reduction:
+    dfs: SubtreeDFS | ReducedDFS | DPORStrategy
+    if unit.dpor:
+        if unit.prefix:
+            raise ValueError("a DPOR unit searches the whole tree (prefix ())")
+        dfs = DPORStrategy(unit.bound)
+    elif unit.reduction:
         dfs = ReducedDFS(unit.prefix, unit.bound, unit.sleep)
     else:
         dfs = SubtreeDFS(unit.prefix, unit.bound)
@@ -486,6 +494,8 @@ def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
     engine.run_batch(next_strategy, on_outcome)
     if out and out[-1].error is not None:
         return DfsResult(out, (), ())
+    if isinstance(dfs, DPORStrategy):
+        return DfsResult(out, (), (), exhausted=dfs.exhausted)
     if isinstance(dfs, ReducedDFS):
         trail, open_ = dfs.frontier()
         return DfsResult(out, trail, tuple((d, a) for d, a, _ in open_),

@@ -13,7 +13,7 @@ from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
 from zonesim.coordinator import Run, explore_dfs
 from zonesim.model.zone import Zone
 from zonesim.parallel import InlineBackend
-from zonesim.sched import DFSStrategy, Footprint, ReducedDFS, StepRecorder
+from zonesim.sched import DFSStrategy, DPORStrategy, Footprint, ReducedDFS, StepRecorder
 from zonesim.sched.steps import SP
 from zonesim.units import EngineSpec
 
@@ -45,7 +45,8 @@ def final_state(zone: Zone) -> str:
     return h.hexdigest()
 
 
-def exhaust(e: Engine, dfs: DFSStrategy | ReducedDFS, cap: int) -> tuple[int, set[str], set[str]]:
+def exhaust(e: Engine, dfs: DFSStrategy | ReducedDFS | DPORStrategy,
+            cap: int) -> tuple[int, set[str], set[str]]:
     """Run ``dfs`` to exhaustion, going on after violations: (executions, verdicts,
     final states of the executions that ran to the end)."""
     verdicts: set[str] = set()
@@ -78,22 +79,25 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("reduction", ["sleep", "dpor"])
 @pytest.mark.parametrize("path,policy,bound", CASES,
                          ids=[f"{c[0].stem}-{c[1]}-b{c[2]}" for c in CASES])
 def test_reduced_dfs_reaches_the_same_verdicts_and_final_states(
-        path: Path, policy: str, bound: int) -> None:
-    same_outcomes(path, policy, bound)
+        path: Path, policy: str, bound: int, reduction: str) -> None:
+    same_outcomes(path, policy, bound, reduction)
 
 
 @pytest.mark.slow
 def test_reduced_dfs_same_outcomes_vmem_c() -> None:
-    same_outcomes(SEED / "vmem-c-partial-isolation.toml", "v5.15", 2)  # ~700 runs each
+    same_outcomes(SEED / "vmem-c-partial-isolation.toml", "v5.15", 2, "sleep")  # ~700 runs
+    same_outcomes(SEED / "vmem-c-partial-isolation.toml", "v5.15", 2, "dpor")
 
 
-def same_outcomes(path: Path, policy: str, bound: int) -> None:
+def same_outcomes(path: Path, policy: str, bound: int, reduction: str) -> None:
     e = engine(path, policy)
     full_n, full_v, full_f = exhaust(e, DFSStrategy(bound), 3000)
-    red = ReducedDFS((), bound)
+    red: ReducedDFS | DPORStrategy = (ReducedDFS((), bound) if reduction == "sleep"
+                                      else DPORStrategy(bound))
     red_n, red_v, red_f = exhaust(e, red, 3000)
     assert red_v == full_v
     assert red_f == full_f
@@ -201,3 +205,68 @@ def test_reduction_with_a_sampler_is_refused_in_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["--reduction sleep: expected --strategy dfs (it prunes the exhaustive "
                    "search), got --strategy pct"]
+
+
+def test_dpor_prunes_more_than_sleep_sets() -> None:
+    """Bounded DPOR tries another CPU only where an execution showed a race: on these
+    cases it needs fewer executions than sleep sets to exhaust the same bounded space
+    (vmem-a rfc-v1: 91 with sleep sets, 6 with DPOR; cma-free-trylock v6.0: 39 and 25)."""
+    for path, policy, bound in [CASES[2], CASES[8]]:
+        e = engine(path, policy)
+        sleep_n = exhaust(e, ReducedDFS((), bound), 3000)[0]
+        dpor_n = exhaust(e, DPORStrategy(bound), 3000)[0]
+        assert dpor_n < sleep_n, (path.stem, dpor_n, sleep_n)
+
+
+def test_one_and_two_workers_report_the_same_with_dpor() -> None:
+    e = engine(FINDINGS / "inflight-free-isolated.toml", "v5.15")
+    cfg = StrategyConfig("dfs", 0, preemption_bound=2, reduction="dpor")
+    one = explore(e, cfg, executions=1000, artifacts=None, workers=1)
+    two = explore(e, cfg, executions=1000, artifacts=None, workers=2)
+    assert one.to_json() == two.to_json()
+    assert one.exhausted and one.reduction == "dpor" and one.executions < 62
+
+
+def test_dpor_budget_cut_is_not_exhausted() -> None:
+    """A DPOR search stopped by its budget does not claim exhaustion."""
+    e = engine(FINDINGS / "inflight-free-isolated.toml", "v5.15")
+    cfg = StrategyConfig("dfs", 0, preemption_bound=2, reduction="dpor")
+    r = explore(e, cfg, executions=10, artifacts=None, workers=1)
+    assert r.executions == 10 and not r.exhausted
+
+
+@pytest.mark.slow
+def test_dpor_exhausts_cma_b_at_bound_2_within_its_budget() -> None:
+    """Issue 10's done-when: cma-b (v5.15) at preemption bound 2, within the scenario's
+    [explore] budget of 1,000 executions (598 on 2026-12-03; sleep sets need 8,544)."""
+    path = SEED / "cma-b-partial-isolation.toml"
+    e = engine(path, "v5.15")
+    cfg = StrategyConfig("dfs", 0, preemption_bound=2, reduction="dpor")
+    r = explore(e, cfg, executions=load_scenario(path).explore.executions or 1000,
+                artifacts=None, workers=1)
+    assert r.exhausted and r.preemption_bound == 2 and not r.violations
+
+
+def test_whole_sections_leave_the_lock_word_alone_under_dpor() -> None:
+    """With ``sections_commute`` (DPOR) a step that takes and releases a lock does not
+    touch its word; taking it and ending the step holding it writes it."""
+    st = StepRecorder(("cpu0",))
+    st.sections_commute = True
+    st.run("cpu0", [], False)
+    st.locked("zone->lock", ())
+    st.unlocked("zone->lock")
+    whole = st.close(SP, "cpu0")
+    assert ("lock", "zone->lock") not in whole.reads | whole.writes
+    st.run("cpu0", [], False)
+    st.locked("zone->lock", ())
+    held = st.close(SP, "cpu0")
+    assert ("lock", "zone->lock") in held.writes
+    st.run("cpu0", ["zone->lock"], False)
+    st.unlocked("zone->lock")
+    released = st.close(SP, "cpu0")
+    assert ("lock", "zone->lock") in released.writes
+    plain = StepRecorder(("cpu0",))
+    plain.run("cpu0", [], False)
+    plain.locked("zone->lock", ())
+    plain.unlocked("zone->lock")
+    assert ("lock", "zone->lock") in plain.close(SP, "cpu0").reads

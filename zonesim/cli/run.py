@@ -67,10 +67,11 @@ def register(sub: SubParsers) -> None:
     e.add_argument("--preemption-bound", type=int, default=None, metavar="K",
                    help="dfs: at most K preemptions per schedule (default: hint, else 2)")
     e.add_argument("--reduction", choices=api.REDUCTIONS, default=None,
-                   help="dfs: partial-order reduction; 'sleep' explores one schedule per "
-                   "class of schedules that differ only in the order of independent steps, "
-                   "sound within the preemption bound (default: "
-                   f"{api.DEFAULT_REDUCTION})")
+                   help="dfs: partial-order reduction, sound within the preemption bound: "
+                   "'sleep' (sleep sets) skips a schedule that only reorders independent "
+                   "steps of one explored before; 'dpor' (bounded dynamic partial-order "
+                   "reduction with sleep sets) tries another CPU only where an execution "
+                   f"showed a race (default: {api.DEFAULT_REDUCTION})")
     e.add_argument("--keep-going", action="store_true",
                    help="go on after a violation: one finding per invariant (default: stop "
                    "at the first)")

@@ -8,6 +8,7 @@ strategies (random, PCT, POS, DFS, replay, Hypothesis); schedule strings; shrink
 from zonesim.sched.choice import Choice, ChoiceLog, ChoiceValue, Recorder, preemptions
 from zonesim.sched.cpu import current_cpu
 from zonesim.sched.dfs import DFSStrategy
+from zonesim.sched.dpor import DPORStrategy
 from zonesim.sched.errors import (
     Deadlock,
     ForeignAwait,
@@ -69,6 +70,7 @@ __all__ = [
     "ChoiceLog",
     "ChoiceValue",
     "DFSStrategy",
+    "DPORStrategy",
     "Deadlock",
     "Divergence",
     "ExecutionResult",

@@ -146,7 +146,8 @@ class Footprint:
     on the way (its code is a single transition of that CPU, in the sense of
     partial-order reduction)."""
 
-    __slots__ = ("adds", "clean", "cpu", "cpus", "observed", "reads", "windowed", "writes")
+    __slots__ = ("adds", "clean", "cpu", "cpus", "end", "observed", "reads", "windowed",
+                 "writes")
 
     def __init__(self, cpu: str | None = None) -> None:
         self.cpu = cpu
@@ -158,6 +159,7 @@ class Footprint:
         self.observed: set[Obj] = set()  # writes seen on the state (zonesim.sched.steps)
         self.windowed = False
         self.clean = False
+        self.end = ""  # the kind of decision that ended it (zonesim.sched.steps)
 
     def touch(self, obj: Obj, write: bool) -> None:
         (self.writes if write else self.reads).add(obj)

@@ -93,8 +93,15 @@ class _Lock:
             raise Deadlock((WaitFor(cpu.name, self.blame() + " (itself)"),), cpu.sched.steps)
         wait = Wait(self, sleeping=self.sleeping)
         self._waiters.append((cpu, wait))
+        st = cpu.sched._steps
+        if st is not None:  # found it held and queued itself: the lock's state changed
+            st.touch(("lock", self.name), True)
         await cpu.sched.block(cpu, wait, self._label)
-        # release() handed the lock over: self.holder == cpu.name
+        # release() handed the lock over: self.holder == cpu.name. The step that resumes
+        # here reads the word the releaser's step wrote: it runs after that release.
+        st = cpu.sched._steps
+        if st is not None:
+            st.touch(("lock", self.name), False)
 
     __aenter__ = acquire
 

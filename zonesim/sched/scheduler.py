@@ -38,7 +38,7 @@ from zonesim.sched.choice import ChoiceLog, Recorder
 from zonesim.sched.cpu import Wait, current_cpu_state
 from zonesim.sched.errors import Deadlock, ForeignAwait, LivelockSuspected, SchedError, WaitFor
 from zonesim.sched.footprint import Access
-from zonesim.sched.steps import GIVE, OPT, SP, START, WINDOW, YIELD, StepRecorder
+from zonesim.sched.steps import GIVE, OPT, SOLO, SP, START, WINDOW, YIELD, StepRecorder
 from zonesim.sched.strategy import Strategy
 from zonesim.sched.work import Work
 
@@ -296,10 +296,14 @@ class Scheduler:
         if not runnable:
             raise self._deadlock()
         idx = 0
+        # The step ends with ``cpu`` blocked or finished: still one transition of it
+        # (``at``), which the others' steps may commute with (zonesim.sched.steps).
         if len(runnable) > 1:
             if self._steps is not None:
-                self._steps.close(GIVE, None)
+                self._steps.close(GIVE, cpu.name)
             idx = self._recorder.pick_cpu(self._step, runnable, None, label)
+        elif self._steps is not None and self._steps.solo:
+            self._steps.close(SOLO, cpu.name)
         nxt = self._by_name[runnable[idx]]
         if nxt is not cpu:
             await self._switch_to(cpu, nxt)
@@ -403,6 +407,9 @@ def switch_enter(label: str, access: Access | None = None) -> int:
             return SP_DECIDE
         rec.raw.append(("cpu", name, len(runnable), label, step, name))
         rec.answered = step
+    elif sched._steps is not None and sched._steps.solo:
+        sched._steps.close(SOLO, name)  # alone: a transition ends, no decision
+        sched._steps.run(name, cpu.held, cpu.irq_off > 0)
     if access is not None and sched._steps is not None:
         sched._steps.access(access)  # the next step begins with it
     if cpu.pending and not cpu.in_work:
@@ -591,6 +598,8 @@ async def yield_cpu(label: str) -> None:
         if sched._steps is not None:
             sched._steps.close(YIELD, None)
         idx = sched._recorder.pick_cpu(sched._step, others, None, label)
+    elif sched._steps is not None and sched._steps.solo:
+        sched._steps.close(SOLO, None)
     await sched._switch_to(cpu, sched._by_name[others[idx]])
     if cpu.pending and not cpu.in_work:
         await sched.run_pending(cpu)

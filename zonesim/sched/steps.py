@@ -38,6 +38,10 @@ TAPPED = frozenset(("page", "pb", "fl", "alloc", "tok"))
 #: decision kinds: a switch point, a window inside a section, a CPU that cannot continue
 #: (blocked, finished), ``yield_cpu``, the first pick, a data choice.
 SP, WINDOW, GIVE, YIELD, START, OPT = "sp", "window", "give", "yield", "start", "opt"
+#: not a decision: the end of a transition where only one CPU could run next (recorded
+#: only with ``StepRecorder.solo``, for DPOR: a step is then one CPU's transition even
+#: when nobody else was runnable, so races inside what would be one merged step are seen)
+SOLO = "solo"
 
 #: A digest of state no hook reports, one value per group of objects (``probe_objects``).
 Probe = Callable[[], tuple[Hashable, ...]]
@@ -48,13 +52,18 @@ class StepRecorder:
     the first decision); ``cur`` the step running now."""
 
     __slots__ = ("_mark", "_taken", "at", "covers", "cpu_index", "cur", "kind", "log", "merge",
-                 "probe", "probe_adds", "probe_objects", "taps")
+                 "probe", "probe_adds", "probe_objects", "sections_commute", "solo", "taps")
 
     def __init__(self, cpu_names: Sequence[str], *, merge: bool = True) -> None:
         self.cpu_index = {n: i for i, n in enumerate(cpu_names)}
         self.log: list[Footprint] = []
         self.cur = Footprint()
         self.merge = merge
+        self.solo = False  # also end a step where only one CPU can go on (``SOLO``)
+        # A step that takes and releases a lock does not touch its word (DPOR only;
+        # zonesim.sched.dpor, "Locks"): two whole critical sections commute when what
+        # they touch does.
+        self.sections_commute = False
         # lock name -> the objects its holder may touch (registered when first taken)
         self.covers: dict[str, tuple[Obj, ...]] = {}
         self.probe: Probe | None = None
@@ -142,7 +151,8 @@ class StepRecorder:
         if covers:
             self.covers[name] = covers
             self.cur.writes.update(covers)
-        self.cur.reads.add(("lock", name))
+        if not self.sections_commute:
+            self.cur.reads.add(("lock", name))
         self._taken.append(name)
 
     def unlocked(self, name: str) -> None:
@@ -163,8 +173,12 @@ class StepRecorder:
         # them), and a CPU runs the work queued on it at its switch points.
         fp.reads.add(ZONE)
         fp.reads.add(("work", name))
-        for lock in held:  # resuming inside a section (a window) or holding a mutex
-            fp.writes.add(("lock", lock))
+        # Resuming inside a section (a window) or holding a mutex: what the lock covers.
+        # Not its word: a step that only goes on holding a lock leaves the word as it
+        # was (held), so another CPU's look at it (a trylock, a blocked spin_lock) reads
+        # the same in every order; only taking and releasing change it (``close``,
+        # ``unlocked``). Whether a window of the section is a decision is ``pk:lock``.
+        for lock in held:
             fp.writes.update(self.covers.get(lock, ()))
         if irq_off:
             fp.writes.update(pcp_objects(self.cpu_index[name]))
@@ -198,8 +212,9 @@ class StepRecorder:
                                 self.observed(o)
             self._mark = mark
         self.kind, self.at = kind, at
-        fp.clean = (kind == SP and at is not None and fp.cpu == at and len(fp.cpus) == 1
-                    and not fp.windowed)
+        fp.end = kind
+        fp.clean = (kind in (SP, SOLO, GIVE) and at is not None and fp.cpu == at
+                    and len(fp.cpus) == 1)
         self.log.append(fp)
         self.cur = Footprint()
         return fp
