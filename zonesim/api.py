@@ -309,10 +309,11 @@ def explore(
             bound = hints.preemption_bound if hints.preemption_bound is not None else 2
         _limit(check_depth, depth, engine.max_steps)
         _count("--preemption-bound", bound, low=0)
-        red = reduction if reduction is not None else DEFAULT_REDUCTION
+        red = reduction if reduction is not None else (
+            DEFAULT_REDUCTION if name == "dfs" else "none")
         if red not in REDUCTIONS:
             raise BadInput(f"--reduction: expected one of {', '.join(REDUCTIONS)}, got {red!r}")
-        if red != DEFAULT_REDUCTION and name != "dfs":
+        if red != "none" and name != "dfs":
             raise BadInput(f"--reduction {red}: expected --strategy dfs (it prunes the "
                            f"exhaustive search), got --strategy {name}")
         cfg = StrategyConfig(name, seed, depth, bound, red)
