@@ -76,6 +76,9 @@ CASES = [
     (SWITCHES / "55612e80e722-free-vs-steal.toml", "v6.10 -55612e80e722", 2),
     (SWITCHES / "7b086755fb8c-cma-free-trylock.toml", "v6.0", 2),
     (SWITCHES / "ad53f92eb416-stale-type-free.toml", "v5.15 -ad53f92eb416", 2),
+    # every schedule stops early at I2, and a second race (kernel_bug) lies behind it: a
+    # search must not learn its races only from executions cut short by a violation
+    (SWITCHES / "isolate-split-race.toml", "v5.19 -86d28b070927", 1),
 ]
 
 
@@ -107,7 +110,7 @@ def same_outcomes(path: Path, policy: str, bound: int, reduction: str) -> None:
 def test_reduction_saves_executions() -> None:
     """Not a vacuous reduction: on these scenarios sleep sets prune schedules."""
     saved = 0
-    for path, policy, bound in [CASES[0], CASES[-1]]:
+    for path, policy, bound in [CASES[0], CASES[9]]:
         e = engine(path, policy)
         saved += exhaust(e, DFSStrategy(bound), 3000)[0] - exhaust(e, ReducedDFS((), bound),
                                                                     3000)[0]

@@ -352,6 +352,16 @@ class DPORStrategy:
             # a sleep-blocked execution: only what ran before the blocked decision counts
             self._races([*st.log, st.cur] if self._blocked is None
                         else st.log[:self._blocked_steps])
+        if failed:
+            # The execution stopped at a violation: the transitions it never ran may race
+            # with any it ran, so every decision it passed tries every awake CPU, as the
+            # plain DFS does (schedules that share the whole prefix meet the same
+            # violation). Without this, --keep-going would call the space exhausted after
+            # an execution cut short, and miss every other violation.
+            top = len(trail) if self._blocked is None else self._blocked
+            for p in trail[:top]:
+                if p.names:
+                    p.todo.update(a for a in range(p.n) if p.names[a] not in p.sleep)
         used: list[int] = []
         count = 0
         for p in trail:
