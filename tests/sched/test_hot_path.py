@@ -6,6 +6,7 @@ foreign await)."""
 from __future__ import annotations
 
 import pickle
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -148,6 +149,40 @@ def test_a_compact_log_with_a_stale_promise_repeats_the_promising_decision() -> 
     log = ChoiceLog(entries, ["c", "d"], [0, 1, 2, 3, 4])  # type: ignore[arg-type]
     assert log.raw[5:] == [("cpu", "cpu0", 2, "c", 6, "cpu0"), ("cpu", "cpu0", 2, "d", 7, "cpu0")]
     assert log.hash_text() == ChoiceLog(log.raw).hash_text() and len(log) == 7
+
+
+def test_compact_logs_read_as_their_per_step_records() -> None:
+    """Seeded random logs: promises by several CPUs, stale ones, data choices between."""
+    for trial in range(300):
+        r = random.Random(trial)
+        entries: list[object] = []
+        kept: list[str] = []
+        at: list[int] = []
+        full: list[tuple[object, ...]] = []
+        name: str | None = None
+        n = 0
+        for step in range(1, r.randrange(2, 60)):
+            k = r.random()
+            if name is not None and k < 0.6:
+                label = r.choice("abc")
+                entries.append(step)
+                kept.append(label)
+                full.append(("cpu", name, n, label, step, name))
+                continue
+            if k < 0.75:
+                t: tuple[object, ...] = ("opt", r.randrange(3), 3, "o", step, None)
+            else:
+                cur, val = r.choice([None, "c0", "c1", "c2"]), r.choice(["c0", "c1", "c2"])
+                t = ("cpu", val, r.randrange(2, 4), "l", step, cur)
+                if cur is not None and val == cur:
+                    name, n = val, int(t[2])  # type: ignore[call-overload]
+            at.append(len(entries))
+            entries.append(t)
+            full.append(t)
+        log = ChoiceLog(entries, kept, at)  # type: ignore[arg-type]
+        ref = ChoiceLog(full)  # type: ignore[arg-type]
+        assert list(log.raw) == full and len(log) == len(full) and log == ref, trial
+        assert log.hash_text() == ref.hash_text(), trial
 
 
 class _NoHorizon:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Literal, cast, overload
 
 from zonesim.sched.errors import ReplayMismatch, SchedError
@@ -126,13 +127,13 @@ class ChoiceLog(Sequence[Choice]):
         """The decisions as recorded (no ``Choice`` built): for a reader of every one."""
         raw = self._raw
         if raw is None:
-            raw = self._raw = _expand(self._entries, self._kept)
+            raw = self._raw = _expand(self._entries, self._kept, self._at)
         return raw
 
     def hash_text(self) -> str:
         """``kind:value`` of every decision, one per line (what a trace hash covers)."""
         if not self._kept:
-            return "".join([f"{t[0]}:{t[1]}\n" for t in self._raw or self._entries])  # type: ignore[index]
+            return "".join([f"{t[0]}:{t[1]}\n" for t in cast(Sequence[RawChoice], self._entries)])
         entries = self._entries
         parts: list[str] = []
         kept = ""  # the line of the decision a promise repeats
@@ -150,19 +151,29 @@ class ChoiceLog(Sequence[Choice]):
         return "".join(parts)
 
 
-def _expand(entries: Sequence[LogEntry], kept: Sequence[str]) -> list[RawChoice]:
-    """Every entry as its decision's tuple (see ``ChoiceLog``)."""
+def _expand(entries: Sequence[LogEntry], kept: Sequence[str],
+            at: Sequence[int]) -> list[RawChoice]:
+    """Every entry as its decision's tuple (see ``ChoiceLog``): the promised decisions
+    between two taken ones are built together, by ``zip`` (a reader of every decision,
+    e.g. ``SubtreeDFS.end_logged``, reads the log once per execution)."""
     out: list[RawChoice] = []
-    labels = iter(kept)
     name: ChoiceValue = ""
     n = 0
-    for t in entries:
-        if isinstance(t, int):
-            out.append(("cpu", name, n, next(labels), t, cast(str, name)))
-        else:
+    prev = -1
+    k = 0  # promised decisions so far
+    for i in (*at, len(entries)):
+        gap = i - prev - 1
+        if gap:
+            cur = cast(str, name)
+            out.extend(zip(repeat("cpu", gap), repeat(name), repeat(n), kept[k:k + gap],
+                           cast(Sequence[int], entries[prev + 1:i]), repeat(cur)))
+            k += gap
+        if i < len(entries):
+            t = cast(RawChoice, entries[i])
             out.append(t)
             if t[5] is not None and t[1] == t[5]:
                 name, n = t[1], t[2]
+        prev = i
     return out
 
 
