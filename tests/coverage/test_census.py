@@ -76,3 +76,22 @@ def test_a_merge_back_and_pcp_pages() -> None:
     z.memmap.list_add(1024, z.pcp_list_id(1, M.MOVABLE, 0))
     assert c.changed() == [2]
     assert describe_state(c.state(2)) == "pb(MOVABLE pcp)"
+
+
+def test_the_counts_follow_every_list_a_step_touched() -> None:
+    """The census compares only the lists the list operations touched since its last look
+    (Memmap.lists_dirty): after splits, merges and a wholesale copy of the memmap its
+    counts are those of a full walk of every list."""
+    z = zone()
+    c = Census(z)
+    before = z.memmap.clone()
+    taken = [rmqueue(z, order, M.MOVABLE) for order in (0, 3, 0, 5, 1)]
+    assert c.changed() == [2, 3]
+    for pfn, order in zip(taken[:3], (0, 3, 0), strict=True):
+        free_one_page(z, pfn, order, M.MOVABLE, FPI_NONE)
+    assert c.changed()
+    assert c._counts == [c._walk(lid) for lid in range(len(c._counts))]
+    z.memmap.copy_from(before)  # the tables copied back wholesale: every list may move
+    assert c.changed() == [2, 3]
+    assert c._counts == [c._walk(lid) for lid in range(len(c._counts))]
+    assert describe_state(c.state(2)) == "pb(MOVABLE free=10:MOVABLE)"

@@ -6,6 +6,7 @@ foreign await)."""
 from __future__ import annotations
 
 import pickle
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -115,6 +116,92 @@ def test_choice_log_is_the_sequence_of_choice_records() -> None:
     back = pickle.loads(pickle.dumps(log))
     assert back == log and back.hash_text() == log.hash_text()
     assert log.hash_text() == "".join(f"{c.kind}:{c.value}\n" for c in records)
+
+
+def test_a_promised_decision_is_logged_as_its_step_and_read_as_the_full_record() -> None:
+    """The horizon path logs an int (its label aside); read back, the log is the tuples
+    the strategy's own answers record, in order, and hashes to the same text."""
+    e = Engine(load_scenario(ROOT / "scenarios/stress/pcp-pressure-mixed-orders.toml"),
+               parse_policy("v5.15"))
+    compact = 0
+    for seed in range(4):
+        fast, slow = PCTStrategy(seed), PCTStrategy(seed)
+        fast.begin_execution()
+        a = e.run(fast).choices
+        slow.begin_execution()
+        b = e.run(_NoHorizon(slow)).choices
+        assert isinstance(a, ChoiceLog) and isinstance(b, ChoiceLog)
+        compact += sum(1 for t in a._entries if isinstance(t, int))
+        assert list(a.raw) == list(b.raw) and len(a) == len(b) and a == b
+        assert a.hash_text() == b.hash_text() == "".join(f"{k}:{v}\n" for k, v, *_ in b.raw)
+        back = pickle.loads(pickle.dumps(a))
+        assert back == b and back.hash_text() == a.hash_text()
+    assert compact > 100  # not vacuous: most decisions were promised
+
+
+def test_a_compact_log_with_a_stale_promise_repeats_the_promising_decision() -> None:
+    # cpu0 promised at step 2, a window handed the baton to cpu1 at step 3 (cpu0 was
+    # current: no new promise), cpu1 gave it back (cpu1 current): cpu0 runs on the old
+    # promise at step 5; a data choice in between changes nothing.
+    entries = [("cpu", "cpu0", 2, "start", 1, None), ("cpu", "cpu0", 2, "a", 2, "cpu0"),
+               ("cpu", "cpu1", 2, "w", 3, "cpu0"), ("cpu", "cpu0", 2, "b", 4, "cpu1"),
+               ("opt", 1, 2, "o", 5, None), 6, 7]
+    log = ChoiceLog(entries, ["c", "d"], [0, 1, 2, 3, 4])  # type: ignore[arg-type]
+    assert log.raw[5:] == [("cpu", "cpu0", 2, "c", 6, "cpu0"), ("cpu", "cpu0", 2, "d", 7, "cpu0")]
+    assert log.hash_text() == ChoiceLog(log.raw).hash_text() and len(log) == 7
+
+
+def test_compact_logs_read_as_their_per_step_records() -> None:
+    """Seeded random logs: promises by several CPUs, stale ones, data choices between."""
+    for trial in range(300):
+        r = random.Random(trial)
+        entries: list[object] = []
+        kept: list[str] = []
+        at: list[int] = []
+        full: list[tuple[object, ...]] = []
+        name: str | None = None
+        n = 0
+        for step in range(1, r.randrange(2, 60)):
+            k = r.random()
+            if name is not None and k < 0.6:
+                label = r.choice("abc")
+                entries.append(step)
+                kept.append(label)
+                full.append(("cpu", name, n, label, step, name))
+                continue
+            if k < 0.75:
+                t: tuple[object, ...] = ("opt", r.randrange(3), 3, "o", step, None)
+            else:
+                cur, val = r.choice([None, "c0", "c1", "c2"]), r.choice(["c0", "c1", "c2"])
+                t = ("cpu", val, r.randrange(2, 4), "l", step, cur)
+                if cur is not None and val == cur:
+                    name, n = val, int(t[2])  # type: ignore[call-overload]
+            at.append(len(entries))
+            entries.append(t)
+            full.append(t)
+        log = ChoiceLog(entries, kept, at)  # type: ignore[arg-type]
+        ref = ChoiceLog(full)  # type: ignore[arg-type]
+        assert list(log.raw) == full and len(log) == len(full) and log == ref, trial
+        assert log.hash_text() == ref.hash_text(), trial
+
+
+class _NoHorizon:
+    """A strategy without ``horizon``: every decision is asked of it."""
+
+    def __init__(self, inner: PCTStrategy) -> None:
+        self.inner = inner
+
+    def begin_execution(self) -> bool:
+        return True
+
+    def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
+        return self.inner.pick_cpu(step, runnable, current)
+
+    def pick_option(self, step: int, n: int, label: str) -> int:
+        return self.inner.pick_option(step, n, label)
+
+    def end_execution(self, failed: bool) -> None:
+        self.inner.end_execution(failed)
 
 
 def test_scheduler_choices_is_a_snapshot() -> None:

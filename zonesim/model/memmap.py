@@ -55,6 +55,7 @@ class Memmap:
         "free_listed",
         "list_id",
         "list_ops",
+        "lists_dirty",
         "lists_head",
         "lists_len",
         "lists_tail",
@@ -107,6 +108,10 @@ class Memmap:
         # that compares the tables (the coverage census, at every step) skips the
         # comparison while it has not moved.
         self.list_ops = 0
+        # The lists whose entries of those tables may have changed since their one reader,
+        # the coverage census, last cleared this (every list when the tables were copied
+        # wholesale): it compares only these, not all ~100 lists at every handoff.
+        self.lists_dirty: set[int] = set(range(nr_lists))
         # Copy-on-write (module doc): 1 = nothing to save for this chunk.
         self.dirty = bytearray(b"\x01") * self.nr_chunks
         self.saved: list[tuple[int, tuple[array[int], ...]]] = []
@@ -130,6 +135,7 @@ class Memmap:
         self.lists_tail[:] = other.lists_tail
         self.lists_len[:] = other.lists_len
         self.list_ops += 1
+        self.lists_dirty.update(range(len(self.lists_len)))
         self.touched[:] = other.touched
         self.relinked = other.relinked
         self.weight_free = other.weight_free
@@ -150,6 +156,7 @@ class Memmap:
         new.lists_head = list(self.lists_head)
         new.lists_tail = list(self.lists_tail)
         new.lists_len = list(self.lists_len)
+        new.lists_dirty = set(range(len(new.lists_len)))
         new.weight_free = self.weight_free  # never written after the zone sets them
         new.weight_cma = self.weight_cma
         new.free_listed = self.free_listed
@@ -211,6 +218,7 @@ class Memmap:
         self.lists_tail[:] = tails  # type: ignore[call-overload]
         self.lists_len[:] = lens  # type: ignore[call-overload]
         self.list_ops += 1
+        self.lists_dirty.update(range(len(self.lists_len)))
         self.touched[:] = touched  # type: ignore[call-overload]
         self.relinked = bool(relinked)
         self.free_listed = int(free_listed)  # type: ignore[call-overload]
@@ -252,6 +260,7 @@ class Memmap:
         self.list_id[i] = lid
         self.lists_len[lid] += 1
         self.list_ops += 1
+        self.lists_dirty.add(lid)
         self.free_listed += self.weight_free[lid]
         self.cma_listed += self.weight_cma[lid]
         t = self.touched
@@ -280,6 +289,7 @@ class Memmap:
         self.list_id[i] = lid
         self.lists_len[lid] += 1
         self.list_ops += 1
+        self.lists_dirty.add(lid)
         self.free_listed += self.weight_free[lid]
         self.cma_listed += self.weight_cma[lid]
         t = self.touched
@@ -314,6 +324,7 @@ class Memmap:
         self.list_id[i] = NIL
         self.lists_len[lid] -= 1
         self.list_ops += 1
+        self.lists_dirty.add(lid)
         self.free_listed -= self.weight_free[lid]
         self.cma_listed -= self.weight_cma[lid]
         t = self.touched

@@ -405,7 +405,8 @@ def switch_enter(label: str, access: Access | None = None) -> int:
         rec = sched._recorder
         if runnable is not rec.keep or step >= rec.keep_until:
             return SP_DECIDE
-        rec.raw.append(("cpu", name, len(runnable), label, step, name))
+        rec.raw.append(step)  # ("cpu", name, len(runnable), label, step, name): ChoiceLog
+        rec.kept.append(label)
         rec.answered = step
     elif sched._steps is not None and sched._steps.solo:
         sched._steps.close(SOLO, name)  # alone: a transition ends, no decision
