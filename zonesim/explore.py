@@ -199,7 +199,11 @@ def explore(
     started = time.monotonic()
     if cfg.name not in STRATEGIES:
         raise ValueError(f"strategy {cfg.name!r}: expected one of {STRATEGIES}")
-    backend = open_backend(workers_used(workers, executions, cluster), cluster)
+    # A DPOR search is one unit (zonesim.coordinator.explore_dpor): it runs in this
+    # process, where the progress line sees every execution; workers would only wait.
+    dpor = cfg.name == "dfs" and cfg.reduction == "dpor"
+    backend = (open_backend(1) if dpor
+               else open_backend(workers_used(workers, executions, cluster), cluster))
     col = Collected(interrupted=True)  # Ctrl-C before any unit ran (boot, the PCT probe)
     was_covering = engine.coverage
     engine.coverage = coverage or cfg.name == "feedback"  # feedback feeds on coverage
@@ -207,7 +211,7 @@ def explore(
         run = Run(backend, engine, seconds, progress, executions)
         spec = EngineSpec.of(engine)
         par = not backend.local
-        if cfg.name == "dfs" and cfg.reduction == "dpor":
+        if dpor:
             col = explore_dpor(run, spec, cfg.preemption_bound, keep_going)
         elif cfg.name == "dfs":
             col = explore_dfs(run, spec, cfg.preemption_bound, keep_going,
