@@ -70,7 +70,8 @@ from dataclasses import dataclass, field
 from zonesim.sched.dfs import check_prefix_reached, check_replayed
 from zonesim.sched.errors import SchedError
 from zonesim.sched.footprint import Footprint, Obj
-from zonesim.sched.steps import OPT, SOLO, SP, StepRecorder
+from zonesim.sched.sleep import clean_transition, decision_kind, sleep_entry, still_asleep
+from zonesim.sched.steps import OPT, SOLO, StepRecorder
 
 
 @dataclass(slots=True)
@@ -149,19 +150,13 @@ class DPORStrategy:
         if i == 0:
             return {}
         prev = self._trail[i - 1]
-        if prev.taken == 0 and prev.current is not None and new:
-            fp = new[0]
-            prev.alt0 = fp if fp.clean and fp.cpu == prev.current else None
+        if prev.taken == 0 and new:
+            prev.alt0 = clean_transition(new[0], prev.current)
         base = dict(prev.sleep)
-        if (prev.taken and prev.current is not None and prev.alt0 is not None
-                and prev.names[prev.taken] != prev.current):
-            base[prev.current] = prev.alt0
-        out = {}
-        for c, f in base.items():
-            if any(c in fp.cpus or f.conflicts(fp) for fp in new):
-                continue
-            out[c] = f
-        return out
+        entry = sleep_entry(prev.names, prev.taken, prev.current, prev.alt0)
+        if entry is not None:
+            base[entry[0]] = entry[1]
+        return still_asleep(base, new)
 
     def _pick(self, step: int, n: int, preemptible: bool, names: tuple[str, ...],
               current: str | None) -> int:
@@ -199,10 +194,7 @@ class DPORStrategy:
         return taken
 
     def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
-        preemptible = current is not None and runnable[0] == current
-        steps = self._steps
-        # sleep entries only where the running CPU could go on at a switch point
-        at = current if preemptible and steps is not None and steps.kind == SP else None
+        preemptible, at = decision_kind(runnable, current, self._steps)
         return self._pick(step, len(runnable), preemptible, tuple(runnable), at)
 
     def pick_option(self, step: int, n: int, label: str) -> int:

@@ -54,6 +54,44 @@ from zonesim.sched.steps import OPT, SP, StepRecorder
 SleepSet = tuple[tuple[str, Footprint], ...]
 
 
+# -- the bounded sleep-set rule, shared with zonesim.sched.dpor ----------------------------
+
+
+def decision_kind(runnable: Sequence[str], current: str | None,
+                  steps: StepRecorder | None) -> tuple[bool, str | None]:
+    """(preemptive, the CPU that may go to sleep below it): a decision is preemptive when
+    the running CPU could keep running; only one taken at a switch point of it creates
+    sleep entries (at a window, blocked or finished CPU, moving its step first can cost a
+    preemption the pruned schedule did not pay)."""
+    preemptive = current is not None and runnable[0] == current
+    at = current if preemptive and steps is not None and steps.kind == SP else None
+    return preemptive, at
+
+
+def clean_transition(fp: Footprint | None, current: str | None) -> Footprint | None:
+    """Alternative 0's step at a decision where ``current`` could keep running, if it was
+    one clean transition of ``current`` (``Footprint.clean``): what goes to sleep."""
+    if fp is None or current is None or not fp.clean or fp.cpu != current:
+        return None
+    return fp
+
+
+def sleep_entry(names: tuple[str, ...], alt: int, current: str | None,
+                alt0: Footprint | None) -> tuple[str, Footprint] | None:
+    """The CPU put to sleep below alternative ``alt`` of a decision: ``current`` with its
+    alternative-0 transition, when ``alt`` switches away from it."""
+    if alt == 0 or current is None or not names or names[alt] == current or alt0 is None:
+        return None
+    return current, alt0
+
+
+def still_asleep(base: dict[str, Footprint], ran: Sequence[Footprint]) -> dict[str, Footprint]:
+    """The entries of ``base`` that no step of ``ran`` woke: a step wakes a CPU when that
+    CPU ran in it or it conflicts with the sleeping transition."""
+    return {c: f for c, f in base.items()
+            if not any(c in fp.cpus or f.conflicts(fp) for fp in ran)}
+
+
 @dataclass(slots=True)
 class _Node:
     n: int
@@ -115,9 +153,7 @@ class ReducedDFS:
         if i > 0:
             prev = self._trail[i - 1]
             if prev.taken == 0:
-                ok = (fp is not None and prev.current is not None and fp.clean
-                      and fp.cpu == prev.current)
-                self._alt0[i - 1] = fp if ok else None
+                self._alt0[i - 1] = clean_transition(fp, prev.current)
         if i < self.floor or fp is None:
             return {}
         if i == self.floor:
@@ -128,17 +164,12 @@ class ReducedDFS:
             entry = self._entry(i - 1, prev.taken)
             if entry is not None:
                 base[entry[0]] = entry[1]
-        return {c: f for c, f in base.items() if c not in fp.cpus and not f.conflicts(fp)}
+        return still_asleep(base, (fp,))
 
     def _entry(self, depth: int, alt: int) -> tuple[str, Footprint] | None:
         """The CPU put to sleep below alternative ``alt`` of the node at ``depth``."""
         node = self._trail[depth] if depth < len(self._trail) else self._last[depth]
-        if alt == 0 or node.current is None or not node.names:
-            return None
-        if node.names[alt] == node.current:
-            return None
-        f = self._alt0.get(depth)
-        return None if f is None else (node.current, f)
+        return sleep_entry(node.names, alt, node.current, self._alt0.get(depth))
 
     def _pick(self, step: int, n: int, preemptible: bool, names: tuple[str, ...],
               current: str | None) -> int:
@@ -166,10 +197,7 @@ class ReducedDFS:
         return taken
 
     def pick_cpu(self, step: int, runnable: Sequence[str], current: str | None) -> int:
-        preemptible = current is not None and runnable[0] == current
-        steps = self._steps
-        # New sleep entries only at a switch point where the running CPU could go on.
-        at = current if preemptible and steps is not None and steps.kind == SP else None
+        preemptible, at = decision_kind(runnable, current, self._steps)
         return self._pick(step, len(runnable), preemptible, tuple(runnable), at)
 
     def pick_option(self, step: int, n: int, label: str) -> int:
