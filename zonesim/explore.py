@@ -199,11 +199,12 @@ def explore(
     started = time.monotonic()
     if cfg.name not in STRATEGIES:
         raise ValueError(f"strategy {cfg.name!r}: expected one of {STRATEGIES}")
-    # A DPOR search is one unit (zonesim.coordinator.explore_dpor): it runs in this
-    # process, where the progress line sees every execution; workers would only wait.
+    # A DPOR search is one unit (zonesim.coordinator.explore_dpor): without a cluster it
+    # runs in this process, where the progress line sees every execution (a pool's
+    # other workers would only wait); a --cluster is still used, and checked.
     dpor = cfg.name == "dfs" and cfg.reduction == "dpor"
-    backend = (open_backend(1) if dpor
-               else open_backend(workers_used(workers, executions, cluster), cluster))
+    used = 1 if dpor else workers_used(workers, executions, cluster)
+    backend = open_backend(used, cluster)
     col = Collected(interrupted=True)  # Ctrl-C before any unit ran (boot, the PCT probe)
     was_covering = engine.coverage
     engine.coverage = coverage or cfg.name == "feedback"  # feedback feeds on coverage
