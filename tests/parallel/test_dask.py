@@ -46,6 +46,20 @@ def test_local_cluster_reports_what_one_worker_reports(cluster: str, path: Path,
     assert docs[0]["executions"] > 0
 
 
+def test_dpor_on_the_cluster_reports_what_one_worker_reports(cluster: str) -> None:
+    """A DPOR search is one unit: on a cluster it runs on one Dask worker, with the JSON
+    of a local run (inflight-free-isolated exhausts at bound 2)."""
+    path = ROOT / "scenarios" / "findings" / "inflight-free-isolated.toml"
+    docs = []
+    for kw in ({"workers": 1}, {"cluster": cluster}):
+        e = Engine(load_scenario(path), parse_policy("v5.15"))
+        cfg = StrategyConfig("dfs", 0, preemption_bound=2, reduction="dpor")
+        r = explore(e, cfg, executions=1000, artifacts=None, **kw)  # type: ignore[arg-type]
+        docs.append(r.to_json())
+    assert docs[0] == docs[1]
+    assert docs[0]["exhausted"] is True and docs[0]["reduction"] == "dpor"
+
+
 def test_matrix_cells_on_the_cluster(cluster: str, tmp_path: Path) -> None:
     s = load_scenario(FOREIGN)
     cols = columns_for([s], [parse_policy("v5.15"), parse_policy("v5.19")])
