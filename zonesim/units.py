@@ -495,7 +495,7 @@ def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
     if out and out[-1].error is not None:
         return DfsResult(out, (), ())
     if isinstance(dfs, DPORStrategy):
-        return DfsResult(out, (), (), exhausted=dfs.exhausted)
+        return DfsResult(out, (), (), blocked=dfs.blocked_executions, exhausted=dfs.exhausted)
     if isinstance(dfs, ReducedDFS):
         trail, open_ = dfs.frontier()
         return DfsResult(out, trail, tuple((d, a) for d, a, _ in open_),

@@ -110,7 +110,6 @@ class DPORStrategy:
         self.preemption_bound = preemption_bound
         self.exhausted = False
         self.executions = 0
-        self.races = 0  # races found over all executions (a statistic)
         self._prefix: list[int] = []
         self._tree: list[_Node] = []  # the nodes of the current path, kept across runs
         self._trail: list[_Node] = []
@@ -303,7 +302,6 @@ class DPORStrategy:
                     if other is None or other == c:
                         continue
                     if mine.get(other, 0) < step_clock[i].get(other, 0):
-                        self.races += 1
                         self._reverse(steps, dec, i, c)
             # happens-before: program order of every CPU that ran, and every conflict
             vc: dict[str, int] = {}

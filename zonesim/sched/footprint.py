@@ -102,9 +102,13 @@ def writes(*objs: Obj) -> Access:
 # - ``("work", cpu)``: the queue of work items a CPU runs at its next switch point;
 # - ``("parked", cpu)``: the access a CPU declared at the switch point it is parked at,
 #   which decides whether a lock holder's window is a decision (zonesim.sched.window);
-# - ``("lock", name)``: a lock word. A step that takes and releases a lock reads it (it
-#   found the lock free and left it free: two such steps commute when their data does);
-#   a step that ends holding a lock, or starts holding it, writes it.
+# - ``("lock", name)``: a lock word, written by the steps that change it: one that takes
+#   a lock and ends holding it, one that releases a lock taken in an earlier step, one
+#   that queues on a held lock; read by a trylock (declared) and by the step that resumes
+#   after a handoff. A step that takes and releases it (a whole critical section) reads
+#   it (found it free, left it free: two such steps commute when their data does) -- or,
+#   for DPOR (``StepRecorder.sections_commute``), does not touch it at all. A step that
+#   only goes on holding a lock does not touch the word, only what the lock covers.
 
 ZONE: Obj = ("zone", None)
 ALL_PAGES: Obj = ("page", None)
@@ -141,13 +145,12 @@ class Footprint:
 
     ``cpus``: every CPU that ran in the step (more than one when the baton moved without
     a decision: a CPU blocked and the only runnable one took over). ``clean``: one CPU ran
-    the whole step, from one of its switch points to the next one, where the next decision
-    was taken with it as the running CPU, and no window of a lock-held section was passed
-    on the way (its code is a single transition of that CPU, in the sense of
-    partial-order reduction)."""
+    the whole step, from one of its switch points to where it next stopped (its next
+    switch point, or blocked, or finished): its code is a single transition of that CPU,
+    in the sense of partial-order reduction. Window sites passed on the way are in the
+    footprint (``pk:`` reads) and do not make it unclean."""
 
-    __slots__ = ("adds", "clean", "cpu", "cpus", "end", "observed", "reads", "windowed",
-                 "writes")
+    __slots__ = ("adds", "clean", "cpu", "cpus", "end", "observed", "reads", "writes")
 
     def __init__(self, cpu: str | None = None) -> None:
         self.cpu = cpu
@@ -157,7 +160,6 @@ class Footprint:
         # counters changed only by += / -= (zonesim.model.tap): adds commute with adds
         self.adds: set[Obj] = set()
         self.observed: set[Obj] = set()  # writes seen on the state (zonesim.sched.steps)
-        self.windowed = False
         self.clean = False
         self.end = ""  # the kind of decision that ended it (zonesim.sched.steps)
 

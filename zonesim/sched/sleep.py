@@ -20,9 +20,12 @@ preemptions: at the node, ``T`` pays one to switch away from A, ``T'`` none to k
 and at most one to leave A after ``a``; where ``T`` switches back to A and then away to
 Y, ``T'`` switches straight to Y. ``T'`` starts with alternative 0, explored before, so
 it is covered within the same bound. Only a step that is one transition of A qualifies
-(``Footprint.clean``: A alone ran it, from a switch point to its next switch point
-decision, passing no window of a section -- whether a window is a decision depends on
-where the others are parked). Entries are never created at decisions where nobody could
+(``Footprint.clean``: A alone ran it, from a switch point to where it next stopped: its
+next switch point, or blocked, or finished). Window sites passed on the way do not
+disqualify it: whether a window is a decision depends on where the others are parked,
+and that is in the footprint (a window site reads ``pk:<object>``, a CPU parking with a
+declared access adds to it), so a step that parks where ``a``'s window would have
+become a decision wakes A. Entries are never created at decisions where nobody could
 keep running (a CPU blocked or finished): there moving ``a`` first can cost a preemption
 ``T`` did not pay, which is exactly the unsound case of naive bounded POR.
 

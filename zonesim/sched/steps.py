@@ -139,7 +139,6 @@ class StepRecorder:
         declared access to ``obj`` or to one of those lock words
         (``window_candidates``)."""
         cur = self.cur
-        cur.windowed = True
         cur.reads.add(("pk:" + obj[0], obj[1]))
         for lock in held:
             cur.reads.add(("pk:lock", lock))
