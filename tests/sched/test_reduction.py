@@ -239,7 +239,7 @@ def test_dpor_budget_cut_is_not_exhausted() -> None:
 @pytest.mark.slow
 def test_dpor_exhausts_cma_b_at_bound_2_within_its_budget() -> None:
     """Issue 10's done-when: cma-b (v5.15) at preemption bound 2, within the scenario's
-    [explore] budget of 1,000 executions (598 on 2026-12-03; sleep sets need 8,544)."""
+    [explore] budget of 1,000 executions (598 on 2026-12-03; sleep sets need 3,908)."""
     path = SEED / "cma-b-partial-isolation.toml"
     e = engine(path, "v5.15")
     cfg = StrategyConfig("dfs", 0, preemption_bound=2, reduction="dpor")
