@@ -19,8 +19,8 @@ When another invariant fails first (foreign-undo under v6.17 also WARNs), the ru
 (shrinking off, as everywhere here), and the seeds where that happened are counted
 (``other first``). DFS is deterministic: executions to its first failure at preemption bound 2,
 and the size of the bounded space (``--keep-going`` until exhausted, at most
-``--dfs-budget`` executions) without and with partial-order reduction; the "with"
-column fills when the DFS has a reduction switch (``StrategyConfig.reduction``).
+``--dfs-budget`` executions) without partial-order reduction and with the one
+``--strategy dfs`` uses by default (``DEFAULT_REDUCTION``: bounded DPOR).
 
 The summary ranks the strategies by the worst per-case median, then misses, then CPU;
 the goals (issue 10): the best strategy's median <= 20 on every case, and no miss within
@@ -30,7 +30,6 @@ the goals (issue 10): the best strategy's median <= 20 on every case, and no mis
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -47,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy  # noqa: E402
 from zonesim.engine import NotApplicable  # noqa: E402
-from zonesim.explore import DEFAULT_STRATEGY  # noqa: E402
+from zonesim.explore import DEFAULT_REDUCTION, DEFAULT_STRATEGY  # noqa: E402
 from zonesim.matrix import short_invariant  # noqa: E402
 
 DIRS = ("scenarios/seed", "scenarios/findings", "tests/switches/data")
@@ -135,13 +134,10 @@ def dfs(case: Case, bound: int, dfs_budget: int) -> dict[str, Any]:
     out: dict[str, Any] = {"case": case.name, "cpu_first": time.process_time() - t,
                            "first": first.violations[0].execution if first.violations
                            else None}
-    has_reduction = "reduction" in {f.name for f in dataclasses.fields(StrategyConfig)}
-    for label, extra in (("plain", {"reduction": False}), ("reduced", {"reduction": True})):
-        if not has_reduction and label == "reduced":
-            out[label] = None  # the DFS has no reduction yet
-            continue
-        cfg = StrategyConfig("dfs", preemption_bound=bound,
-                             **(extra if has_reduction else {}))
+    # ``reduction`` is the name of the reduction ("none", "sleep", "dpor"): the "reduced"
+    # column is what `--strategy dfs` does by default (DEFAULT_REDUCTION)
+    for label, reduction in (("plain", "none"), ("reduced", DEFAULT_REDUCTION)):
+        cfg = StrategyConfig("dfs", preemption_bound=bound, reduction=reduction)
         t = time.process_time()
         rep = explore(e, cfg, executions=dfs_budget, artifacts=None, shrink_attempts=0,
                       keep_going=True)
@@ -161,9 +157,7 @@ def fmt_exec(r: dict[str, Any], budget: int) -> str:
     return text + (f" ({', '.join(notes)})" if notes else "")
 
 
-def fmt_dfs(r: dict[str, Any] | None) -> str:
-    if r is None:
-        return "(no reduction yet)"
+def fmt_dfs(r: dict[str, Any]) -> str:
     return f"{'exh. ' if r['exhausted'] else '>'}{r['executions']}"
 
 
@@ -231,7 +225,8 @@ def main() -> int:
         rows.append(row)
     headers = ["case", *strategies]
     if dres:
-        headers += [f"dfs b{args.bound} first", "dfs space", "dfs space (reduced)"]
+        headers += [f"dfs b{args.bound} first", "dfs space",
+                    f"dfs space ({DEFAULT_REDUCTION})"]
     print("\nexecutions to the first failure: median/worst over seeds")
     print(render(headers, rows))
     summary: list[list[str]] = []
