@@ -17,7 +17,8 @@ runs (``time.process_time`` of the process that ran them: median and worst), and
 When another invariant fails first (foreign-undo under v6.17 also WARNs), the run goes on
 (``keep_going``) to the expected one, its CPU time is that of the executions up to it
 (shrinking off, as everywhere here), and the seeds where that happened are counted
-(``other first``). DFS is deterministic: executions to its first failure at preemption bound 2,
+(``other first``). DFS is deterministic: executions to its first failure as ``zonesim
+explore --strategy dfs`` runs it (bounds 0, 1, 2 in turn, DPOR),
 and the size of the bounded space (``--keep-going`` until exhausted, at most
 ``--dfs-budget`` executions) without partial-order reduction and with the one
 ``--strategy dfs`` uses by default (``DEFAULT_REDUCTION``: bounded DPOR).
@@ -129,8 +130,10 @@ def dfs(case: Case, bound: int, dfs_budget: int) -> dict[str, Any]:
     if e is None:
         return {"case": case.name, "na": True}
     t = time.process_time()
-    first = explore(e, StrategyConfig("dfs", preemption_bound=bound), executions=dfs_budget,
-                    artifacts=None, shrink_attempts=0)
+    # what `zonesim explore --strategy dfs` does: bounds 0, 1, ... in turn, with DPOR
+    first = explore(e, StrategyConfig("dfs", preemption_bound=bound,
+                                      reduction=DEFAULT_REDUCTION, deepen=True),
+                    executions=dfs_budget, artifacts=None, shrink_attempts=0)
     out: dict[str, Any] = {"case": case.name, "cpu_first": time.process_time() - t,
                            "first": first.violations[0].execution if first.violations
                            else None}

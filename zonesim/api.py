@@ -255,6 +255,7 @@ def explore(
     depth: int = 3,
     preemption_bound: int | None = None,
     reduction: str | None = None,
+    deepen: bool | None = None,
     keep_going: bool = False,
     max_steps: int | None = None,
     shrink_attempts: int = 300,
@@ -275,6 +276,8 @@ def explore(
     ``workers`` processes (or the Dask scheduler at ``cluster``) share the work; the
     report is the same for any number (docs/cluster.md). ``coverage``: the report's
     ``coverage`` says which allocator states the executions reached (docs/coverage.md).
+    ``deepen`` (dfs; default on): bounds 0, 1, ... up to the preemption bound in turn, each
+    to exhaustion (the report's ``exhausted_bound`` says how far that got).
 
     Every count and time is checked against ``zonesim.scenario.limits`` before anything
     runs (the zone's memory once per worker), the artifacts directory too (it must take a
@@ -316,7 +319,11 @@ def explore(
         if red != "none" and name != "dfs":
             raise BadInput(f"--reduction {red}: expected --strategy dfs (it prunes the "
                            f"exhaustive search), got --strategy {name}")
-        cfg = StrategyConfig(name, seed, depth, bound, red)
+        if deepen and name != "dfs":
+            raise BadInput(f"--deepen: expected --strategy dfs (it orders the exhaustive "
+                           f"search), got --strategy {name}")
+        cfg = StrategyConfig(name, seed, depth, bound, red,
+                             deepen=name == "dfs" if deepen is None else deepen)
     budget = executions if executions is not None else hints.executions or 1000
     z = engine.scenario.zone
     # the scenario was checked with its own step bound; --max-steps may ask for more

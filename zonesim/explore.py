@@ -8,7 +8,7 @@ import json
 import re
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,9 @@ class StrategyConfig:
     # dfs: partial-order reduction, "none", "sleep" (zonesim.sched.sleep) or "dpor"
     # (zonesim.sched.dpor)
     reduction: str = "none"
+    # dfs: bounds 0, 1, ..., preemption_bound in turn, each searched to exhaustion before
+    # the next (``_deepening``); False: the bound alone, deepest schedules first
+    deepen: bool = False
 
     def make(self) -> Strategy:
         if self.name == "random":
@@ -132,6 +135,9 @@ class ExploreReport:
     exhausted: bool | None = None  # dfs: the bounded space was explored completely
     preemption_bound: int | None = None  # dfs: the bound "exhausted" is a proof for
     reduction: str | None = None  # dfs: "none", "sleep" or "dpor"
+    # dfs with deepening: the largest bound whose space was searched completely (None:
+    # not even bound 0's); "no violation with at most this many preemptions" is proved
+    exhausted_bound: int | None = None
     violations: list[Found] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: the report covers the executions that finished
@@ -156,6 +162,8 @@ class ExploreReport:
             d["preemption_bound"] = self.preemption_bound
         if self.reduction is not None:
             d["reduction"] = self.reduction
+        if self.exhausted_bound is not None:
+            d["exhausted_bound"] = self.exhausted_bound
         if self.interrupted:
             d["interrupted"] = True
         if self.unrealistic:
@@ -212,7 +220,9 @@ def explore(
         run = Run(backend, engine, seconds, progress, executions)
         spec = EngineSpec.of(engine)
         par = not backend.local
-        if dpor:
+        if cfg.name == "dfs" and cfg.deepen:
+            col, report.exhausted_bound = _deepening(run, spec, cfg, keep_going, dpor, par)
+        elif dpor:
             col = explore_dpor(run, spec, cfg.preemption_bound, keep_going)
         elif cfg.name == "dfs":
             col = explore_dfs(run, spec, cfg.preemption_bound, keep_going,
@@ -265,6 +275,51 @@ def explore(
     report.trace_hash = h.hexdigest()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _deepening(run: Run, spec: EngineSpec, cfg: StrategyConfig, keep_going: bool,
+               dpor: bool, par: bool) -> tuple[Collected, int | None]:
+    """Iterative preemption bounding (CHESS: Musuvathi and Qadeer, PLDI 2007): the
+    bounded search at 0, 1, ..., ``cfg.preemption_bound`` preemptions in turn, each to
+    exhaustion before the next, within one budget. A DFS at bound 2 alone runs the
+    schedules that preempt twice near the end first and can spend a whole budget there
+    while one preemption early would do (cma-c under rfc-v1: bound 1 finds its violation
+    in 39 executions, bound 2 alone not in 1,000). Each round re-runs the schedules of
+    the rounds before (at most a few percent of the next one); the execution indexes
+    run on across rounds. Returns the records and the largest bound searched
+    completely."""
+    out = Collected(exhausted=False)
+    proved: int | None = None
+    budget = run.budget
+    outer = run.progress
+    seen = 0  # distinct invariants of the rounds before (progress display only)
+    for bound in range(cfg.preemption_bound + 1):
+        done = len(out.records)
+        if done >= budget or run.over():
+            break
+
+        def progress(n: int, _total: int, inv: int, done: int = done,
+                     before: int = seen) -> None:
+            if outer is not None:
+                outer(done + n, budget, max(inv, before))
+
+        r = Run(run.backend, run.engine, run.time_left(), progress, budget - done)
+        if dpor:
+            col = explore_dpor(r, spec, bound, keep_going)
+        else:
+            col = explore_dfs(r, spec, bound, keep_going,
+                              first_limit=1 if par else r.budget,
+                              limit=_DFS_UNIT if par else r.budget,
+                              reduction=cfg.reduction == "sleep")
+        out.records += [replace(x, index=done + x.index) for x in col.records]
+        seen = max(seen, len({x.violation.invariant for x in out.records
+                              if x.violation is not None}))
+        out.interrupted = col.interrupted
+        if col.interrupted or not col.exhausted:
+            break  # budget, time, Ctrl-C, or a violation that ends the search
+        proved = bound
+    out.exhausted = proved == cfg.preemption_bound
+    return out, proved
 
 
 def workers_used(workers: int, executions: int, cluster: str | None = None) -> int:

@@ -378,18 +378,19 @@ def test_the_isolated_range_stops_at_a_zone_end_that_is_not_max_order_aligned(
 
 
 @pytest.mark.parametrize("policy", ["v5.15", "v5.19", "v6.0"])
-def test_before_610_the_pageblock_straddling_the_zone_end_is_isolated_with_its_free_pages_left_behind(
+def test_before_610_the_pageblock_past_the_zone_end_is_isolated_with_its_free_pages_left(
         policy: str) -> None:
     """A 1280-page zone ends in the middle of its last pageblock [1024, 1536). Through
     v6.9, set_migratetype_isolate() sets the pageblock ISOLATE and calls
     move_freepages_block(), which returns 0 when the block's last pfn is outside the zone
-    (``if (!zone_spans_pfn(zone, end_pfn)) return 0``, mm/page_alloc.c v5.15-v6.9, before fd919a85cd55): the
-    free order-8 block [1024, 1280) stays on free_area[8].free_list[MOVABLE] inside an
-    isolated pageblock, where __rmqueue() can hand it out while alloc_contig_range()
-    counts on it. The model reports it at once (I5a), with no other CPU involved. Not a
-    race, and not a state the bundled callers produce: it needs a range ending in a
-    zone's partial last pageblock (alloc_contig_pages() with a non-power-of-two count,
-    on a zone whose end is not pageblock-aligned)."""
+    (``if (!zone_spans_pfn(zone, end_pfn)) return 0``, mm/page_alloc.c v5.15-v6.9, before
+    fd919a85cd55): the free order-8 block [1024, 1280) stays on
+    free_area[8].free_list[MOVABLE] inside an isolated pageblock, where __rmqueue() can
+    hand it out while alloc_contig_range() counts on it. The model reports it at once
+    (I5a), with no other CPU involved. Not a race, and not a state the bundled callers
+    produce: it needs a range ending in a zone's partial last pageblock
+    (alloc_contig_pages() with a non-power-of-two count, on a zone whose end is not
+    pageblock-aligned)."""
     outcome, zone = run('[[cpu]]\nops = [ { op = "alloc_contig_range", start = 1100, '
                         'end = 1280, as = "r" } ]\n', policy=policy, pages=1280)
     assert outcome.violation is not None

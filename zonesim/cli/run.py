@@ -72,6 +72,10 @@ def register(sub: SubParsers) -> None:
                    "steps of one explored before; 'dpor' (bounded dynamic partial-order "
                    "reduction with sleep sets) tries another CPU only where an execution "
                    f"showed a race (default: {api.DEFAULT_REDUCTION})")
+    e.add_argument("--no-deepen", dest="deepen", action="store_false", default=None,
+                   help="dfs: search at the preemption bound alone, deepest schedules first "
+                   "(default: bounds 0, 1, ..., K in turn, each exhausted before the next; "
+                   "the JSON's exhausted_bound says how far that got)")
     e.add_argument("--keep-going", action="store_true",
                    help="go on after a violation: one finding per invariant (default: stop "
                    "at the first)")
@@ -143,7 +147,8 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
                 args.scenario, args.strategy, policy=policy, seed=args.seed,
                 executions=args.executions, seconds=args.time, depth=args.depth,
                 preemption_bound=args.preemption_bound, reduction=args.reduction,
-                keep_going=args.keep_going, max_steps=args.max_steps, artifacts=args.artifacts,
+                deepen=args.deepen, keep_going=args.keep_going, max_steps=args.max_steps,
+                artifacts=args.artifacts,
                 progress=progress.executions, workers=workers, cluster=cluster,
                 coverage=args.coverage or plot is not None)
     finally:
@@ -167,6 +172,9 @@ def cmd_explore(args: argparse.Namespace, out: Output) -> int:
                else "violation: " + ", ".join(v.invariant for v in report.violations))
     if report.exhausted:
         verdict += f" (bounded space exhausted, {report.preemption_bound} preemptions)"
+    elif report.exhausted_bound is not None:
+        verdict += (f" (exhausted up to {report.exhausted_bound} preemption(s) of "
+                    f"{report.preemption_bound})")
     if report.interrupted:
         verdict += " (interrupted)"
     out.table(["scenario", "policy", "strategy", "seed", "executions", "steps", "verdict"],
