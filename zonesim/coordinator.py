@@ -22,9 +22,10 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from zonesim.engine import Engine
+from zonesim.coverage import UnitSeen
+from zonesim.engine import Engine, Outcome
 from zonesim.parallel import Backend
-from zonesim.sched import SleepSet
+from zonesim.sched import DPORStrategy, SleepSet, Strategy
 from zonesim.units import (
     DfsResult,
     DfsUnit,
@@ -35,6 +36,7 @@ from zonesim.units import (
     IndexedUnit,
     Kept,
     Unit,
+    record_of,
     run_unit,
 )
 
@@ -209,42 +211,156 @@ def explore_indexed(run: Run, spec: EngineSpec, strategy: str, seed: int, depth:
     return run_segments(run, make, len(starts) - 1, keep_going)
 
 
-def explore_feedback(run: Run, spec: EngineSpec, seed: int, keep_going: bool,
-                     generation: int, chunk: int) -> Collected:
-    """Generations of ``generation`` executions; a generation's units (``chunk`` executions
-    each) mutate the schedules kept by the generations before it, so a generation starts
-    when the previous one is complete. Kept: every execution, in index order, that reached
-    a signature no earlier execution reached (its energy: how many)."""
-    budget = run.budget
-    records: list[ExecRecord] = []
-    corpus: list[Kept] = []
-    seen: set[str] = set()
-    start = 1
-    while start <= budget and not run.over():
-        stop = min(start + generation, budget + 1)
-        kept = tuple(corpus)
+class FeedbackStream:
+    """The feedback sampler one generation at a time (``explore_feedback``,
+    ``explore_hybrid``): a generation's units mutate the schedules kept by the
+    generations before it. Kept: every execution, in index order, that reached a
+    signature no earlier execution reached (its energy: how many)."""
 
-        def make(s: int, first: int = start, last: int = stop, kept: tuple[Kept, ...] = kept
-                 ) -> Unit:
-            a = first + s * chunk
-            return FeedbackUnit(spec, seed, a, min(a + chunk, last), kept, keep_going,
-                                run.time_left())
+    def __init__(self, spec: EngineSpec, seed: int, keep_going: bool, chunk: int) -> None:
+        self.spec, self.seed, self.keep_going, self.chunk = spec, seed, keep_going, chunk
+        self.corpus: list[Kept] = []
+        self.seen: set[str] = set()
+        self.start = 1  # the stream's index of its next execution
 
-        gen = run_segments(run, make, -(-(stop - start) // chunk), keep_going)
-        records.extend(gen.records)
-        if gen.interrupted or any(r.error is not None or (r.violation is not None
-                                                          and not keep_going)
-                                  for r in gen.records):
-            break
+    def generation(self, run: Run, size: int) -> Collected:
+        """The next ``size`` executions (fewer when one stops the search)."""
+        first, last, kept = self.start, self.start + size, tuple(self.corpus)
+
+        def make(s: int) -> Unit:
+            a = first + s * self.chunk
+            return FeedbackUnit(self.spec, self.seed, a, min(a + self.chunk, last), kept,
+                                self.keep_going, run.time_left())
+
+        gen = run_segments(run, make, -(-size // self.chunk), self.keep_going)
         for r in gen.records:
             fresh = [] if r.coverage is None else [
-                sig for sig in r.coverage.signatures if sig not in seen]
-            seen.update(fresh)
+                sig for sig in r.coverage.signatures if sig not in self.seen]
+            self.seen.update(fresh)
             if fresh and r.choices:
-                corpus.append((tuple(c.value for c in r.choices), len(fresh)))
-        start = stop
+                self.corpus.append((tuple(c.value for c in r.choices), len(fresh)))
+        self.start = last
+        return gen
+
+
+def _stops(records: list[ExecRecord], keep_going: bool) -> bool:
+    return any(r.error is not None or (r.violation is not None and not keep_going)
+               for r in records)
+
+
+def explore_feedback(run: Run, spec: EngineSpec, seed: int, keep_going: bool,
+                     generation: int, chunk: int) -> Collected:
+    """Generations of ``generation`` executions (``FeedbackStream``); a generation starts
+    when the previous one is complete."""
+    budget = run.budget
+    records: list[ExecRecord] = []
+    stream = FeedbackStream(spec, seed, keep_going, chunk)
+    while stream.start <= budget and not run.over():
+        gen = stream.generation(run, min(generation, budget + 1 - stream.start))
+        records.extend(gen.records)
+        if gen.interrupted or _stops(gen.records, keep_going):
+            break
     return Collected(records=_cut(iter(records), budget, keep_going),
                      interrupted=run.interrupted)
+
+
+class _DeepeningDPOR:
+    """Bounded DPOR at bounds 0, 1, ..., ``bound`` in turn, run in this process a slice
+    of executions at a time (the search's tree stays in its ``DPORStrategy``)."""
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.search = DPORStrategy(0)
+        self.exhausted_bound: int | None = None
+        self.done = False  # every bound exhausted, or a violation ended the search
+        self.seen = UnitSeen()
+
+    def slice(self, run: Run, size: int, keep_going: bool) -> list[ExecRecord]:
+        out: list[ExecRecord] = []
+
+        def next_strategy(prev: Outcome | None) -> Strategy | None:
+            if prev is not None and (prev.error is not None
+                                     or (prev.violation is not None and not keep_going)):
+                self.done = True
+                return None
+            while len(out) < size and not run.over():
+                if self.search.begin_execution():
+                    return self.search
+                self.exhausted_bound = self.search.bound
+                if self.search.bound == self.bound:
+                    self.done = True
+                    return None
+                self.search = DPORStrategy(self.search.bound + 1)
+            return None
+
+        def on_outcome(o: Outcome) -> None:
+            if o.error is None:
+                self.search.end_execution(o.violation is not None)
+            r = record_of(len(out) + 1, o, self.seen)
+            out.append(r)
+            run.note(r)
+
+        try:
+            run.engine.run_batch(next_strategy, on_outcome)
+        except KeyboardInterrupt:  # the summary still covers what finished
+            run.interrupted = True
+        return out
+
+
+def _alternate(dfs: list[ExecRecord], dfs_done: bool,
+               sampled: list[ExecRecord]) -> list[ExecRecord]:
+    """The hybrid's order: DFS 1, sampler 1, DFS 2, sampler 2, ...; once the DFS is done,
+    the sampler alone. Only the prefix both streams have reached is known."""
+    out: list[ExecRecord] = []
+    for i in range(max(len(dfs), len(sampled)) + 1):
+        if i < len(dfs):
+            out.append(dfs[i])
+        elif not dfs_done:
+            break
+        if i >= len(sampled):
+            break
+        out.append(sampled[i])
+    return out
+
+
+def explore_hybrid(run: Run, spec: EngineSpec, seed: int, bound: int, keep_going: bool,
+                   generation: int, chunk: int) -> tuple[Collected, int | None]:
+    """``dfs+feedback``: the deepening DPOR search (bounds 0..``bound``) and the feedback
+    sampler, execution for execution (``_alternate``). The DFS finds what a few
+    preemptions at exact spots reach (the undo windows, which every sampler misses); the
+    sampler what needs more preemptions than the bound (cma-c under the proposal: five).
+    Each runs a generation at a time -- the DFS in this process, the sampler's units on the
+    workers -- and neither depends on the other, so the order, and the report, do not
+    depend on timing or the number of workers. Returns the records and the DFS's
+    ``exhausted_bound``."""
+    budget = run.budget
+    dfs = _DeepeningDPOR(bound)
+    stream = FeedbackStream(spec, seed, keep_going, chunk)
+    d: list[ExecRecord] = []
+    f: list[ExecRecord] = []
+    f_done = False
+    while not run.over():
+        known = _alternate(d, dfs.done, f)
+        if len(known) >= budget or _stops(known, keep_going) or f_done:
+            break
+        if not dfs.done:
+            d += dfs.slice(run, generation, keep_going)
+            if run.interrupted:
+                break
+        gen = stream.generation(Run(run.backend, run.engine, run.time_left(), None,
+                                    generation), generation)
+        f += [replace(r, index=len(f) + 1 + i) for i, r in enumerate(gen.records)]
+        for r in gen.records:
+            run.note(r)
+        if gen.interrupted:
+            run.interrupted = True
+            break
+        f_done = _stops(gen.records, keep_going)
+    merged = _alternate(d, dfs.done or f_done, f)
+    col = Collected(records=_cut(iter(merged), budget, keep_going),
+                    interrupted=run.interrupted)
+    col.exhausted = dfs.done and dfs.exhausted_bound == bound
+    return col, dfs.exhausted_bound
 
 
 def explore_hypothesis(run: Run, spec: EngineSpec, seed: int, chunk: int) -> Collected:

@@ -19,6 +19,7 @@ from zonesim.coordinator import (
     explore_dfs,
     explore_dpor,
     explore_feedback,
+    explore_hybrid,
     explore_hypothesis,
     explore_indexed,
 )
@@ -215,7 +216,8 @@ def explore(
     backend = open_backend(used, cluster)
     col = Collected(interrupted=True)  # Ctrl-C before any unit ran (boot, the PCT probe)
     was_covering = engine.coverage
-    engine.coverage = coverage or cfg.name == "feedback"  # feedback feeds on coverage
+    # the feedback sampler (alone or in the hybrid) feeds on coverage
+    engine.coverage = coverage or cfg.name in ("feedback", "dfs+feedback")
     try:
         run = Run(backend, engine, seconds, progress, executions)
         spec = EngineSpec.of(engine)
@@ -231,6 +233,10 @@ def explore(
                               reduction=cfg.reduction == "sleep")
         elif cfg.name == "hypothesis":
             col = explore_hypothesis(run, spec, cfg.seed, _HYPOTHESIS_CHUNK)
+        elif cfg.name == "dfs+feedback":
+            col, report.exhausted_bound = explore_hybrid(
+                run, spec, cfg.seed, cfg.preemption_bound, keep_going, FEEDBACK_GENERATION,
+                FEEDBACK_GENERATION if not par else _FEEDBACK_UNIT)
         elif cfg.name == "feedback":
             col = explore_feedback(run, spec, cfg.seed, keep_going, FEEDBACK_GENERATION,
                                    FEEDBACK_GENERATION if not par else _FEEDBACK_UNIT)
@@ -269,6 +275,10 @@ def explore(
         report.exhausted = col.exhausted
         report.preemption_bound = cfg.preemption_bound
         report.reduction = cfg.reduction
+    elif cfg.name == "dfs+feedback":
+        report.exhausted = col.exhausted  # the DFS half: every bound done
+        report.preemption_bound = cfg.preemption_bound
+        report.reduction = "dpor"
     report.interrupted = col.interrupted
     if progress is not None:  # the display ends on what counted (workers may run past)
         progress(report.executions, executions, len(report.violations))

@@ -116,7 +116,7 @@ class ExecRecord:
         return Outcome(self.violation, self.choices, self.steps, self.trace_hash)
 
 
-def _record(index: int, o: Outcome, seen: UnitSeen) -> ExecRecord:
+def record_of(index: int, o: Outcome, seen: UnitSeen) -> ExecRecord:
     failing = o.violation is not None or o.error is not None
     return ExecRecord(index, o.steps, o.trace_hash, o.violation,
                       o.choices if failing else (), o.error, seen.new(o.coverage))
@@ -189,7 +189,7 @@ def run_indexed(unit: IndexedUnit, engine: Engine, out: list[ExecRecord]) -> lis
 
     def on_outcome(o: Outcome) -> None:
         current[0].end_execution(o.violation is not None)
-        out.append(_record(n - 1, o, seen))
+        out.append(record_of(n - 1, o, seen))
 
     engine.run_batch(next_strategy, on_outcome)
     return out
@@ -240,7 +240,7 @@ def run_feedback(unit: FeedbackUnit, engine: Engine,
         return s
 
     def on_outcome(o: Outcome) -> None:
-        r = _record(n - 1, o, seen)
+        r = record_of(n - 1, o, seen)
         if r.coverage is not None and r.coverage.signatures and not r.choices:
             r = replace(r, choices=o.choices)  # a candidate for the corpus
         out.append(r)
@@ -489,7 +489,7 @@ def run_dfs(unit: DfsUnit, engine: Engine, out: list[ExecRecord]) -> DfsResult:
                 dfs.end_logged(o.choices, o.violation is not None)
             else:
                 dfs.end_execution(o.violation is not None)
-        out.append(_record(len(out) + 1, o, seen))
+        out.append(record_of(len(out) + 1, o, seen))
 
     engine.run_batch(next_strategy, on_outcome)
     if out and out[-1].error is not None:
@@ -529,13 +529,13 @@ def run_hypothesis(unit: HypothesisUnit, engine: Engine,
         o = engine.run(strategy)
         if o.violation is not None:
             return Failure(_ViolationError(o.violation.invariant), o.choices, o.steps)
-        out.append(_record(len(out) + 1, o, seen))
+        out.append(record_of(len(out) + 1, o, seen))
         return None
 
     choices = hypothesis_search(run_one, max_examples=unit.size,
                                 seed=execution_seed(unit.seed, unit.chunk))
     if choices is not None:
-        out.append(_record(len(out) + 1, engine.run(ReplayStrategy(choices)), seen))
+        out.append(record_of(len(out) + 1, engine.run(ReplayStrategy(choices)), seen))
     return out
 
 

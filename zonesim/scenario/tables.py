@@ -35,7 +35,8 @@ MAX_PFN = 1 << 40
 # Only the gfp-visible types make sense for an allocation or as "the type to restore";
 # "isolate" is a pageblock state, not something a caller asks for.
 REQUEST_TYPES: tuple[str, ...] = tuple(n for n in SCENARIO_MIGRATETYPE_NAMES if n != "isolate")
-STRATEGIES: tuple[str, ...] = ("random", "pct", "pos", "feedback", "dfs", "hypothesis")
+STRATEGIES: tuple[str, ...] = ("random", "pct", "pos", "feedback", "dfs", "dfs+feedback",
+                                "hypothesis")
 
 ORDER_HI = Bound(MAX_MAX_ORDER - 1, "zone.max_order - 1", lambda env: env["max_order"] - 1)
 PFN_LO = Bound(0, "zone.start_pfn", lambda env: env["start_pfn"])
