@@ -100,12 +100,14 @@ def conservation_suspect(zone: Zone, base: Baseline,
         unowned.extend(free_claims)
         first = nfl  # the pcp lists only
     for lid in range(first, len(heads)):
-        size = 1 << (lid // MIGRATE_TYPES) if lid < nfl else 0
         i = heads[lid]
+        if i == NIL:
+            continue
+        size = 1 << (lid // MIGRATE_TYPES) if lid < nfl else 0
         steps = 0
         while i != NIL:
-            s = size or 1 << order[i]
-            add((max(i, 0), min(i + s, n)))
+            e = i + (size or 1 << order[i])
+            add((i if i > 0 else 0, e if e < n else n))  # clipped to the zone, no calls
             i = nxt[i]
             steps += 1
             if steps > n:

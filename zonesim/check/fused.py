@@ -286,9 +286,13 @@ def _walk_suspect(zone: Zone, end: bool, base: Baseline | None = None,
     all_judged = base is None or bool(zone.transient_ranges)
     add = claims.append if claims is not None else None
     for lid in range(zone.nr_free_lists):
+        i = heads[lid]
+        if i == NIL:  # most lists are empty: only their length to compare
+            if lens[lid]:
+                return True
+            continue
         order, mt = divmod(lid, MIGRATE_TYPES)
         size = 1 << order
-        i = heads[lid]
         prev = NIL
         n = 0
         while i != NIL:
@@ -300,8 +304,9 @@ def _walk_suspect(zone: Zone, end: bool, base: Baseline | None = None,
                     and not unchanged_block(zone, base, i, order, retyped))) and (  # type: ignore[arg-type]
                     judge.block(i, order, mt)):
                 return True
-            if add is not None:
-                add((max(i, 0), min(i + size, nr)))
+            if add is not None:  # [i, i + size) clipped to the zone, without calls
+                e = i + size
+                add((i if i > 0 else 0, e if e < nr else nr))
             prev = i
             i = nxt[i]
         if n != lens[lid]:
