@@ -1,5 +1,5 @@
-"""The gate's faster walks (engine speed, round 4) judge exactly what the page-by-page
-walks they replaced judged."""
+"""The gate's faster walks (engine speed, round 4) judge exactly what the walks they
+replaced judged."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import random
 import pytest
 
 from zonesim.check import fused
+from zonesim.check.baseline import baseline, conservation_suspect
 from zonesim.check.fused import _retyped_suspect, suspect
+from zonesim.check.registry import check_zone
 from zonesim.model.alloc import take_free_block_at
 from zonesim.model.boot import PfnRange, ZoneLayout, build_zone
 from zonesim.model.geometry import Geometry
-from zonesim.model.memmap import NIL, PG_buddy
+from zonesim.model.memmap import CHUNK, CHUNK_SHIFT, NIL, PG_buddy
 from zonesim.model.types import MIGRATE_TYPES
 from zonesim.model.zone import Zone
 
@@ -98,3 +100,26 @@ def _reference_walk_all(z: Zone) -> list[tuple[int, int, int]]:
         return _reference_walk(z)
     finally:
         z.retyped[:] = saved
+
+
+@pytest.mark.parametrize("written", [(10, 11), (10, 15), (0, 64)])
+def test_the_conservation_gate_sees_a_stray_owner_anywhere_in_written_chunks(
+        written: tuple[int, int]) -> None:
+    """page_conservation's gate compares owners over the chunks an execution wrote, now
+    in spans of consecutive chunks: a free page marked owned is found at every position
+    of such a span -- its first and last page, chunk boundaries inside it -- and the
+    registered invariant names it."""
+    z = build_zone(ZoneLayout(Geometry(0, 4096, pageblock_order=9, cpus=2)))
+    z.track_writes()
+    base = baseline(z)
+    m = z.memmap
+    lo, hi = written[0] << CHUNK_SHIFT, written[1] << CHUNK_SHIFT
+    m.cow_range(lo, hi - lo)  # the execution wrote these chunks (and nothing changed)
+    assert not conservation_suspect(z, base)
+    for i in sorted({lo, lo + 1, hi - 1, *range(lo + CHUNK - 1, hi - 1, CHUNK),
+                     *range(lo + CHUNK, hi, CHUNK)}):
+        m.owner[i] = 77  # no allocation 77 holds it
+        assert conservation_suspect(z, base), i
+        assert [v.invariant for v in check_zone(z)] == ["page_conservation"], i
+        m.owner[i] = NIL
+    assert not conservation_suspect(z, base)
