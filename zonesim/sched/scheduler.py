@@ -153,7 +153,8 @@ class Scheduler:
     def _count_kinds(self, access: Access, d: int) -> None:
         """A CPU parks (``d`` = 1) or resumes (-1) with ``access`` declared."""
         kinds = self.parked_kinds
-        for k in {o[0] for o in access.reads} | {o[0] for o in access.writes}:
+        objs = access.reads + access.writes
+        for k in (objs[0][0],) if len(objs) == 1 else {o[0] for o in objs}:
             n = kinds.get(k, 0) + d
             if n:
                 kinds[k] = n
