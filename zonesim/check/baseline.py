@@ -23,7 +23,7 @@ from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from zonesim.check.conservation import _first_miscounted, _runs
+from zonesim.check.conservation import _NIL_RUN, _PIECE, _first_miscounted, _runs
 from zonesim.model.memmap import CHUNK_SHIFT, NIL
 from zonesim.model.types import MIGRATE_TYPES
 from zonesim.model.zone import Zone
@@ -100,12 +100,14 @@ def conservation_suspect(zone: Zone, base: Baseline,
         unowned.extend(free_claims)
         first = nfl  # the pcp lists only
     for lid in range(first, len(heads)):
-        size = 1 << (lid // MIGRATE_TYPES) if lid < nfl else 0
         i = heads[lid]
+        if i == NIL:
+            continue
+        size = 1 << (lid // MIGRATE_TYPES) if lid < nfl else 0
         steps = 0
         while i != NIL:
-            s = size or 1 << order[i]
-            add((max(i, 0), min(i + s, n)))
+            e = i + (size or 1 << order[i])
+            add((i if i > 0 else 0, e if e < n else n))  # clipped to the zone, no calls
             i = nxt[i]
             steps += 1
             if steps > n:
@@ -133,12 +135,29 @@ def conservation_suspect(zone: Zone, base: Baseline,
         chunks = list(range(m.nr_chunks))  # an untracked zone: everything is new
     runs = _runs(unowned)
     starts = [lo for lo, _ in runs]
-    nil = array("i", [NIL]) * (1 << CHUNK_SHIFT)
+    # consecutive chunks as one span: the same pages compared, in fewer, longer slices
+    # (at most _PIECE pages each: no zone-sized temporaries)
+    spans: list[list[int]] = []
+    longest = _PIECE >> CHUNK_SHIFT
     for c in chunks:
-        lo, hi = c << CHUNK_SHIFT, min((c + 1) << CHUNK_SHIFT, n)
-        k = max(bisect_right(starts, lo) - 1, 0)
+        if spans and spans[-1][1] == c and c - spans[-1][0] < longest:
+            spans[-1][1] = c + 1
+        else:
+            spans.append([c, c + 1])
+    nil = _NIL_RUN
+    for c0, c1 in spans:
+        lo, hi = c0 << CHUNK_SHIFT, c1 << CHUNK_SHIFT
+        if hi > n:
+            hi = n
+        k = bisect_right(starts, lo) - 1
+        if k < 0:
+            k = 0
         while k < len(runs) and runs[k][0] < hi:
-            x, y = max(runs[k][0], lo), min(runs[k][1], hi)
+            x, y = runs[k]
+            if x < lo:
+                x = lo
+            if y > hi:
+                y = hi
             if x < y and owner[x:y] != nil[: y - x]:
                 return True
             k += 1

@@ -76,6 +76,12 @@ def registered() -> dict[str, Invariant]:
     return dict(_REGISTRY)
 
 
+def registered_count() -> int:
+    """How many invariants are registered: the registry only grows, so a reader that
+    caches what it derived from ``registered()`` knows it stale when this moves."""
+    return len(_REGISTRY)
+
+
 class InvariantViolation(Exception):
     """The modelled design broke an invariant; carries the first violation."""
 

@@ -142,6 +142,10 @@ class Kernel:
                 return
         elif not sched.declared:
             return  # the common case: no CPU is parked with a declared access
+        elif kind not in sched.parked_kinds and "lock" not in sched.parked_kinds:
+            # no parked CPU declared an access to an object of this kind, nor a lock
+            # word: no conflict is possible (Access.conflicts compares kinds first)
+            return
         candidates = window_candidates(
             self.writes_of(kind, key) if write else self.reads_of(kind, key)
         )

@@ -83,12 +83,14 @@ class Scheduler:
         # public, so that the kernel's window reads it without a call) and CPUs suspended
         # inside a lock-held or IRQ-off section.
         self.declared = 0
+        # The object kinds those declared accesses name, with how many parked CPUs name
+        # each: Access.conflicts matches only objects of one kind, so a window on a kind
+        # not in here (and no lock word declared) is no decision, known without a call.
+        self.parked_kinds: dict[str, int] = {}
         self._in_section = 0
         self._locks_access: dict[tuple[str, ...], Access] = {}
-        self._starter: trio.lowlevel.Task | None = None  # run()'s task, until the CPUs park
         self._parked = 0  # CPU tasks started and parked, waiting for the baton
         self._over = False  # every CPU finished: the parked ones return on wake-up
-        self._watch_scope = trio.CancelScope()
         # Step footprints, only for a strategy that reduces by them (zonesim.sched.sleep).
         self._steps: StepRecorder | None = None
         attach = getattr(strategy, "attach_steps", None)
@@ -148,6 +150,17 @@ class Scheduler:
             a = self._locks_access[key] = Access().holding(held)
         return a
 
+    def _count_kinds(self, access: Access, d: int) -> None:
+        """A CPU parks (``d`` = 1) or resumes (-1) with ``access`` declared."""
+        kinds = self.parked_kinds
+        objs = access.reads + access.writes
+        for k in (objs[0][0],) if len(objs) == 1 else {o[0] for o in objs}:
+            n = kinds.get(k, 0) + d
+            if n:
+                kinds[k] = n
+            else:
+                del kinds[k]
+
     # -- services for CPU code -----------------------------------------------------------
 
     def choose(self, n: int, label: str) -> int:
@@ -195,54 +208,60 @@ class Scheduler:
             self._steps.cpu_index = {c.name: i for i, c in enumerate(self._cpus)}
             self._steps.start()
         if self._cpus:
-            async with trio.open_nursery() as nursery:
-                self._scope = nursery.cancel_scope
-                # Spawned together; the last one to park wakes this task (one scheduling
-                # round instead of a nursery.start() round trip per CPU).
-                self._starter = trio.lowlevel.current_task()
-                for cpu in self._cpus:
-                    nursery.start_soon(self._cpu_main, cpu)
-                await trio.lowlevel.wait_task_rescheduled(_abort)
-                nursery.start_soon(self._watchdog)
-                try:
-                    self._begin()
-                except Exception as exc:  # e.g. ReplayMismatch at the very first choice
-                    self._fail(exc)
+            watchdog = _Watchdog.of_this_run()
+            try:
+                async with trio.open_nursery() as nursery:
+                    self._scope = nursery.cancel_scope
+                    # Spawned together; the last one to park takes the first decision
+                    # and hands the baton (one scheduling round, not a nursery.start()
+                    # round trip per CPU, nor a round to wake this task for it).
+                    watchdog.arm(self)
+                    for cpu in self._cpus:
+                        nursery.start_soon(self._cpu_main, cpu)
+            finally:
+                watchdog.disarm(self)
         self._recorder.flush()
         if self._failure is not None:
             raise self._failure
         return ExecutionResult(self._recorder.log(), self._step)
 
-    def _begin(self) -> None:
+    def _begin(self) -> Cpu:
+        """The first decision: which CPU runs first (it gets the baton)."""
         runnable = self._runnable(None)
         idx = 0
         if len(runnable) > 1:
             if self._steps is not None:
                 self._steps.close(START, None)
             idx = self._recorder.pick_cpu(self._step, runnable, None, "start")
-        self._hand_to(self._by_name[runnable[idx]])
+        return self._by_name[runnable[idx]]
 
     async def _cpu_main(self, cpu: Cpu) -> None:
         CURRENT.set(cpu)
         cpu.task = trio.lowlevel.current_task()
         self._parked += 1
-        if self._parked == len(self._cpus):
-            assert self._starter is not None
-            trio.lowlevel.reschedule(self._starter)
         try:
-            await trio.lowlevel.wait_task_rescheduled(_abort)
+            if self._parked < len(self._cpus):
+                await trio.lowlevel.wait_task_rescheduled(_abort)
+            else:  # the last to start: every CPU has its task, the execution begins
+                first = self._begin()  # (a ReplayMismatch here fails the execution)
+                if first is cpu:
+                    if self._steps is not None:
+                        self._steps.run(cpu.name, cpu.held, cpu.irq_off > 0)
+                    self._current = cpu
+                else:
+                    self._hand_to(first)
+                    await trio.lowlevel.wait_task_rescheduled(_abort)
             await cpu.body()
             await self._finish(cpu)
         except Exception as exc:  # Cancelled is a BaseException: teardown passes through
             self._fail(exc)
 
-    async def _watchdog(self) -> None:
-        # All tasks blocked while a CPU holds the baton can only mean that CPU awaits
-        # something foreign: baton handoffs always leave one task runnable.
-        with self._watch_scope:  # cancelled when the execution is over (maybe before)
-            await trio.testing.wait_all_tasks_blocked()
-            cpu = self._current
-            self._fail(ForeignAwait(cpu.name if cpu is not None else "<no cpu>", self._step))
+    def _foreign_await(self) -> None:
+        """Every task is blocked while this execution runs (``_Watchdog``): the CPU holding
+        the baton awaits something foreign -- baton handoffs always leave one task
+        runnable."""
+        cpu = self._current
+        self._fail(ForeignAwait(cpu.name if cpu is not None else "<no cpu>", self._step))
 
     def _fail(self, exc: Exception) -> None:
         if self._failure is None:
@@ -361,7 +380,7 @@ class Scheduler:
                 for c in self._cpus:
                     if c is not cpu:
                         trio.lowlevel.reschedule(c.task)  # type: ignore[arg-type]
-                self._watch_scope.cancel()
+                _Watchdog.of_this_run().disarm(self)
                 return
             await self._give_away(cpu, "idle")
 
@@ -372,6 +391,60 @@ class Scheduler:
             if c.blocked is not None and not c.blocked.done
         )
         return Deadlock(waits, self._step)
+
+
+class _Watchdog:
+    """One watchdog task per ``trio.run`` for all the executions it runs (a system task:
+    it ends with the run). Armed by the running execution, it waits until every task is
+    blocked (``wait_all_tasks_blocked``) and then fails that execution with
+    ``ForeignAwait``; disarmed, it parks until the next execution arms it (so a run that
+    blocks between executions -- a test awaiting something -- does not wake it in a loop).
+
+    A watchdog task per execution cost a spawn, a cancel scope and its teardown: ~40 us
+    of an execution's ~160 us of fixed scheduling cost (a 3-CPU execution of empty
+    bodies under ``trio.run``), more than the steps of a small execution cost."""
+
+    __slots__ = ("armed", "parked", "task")
+
+    _VAR: trio.lowlevel.RunVar[_Watchdog] = trio.lowlevel.RunVar("zonesim_watchdog")
+
+    def __init__(self) -> None:
+        self.armed: Scheduler | None = None
+        self.parked = False
+        self.task: trio.lowlevel.Task | None = None
+
+    @classmethod
+    def of_this_run(cls) -> _Watchdog:
+        try:
+            return cls._VAR.get()
+        except LookupError:
+            w = cls()
+            cls._VAR.set(w)
+            w.task = trio.lowlevel.spawn_system_task(w._watch, name="zonesim watchdog")
+            return w
+
+    def arm(self, sched: Scheduler) -> None:
+        self.armed = sched
+        if self.parked:
+            self.parked = False
+            assert self.task is not None
+            trio.lowlevel.reschedule(self.task)
+
+    def disarm(self, sched: Scheduler) -> None:
+        if self.armed is sched:
+            self.armed = None
+
+    async def _watch(self) -> None:
+        while True:
+            if self.armed is None:
+                self.parked = True
+                await trio.lowlevel.wait_task_rescheduled(_abort)
+                continue
+            await trio.testing.wait_all_tasks_blocked()
+            sched = self.armed
+            if sched is not None:
+                self.armed = None
+                sched._foreign_await()
 
 
 #: What ``switch_enter`` left for ``switch_rest``: nothing (the switch point is over), a
@@ -441,11 +514,13 @@ async def switch_rest(left: int, label: str, access: Access | None = None) -> No
             else:
                 cpu.parked = access
                 sched.declared += 1
+                sched._count_kinds(access, 1)
                 try:
                     await sched._switch_to(cpu, nxt)
                 finally:
                     cpu.parked = None
                     sched.declared -= 1
+                    sched._count_kinds(access, -1)
         if access is not None and sched._steps is not None:
             sched._steps.access(access)  # the next step begins with it
     if cpu.pending and not cpu.in_work:
@@ -501,6 +576,11 @@ def window_candidates(access: Access) -> tuple[str, ...]:
     sched = cpu.sched
     if not sched.declared:
         return ()
+    kinds = sched.parked_kinds
+    if not (cpu.held and "lock" in kinds) and not any(
+            o[0] in kinds for o in access.writes) and not any(
+            o[0] in kinds for o in access.reads):
+        return ()  # no parked access names an object of these kinds: no conflict
     # Conflicting with ``access.holding(cpu.held)`` is conflicting with ``access`` or with
     # the held locks' words (Access.conflicts is a union over objects): tested in that
     # order, so the common case (no lock word declared) builds no Access at all.
