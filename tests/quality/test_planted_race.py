@@ -51,7 +51,8 @@ def test_correct_free_path_never_fails() -> None:
     assert report.exhausted is True
 
 
-@pytest.mark.parametrize("strategy", ["random", "pct", "pos", "feedback", "dfs", "dfs+feedback", "hypothesis"])
+@pytest.mark.parametrize("strategy", ["random", "pct", "pos", "feedback", "dfs", "dfs+feedback",
+                                      "hypothesis"])
 def test_found_replayed_and_shrunk(planted: None, strategy: str, tmp_path: Path) -> None:
     e = engine()
     report = explore(e, StrategyConfig(strategy, seed=3), executions=300, artifacts=tmp_path,

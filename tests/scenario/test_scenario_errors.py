@@ -415,7 +415,8 @@ CASES: list[tuple[str, str, str, str]] = [
         "explore-strategy",
         doc('[explore]\nstrategy = "bfs"'),
         "explore.strategy",
-        'expected one of "random", "pct", "pos", "feedback", "dfs", "dfs+feedback", "hypothesis", got "bfs"',
+        'expected one of "random", "pct", "pos", "feedback", "dfs", "dfs+feedback", '
+        '"hypothesis", got "bfs"',
     ),
     (
         "summary-empty",
