@@ -271,7 +271,7 @@ def explore(
 
     ``target``: a scenario file, a ``Scenario`` or a ready ``Engine`` (then ``policy`` is
     the engine's). Defaults come from the scenario's ``[explore]`` hints: executions
-    (else 1000), strategy (else feedback), preemption bound (else 2), max steps (else derived
+    (else 1000), strategy (else dfs+feedback), preemption bound (else 2), max steps (else derived
     from the scenario's ops, at least 100000: ``zonesim.scenario.limits.step_bound``).
     ``workers`` processes (or the Dask scheduler at ``cluster``) share the work; the
     report is the same for any number (docs/cluster.md). ``coverage``: the report's

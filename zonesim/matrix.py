@@ -29,7 +29,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from zonesim.engine import Engine, NotApplicable, cpu_names
 from zonesim.explore import (
-    DEFAULT_STRATEGY,
     Found,
     StrategyConfig,
     _Source,
@@ -47,7 +46,9 @@ from zonesim.scenario.realism import unrealistic_notes
 DEFAULT_EXECUTIONS = 2000  # per cell, unless the scenario's [explore] says otherwise
 DEFAULT_SECONDS = 0.0  # per cell safety cap; 0 = none (the default: reproducible tables)
 DEFAULT_BOUND = 2  # dfs preemption bound, unless the scenario's [explore] says otherwise
-SAMPLER = DEFAULT_STRATEGY  # what runs when the bounded DFS neither fails nor exhausts
+#: what runs when the bounded DFS neither fails nor exhausts: the feedback sampler (the
+#: sampler half of ``explore``'s default, dfs+feedback, whose DFS half is the phase before)
+SAMPLER = "feedback"
 DEFAULT_MAX_STEPS = 100_000  # the least step bound (scenario.limits.step_bound)
 
 

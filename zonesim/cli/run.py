@@ -54,7 +54,7 @@ def register(sub: SubParsers) -> None:
     e.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML)")
     add_policy(e)
     e.add_argument("--strategy", choices=api.STRATEGIES, default=None,
-                   help="search strategy (default: hint, else feedback)")
+                   help="search strategy (default: hint, else dfs+feedback)")
     e.add_argument("--seed", type=int, default=0,
                    help="seed of the strategy (default: %(default)s)")
     e.add_argument("--executions", type=int, default=None, metavar="N",
