@@ -161,9 +161,9 @@ def inline_runs(tmp: Path) -> list[tuple[Path, tuple[str, ...]]]:
     out = []
     for name, policy, cpu in INLINE:
         path = tmp / f"{name}.toml"
+        pages = 4096 if name == "unisolate-merge" else 2048
         path.write_text(f'[scenario]\nname = "{name}"\nsummary = "window audit"\n\n'
-                        f'[zone]\npages = {4096 if name == "unisolate-merge" else 2048}\ncpus = 1\n\n'
-                        f'[[cpu]]\n{cpu}')
+                        f'[zone]\npages = {pages}\ncpus = 1\n\n[[cpu]]\n{cpu}')
         out.append((path, (policy,)))
     return out
 
