@@ -9,6 +9,7 @@ from zonesim.check.registry import check_zone
 from zonesim.model.alloc import (
     find_free_block,
     free_pages_prepare,
+    make_contig_allocation,
     prep_new_page,
     rmqueue_buddy,
     take_free_block_at,
@@ -97,6 +98,20 @@ def test_prep_new_page_refuses_a_page_already_owned() -> None:
     prep_new_page(zone, 0, 1, MOV, compound=False, movable=False, cpu=0)
     with pytest.raises(KernelBug):
         prep_new_page(zone, 1, 0, MOV, compound=False, movable=False, cpu=0)
+
+
+def test_free_pages_prepare_drops_every_reference_of_a_contig_range() -> None:
+    """alloc_contig_range() hands out [start, end) as order-0 pages with a reference each
+    (split_free_pages + post_alloc_hook); free_contig_range() puts every one of them back,
+    so the pages the buddy gets again all have page_ref_count() == 0, not just the first
+    (a free page with a reference is what free_pages_prepare's bad_page check flags)."""
+    zone = mk()
+    take_free_block_at(zone, 0, 9)
+    a = make_contig_allocation(zone, 0, 512, MOV, cpu=0)
+    m = zone.memmap
+    assert list(m.refcount[0:512]) == [1] * 512
+    free_pages_prepare(zone, a)
+    assert list(m.refcount[0:512]) == [0] * 512
 
 
 def test_free_pages_prepare_clears_everything_prep_set() -> None:

@@ -93,6 +93,14 @@ def test_nr_pcp_free_uses_kernel_clamp_when_high_is_below_twice_batch() -> None:
     assert nr_pcp_free(pcp, 5, 3) == 2
 
 
+
+def test_nr_pcp_free_frees_nothing_when_high_equals_batch() -> None:
+    """Only high < batch (a disabled or boot pageset) frees one page; at high == batch
+    the kernel's clamp(batch, batch, high - batch) = 0: the list keeps its batch pages."""
+    pcp = PerCpuPages(0, 0, high=4, batch=4)
+    assert nr_pcp_free(pcp, 4, 4) == 0
+    assert nr_pcp_free(pcp, 3, 4) == 1
+
 # -- free_unref_page_commit -------------------------------------------------------------
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from test_contig_edges import isolated, run
 
+import zonesim.ops.hotplug as hotplug
 from zonesim.model.memmap import PG_buddy
+from zonesim.model.types import MigrateType
 
 
 def test_offline_then_online_restores_every_counter() -> None:
@@ -90,3 +92,29 @@ def test_online_pages_of_memory_that_is_online_is_refused() -> None:
     _, fresh = run('[[cpu]]\nops = [ { op = "drain_local_pages" } ]\n')
     assert zone.present_pages == fresh.present_pages
     assert zone.NR_FREE_PAGES == fresh.NR_FREE_PAGES
+
+
+@pytest.mark.parametrize(("start", "count", "blocks"), [
+    (1024, 1024, [(1024, 10)]), (1024, 3072, [(1024, 10), (2048, 10), (3072, 10)])])
+def test_online_pages_hands_the_buddy_whole_max_order_blocks(
+        monkeypatch: pytest.MonkeyPatch, start: int, count: int,
+        blocks: list[tuple[int, int]]) -> None:
+    """online_pages_range() frees the onlined range in blocks of order min(MAX_ORDER-1,
+    __ffs(pfn)) through online_page_callback (generic_online_page -> __free_pages_core):
+    the MAX_ORDER-aligned range [1024, 2048) goes to the buddy as one order-10 block on
+    the ISOLATE list (a longer range: one per MAX_ORDER-1 block, in pfn order), not as
+    halves that merge afterwards (a callback such as virtio-mem's
+    sees the blocks as the kernel hands them over)."""
+    freed: list[tuple[int, int, int]] = []
+    real = hotplug.__free_one_page
+
+    async def spy(zone: object, pfn: int, order: int, mt: int, fpi: int) -> object:
+        freed.append((pfn, order, mt))
+        return await real(zone, pfn, order, mt, fpi)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hotplug, "__free_one_page", spy)
+    span = f'start = {start}, count = {count}'
+    outcome, _ = run(f'[[cpu]]\nops = [ {{ op = "offline_pages", {span}, expect = "ok" }},\n'
+                     f'        {{ op = "online_pages", {span}, expect = "ok" }} ]\n')
+    assert outcome.violation is None and outcome.error is None, outcome.violation
+    assert freed == [(pfn, order, int(MigrateType.ISOLATE)) for pfn, order in blocks]

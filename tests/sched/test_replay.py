@@ -196,6 +196,7 @@ def test_regression_schedule_count_beyond_step_bound_is_refused_before_expansion
         tracemalloc.stop()
     assert peak < 2 << 20  # nothing of the size of the runs was allocated
     assert len(decode("zs2:fp:cpu0*100000", max_decisions=100_000)[1]) == 100_000
+    assert len(decode("zs2:fp:cpu0.cpu1.cpu0", max_decisions=3)[1]) == 3  # at the limit: fine
     with pytest.raises(ScheduleFormatError, match="tokens exceed the limit of 3"):
         decode("zs2:fp:cpu0.cpu1.cpu0.cpu1", max_decisions=3)
     with pytest.raises(ScheduleFormatError, match=f"more than {DEFAULT_MAX_DECISIONS}"):
@@ -246,6 +247,8 @@ def test_divergence_names_the_decision_the_anchor_and_what_happened_instead() ->
     assert f"decision {i} of {len(choices)} (step {choices[i].step})" in text
     assert "'elsewhere'" in text and repr(choices[i].label) in text
     assert f"the first {i} decisions were replayed as recorded" in text
+    # what it did instead: choice 0 keeps the running CPU going (no preemption)
+    assert taken.current is not None and f"and kept {taken.current} running" in text
     assert "\n" not in text
 
 

@@ -149,7 +149,7 @@ class Zone:
         pcp_high: int,
         pcp_batch: int,
         watermarks: Watermarks,
-        movable_zone: bool = False,
+        movable_zone: bool,
         name: str = "Normal",
     ) -> None:
         g = geometry

@@ -217,14 +217,12 @@ async def online_pages(k: Kernel, cpu: int, start: int, nr: int) -> int:
             zone.managed_pages += nr
             zone.absent_ranges.remove((start, end))
             # online_pages_range() -> generic_online_page() -> __free_pages_core(): the
-            # blocks land on ISOLATE lists, uncounted
-            pfn = start
-            while pfn < end:
-                order = min(zone.max_order - 1, ((pfn & -pfn).bit_length() - 1) if pfn else 99)
-                while pfn + (1 << order) > end:
-                    order -= 1
+            # blocks land on ISOLATE lists, uncounted. The kernel's order is
+            # min(MAX_ORDER - 1, __ffs(pfn)); a section here is whole MAX_ORDER-1 blocks
+            # (_range_ok; pageblock_order < MAX_ORDER), so that is always MAX_ORDER - 1.
+            order = zone.max_order - 1
+            for pfn in range(start, end, 1 << order):
                 await __free_one_page(zone, pfn, order, int(MigrateType.ISOLATE), FPI_TO_TAIL)
-                pfn += 1 << order
         await undo_isolate_page_range(k, cpu, start, end, MOVABLE)
     k.trace("online_pages", cpu, pfn=start, count=nr, result="ok")
     return 0

@@ -91,12 +91,6 @@ def pending_events(runnable: Sequence[str]) -> list[Event]:
     return [_event(by_name[name]) for name in runnable]
 
 
-def running_cpu() -> str | None:
-    """The CPU that holds the baton (None outside any simulated CPU: the first decision)."""
-    cpu = CURRENT.get(None)
-    return None if cpu is None else cpu.name
-
-
 def held_locks() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(locks the running CPU holds, in acquisition order; locks the other CPUs hold,
     sorted): the lock context of a step, for coverage signatures."""
