@@ -336,6 +336,36 @@ def test_v519_a_straddling_movable_page_is_migrated_and_the_scan_resumes_at_its_
     assert isolated(zone) == []
 
 
+@pytest.mark.parametrize("policy", ["v5.19", "v6.0"])
+def test_after_a_straddler_merges_down_the_scan_resumes_at_the_merged_block_head(
+        policy: str) -> None:
+    """pageblock_order 8: the movable order-9 compound page [512, 1024) crosses the start
+    boundary 768 of [800, 1000). Its migration target comes from [1536, 2048) (the split
+    half at the head of free_list[9][MOVABLE]), and the freed page merges with its free
+    buddy [0, 512) into an order-10 block at 0. isolate_single_pageblock() (v5.19) then
+    looks for the free page's head by rounding outer_pfn down one order at a time
+    (``while (!PageBuddy(pfn_to_page(outer_pfn)))``): it finds 0, not 512, and splits that
+    block at the boundary. Resuming at 512 (a tail of the merged block) would leave the
+    order-10 block on the MOVABLE list across the isolated pageblock [768, 1024) (I5a)."""
+    body = ('[[setup]]\nop = "alloc"\npfn = 512\norder = 9\ntype = "movable"\n'
+            'compound = true\nas = "thp"\nunrealistic = "an LRU page larger than a '
+            'pageblock"\n\n'
+            '[[setup]]\nop = "alloc"\npfn = 1024\norder = 9\ntype = "unmovable"\n'
+            'as = "pin"\n\n'
+            '[[cpu]]\nops = [ { op = "alloc_contig_range", start = 800, end = 1000, '
+            'as = "r", expect = "ok" } ]\n')
+    outcome, zone = run(body, policy=policy, zone="pageblock_order = 8")
+    assert outcome.violation is None, outcome.violation
+    assert [(r["pfn"], r["to_pfn"]) for r in outcome.events
+            if r["event"] == "migrate_page"] == [(512, 1536)]
+    assert [(r["pfn"], r["order"], r["boundary_pfn"]) for r in outcome.events
+            if r["event"] == "split_free_page"] == [(0, 10, 768)]
+    [a] = [a for a in zone.allocations.values() if a.contig]
+    assert (a.pfn, a.nr) == (800, 200)
+    assert isolated(zone) == []
+    assert free_pages_in(zone, 0, 1024) == 1024 - 200
+
+
 def test_v610_the_boundary_scan_steps_over_a_free_block_by_its_own_size() -> None:
     """v6.10 (fd919a85cd55), pageblock_order 8: the start boundary 768 is scanned from its
     MAX_ORDER-aligned pfn 0. A free order-7 block [0, 128), a movable order-7 compound page
