@@ -35,6 +35,7 @@ from zonesim.explore import (
     STRATEGIES,
     ExploreReport,
     StrategyConfig,
+    reduction_for,
     replay_command,
     workers_used,
 )
@@ -312,13 +313,18 @@ def explore(
             bound = hints.preemption_bound if hints.preemption_bound is not None else 2
         _limit(check_depth, depth, engine.max_steps)
         _count("--preemption-bound", bound, low=0)
-        red = reduction if reduction is not None else (
-            DEFAULT_REDUCTION if name == "dfs" else "none")
-        if red not in REDUCTIONS:
-            raise BadInput(f"--reduction: expected one of {', '.join(REDUCTIONS)}, got {red!r}")
-        if red != "none" and name != "dfs":
-            raise BadInput(f"--reduction {red}: expected --strategy dfs (it prunes the "
+        searches = name in ("dfs", "dfs+feedback")
+        if reduction is not None and reduction not in REDUCTIONS:
+            raise BadInput(f"--reduction: expected one of {', '.join(REDUCTIONS)}, got "
+                           f"{reduction!r}")
+        if reduction not in (None, "none") and not searches:
+            raise BadInput(f"--reduction {reduction}: expected --strategy dfs (it prunes the "
                            f"exhaustive search), got --strategy {name}")
+        if reduction == "sleep" and name != "dfs":
+            raise BadInput(f"--reduction sleep: expected --strategy dfs, got --strategy {name} "
+                           f"(its DFS half reduces by dpor or none)")
+        red = reduction if reduction is not None else (
+            reduction_for(engine) if searches else "none")
         if deepen and name != "dfs":
             raise BadInput(f"--deepen: expected --strategy dfs (it orders the exhaustive "
                            f"search), got --strategy {name}")

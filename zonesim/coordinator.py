@@ -35,6 +35,7 @@ from zonesim.units import (
     HypothesisUnit,
     IndexedUnit,
     Kept,
+    SubtreeDFS,
     Unit,
     record_of,
     run_unit,
@@ -264,16 +265,21 @@ def explore_feedback(run: Run, spec: EngineSpec, seed: int, keep_going: bool,
                      interrupted=run.interrupted)
 
 
-class _DeepeningDPOR:
-    """Bounded DPOR at bounds 0, 1, ..., ``bound`` in turn, run in this process a slice
-    of executions at a time (the search's tree stays in its ``DPORStrategy``)."""
+class _DeepeningDFS:
+    """The bounded DFS at bounds 0, 1, ..., ``bound`` in turn -- with DPOR, or the plain
+    search -- run in this process a slice of executions at a time (the search's tree
+    stays in its strategy object)."""
 
-    def __init__(self, bound: int) -> None:
+    def __init__(self, bound: int, dpor: bool) -> None:
         self.bound = bound
-        self.search = DPORStrategy(0)
+        self.dpor = dpor
+        self.search = self._make(0)
         self.exhausted_bound: int | None = None
         self.done = False  # every bound exhausted, or a violation ended the search
         self.seen = UnitSeen()
+
+    def _make(self, bound: int) -> DPORStrategy | SubtreeDFS:
+        return DPORStrategy(bound) if self.dpor else SubtreeDFS((), bound)
 
     def slice(self, run: Run, size: int, keep_going: bool) -> list[ExecRecord]:
         out: list[ExecRecord] = []
@@ -290,12 +296,15 @@ class _DeepeningDPOR:
                 if self.search.bound == self.bound:
                     self.done = True
                     return None
-                self.search = DPORStrategy(self.search.bound + 1)
+                self.search = self._make(self.search.bound + 1)
             return None
 
         def on_outcome(o: Outcome) -> None:
             if o.error is None:
-                self.search.end_execution(o.violation is not None)
+                if isinstance(self.search, SubtreeDFS):
+                    self.search.end_logged(o.choices, o.violation is not None)
+                else:
+                    self.search.end_execution(o.violation is not None)
             r = record_of(len(out) + 1, o, self.seen)
             out.append(r)
             run.note(r)
@@ -324,17 +333,19 @@ def _alternate(dfs: list[ExecRecord], dfs_done: bool,
 
 
 def explore_hybrid(run: Run, spec: EngineSpec, seed: int, bound: int, keep_going: bool,
-                   generation: int, chunk: int) -> tuple[Collected, int | None]:
-    """``dfs+feedback``: the deepening DPOR search (bounds 0..``bound``) and the feedback
-    sampler, execution for execution (``_alternate``). The DFS finds what a few
-    preemptions at exact spots reach (the undo windows, which every sampler misses); the
-    sampler what needs more preemptions than the bound (cma-c under the proposal: five).
-    Each runs a generation at a time -- the DFS in this process, the sampler's units on the
-    workers -- and neither depends on the other, so the order, and the report, do not
-    depend on timing or the number of workers. Returns the records and the DFS's
-    ``exhausted_bound``."""
+                   generation: int, chunk: int, dpor: bool = True
+                   ) -> tuple[Collected, int | None]:
+    """``dfs+feedback``: the deepening bounded DFS (bounds 0..``bound``; DPOR unless
+    ``dpor`` is False) and the feedback sampler, execution for execution
+    (``_alternate``). The DFS finds what a few preemptions at exact spots reach (the undo
+    windows, which every sampler misses); the sampler what needs more preemptions than the
+    bound (cma-c under the proposal: five). Each runs a generation at a time -- the DFS in
+    this process, the sampler's units on the workers -- and neither depends on the other,
+    so the order, and the report, do not depend on timing or the number of workers. The
+    budget is shared: the DFS runs at most its half (more once it is done: the sampler
+    takes the rest). Returns the records and the DFS's ``exhausted_bound``."""
     budget = run.budget
-    dfs = _DeepeningDPOR(bound)
+    dfs = _DeepeningDFS(bound, dpor)
     stream = FeedbackStream(spec, seed, keep_going, chunk)
     d: list[ExecRecord] = []
     f: list[ExecRecord] = []
@@ -343,20 +354,26 @@ def explore_hybrid(run: Run, spec: EngineSpec, seed: int, bound: int, keep_going
         known = _alternate(d, dfs.done, f)
         if len(known) >= budget or _stops(known, keep_going) or f_done:
             break
-        if not dfs.done:
-            d += dfs.slice(run, generation, keep_going)
+        d_room = 0 if dfs.done else min(generation, (budget + 1) // 2 - len(d))
+        f_cap = budget - len(d) if dfs.done else budget // 2
+        f_room = min(generation, f_cap - len(f))
+        if d_room <= 0 and f_room <= 0:
+            break
+        if d_room > 0:
+            d += dfs.slice(run, d_room, keep_going)
             if run.interrupted:
                 break
-        gen = stream.generation(Run(run.backend, run.engine, run.time_left(), None,
-                                    generation), generation)
-        f += [replace(r, index=len(f) + 1 + i) for i, r in enumerate(gen.records)]
-        for r in gen.records:
-            run.note(r)
-        if gen.interrupted:
-            run.interrupted = True
-            break
-        f_done = _stops(gen.records, keep_going)
-    merged = _alternate(d, dfs.done or f_done, f)
+        if f_room > 0:
+            gen = stream.generation(Run(run.backend, run.engine, run.time_left(), None,
+                                        f_room), f_room)
+            f += [replace(r, index=len(f) + 1 + i) for i, r in enumerate(gen.records)]
+            for r in gen.records:
+                run.note(r)
+            if gen.interrupted:
+                run.interrupted = True
+                break
+            f_done = _stops(gen.records, keep_going)
+    merged = _alternate(d, dfs.done or f_done or len(d) >= (budget + 1) // 2, f)
     col = Collected(records=_cut(iter(merged), budget, keep_going),
                     interrupted=run.interrupted)
     col.exhausted = dfs.done and dfs.exhausted_bound == bound

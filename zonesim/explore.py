@@ -57,6 +57,12 @@ REDUCTIONS = ("none", "sleep", "dpor")
 #: keeps the plain search (``StrategyConfig.reduction`` defaults to "none"): the findings
 #: table pins its verdicts, and moving it is a change of its own.
 DEFAULT_REDUCTION = "dpor"
+#: ... for executions of at most this many scheduler steps (the preemption-free one,
+#: measured once: ``reduction_for``). DPOR keeps every transition's footprint of an
+#: execution (a few hundred bytes each) and its decision tree; a 100,000-iteration loop
+#: would hold gigabytes, and no bounded space that large is exhausted anyway. Beyond it
+#: the plain search, which keeps one small record per decision.
+DPOR_MAX_STEPS = 20_000
 #: the strategy of ``zonesim explore`` when neither --strategy nor the scenario's [explore]
 #: table names one: the only one that found every known violation of the bundled scenarios
 #: within 1,000 executions in every seed (70 cases x 3 seeds; docs/performance.md,
@@ -239,7 +245,8 @@ def explore(
         elif cfg.name == "dfs+feedback":
             col, report.exhausted_bound = explore_hybrid(
                 run, spec, cfg.seed, cfg.preemption_bound, keep_going, FEEDBACK_GENERATION,
-                FEEDBACK_GENERATION if not par else _FEEDBACK_UNIT)
+                FEEDBACK_GENERATION if not par else _FEEDBACK_UNIT,
+                dpor=cfg.reduction == "dpor")
         elif cfg.name == "feedback":
             col = explore_feedback(run, spec, cfg.seed, keep_going, FEEDBACK_GENERATION,
                                    FEEDBACK_GENERATION if not par else _FEEDBACK_UNIT)
@@ -281,7 +288,7 @@ def explore(
     elif cfg.name == "dfs+feedback":
         report.exhausted = col.exhausted  # the DFS half: every bound done
         report.preemption_bound = cfg.preemption_bound
-        report.reduction = "dpor"
+        report.reduction = cfg.reduction
     report.interrupted = col.interrupted
     if progress is not None:  # the display ends on what counted (workers may run past)
         progress(report.executions, executions, len(report.violations))
@@ -333,6 +340,13 @@ def _deepening(run: Run, spec: EngineSpec, cfg: StrategyConfig, keep_going: bool
         proved = bound
     out.exhausted = proved == cfg.preemption_bound
     return out, proved
+
+
+def reduction_for(engine: Engine) -> str:
+    """The reduction a DFS gets when none is asked for: ``DEFAULT_REDUCTION`` unless the
+    preemption-free execution is longer than ``DPOR_MAX_STEPS``."""
+    steps = engine.run(ReplayStrategy(())).steps
+    return DEFAULT_REDUCTION if steps <= DPOR_MAX_STEPS else "none"
 
 
 def workers_used(workers: int, executions: int, cluster: str | None = None) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy
 from zonesim.coordinator import _alternate
 from zonesim.units import ExecRecord
@@ -64,3 +66,26 @@ def test_the_sampler_half_finds_what_needs_more_preemptions_than_the_bound() -> 
     one = explore(e, StrategyConfig("dfs+feedback", 0), executions=100, artifacts=None,
                   shrink_attempts=0, workers=1)
     assert rep.to_json() == one.to_json()
+
+
+def test_long_executions_get_the_plain_search_unless_dpor_is_asked_for(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """DPOR keeps every transition's footprint: beyond ``DPOR_MAX_STEPS`` steps of the
+    preemption-free execution a DFS that was not told which reduction to use runs the plain
+    search (a 100,000-iteration loop held ~1.9 GB under DPOR)."""
+    import sys
+
+    from zonesim import api
+
+    explore_mod = sys.modules["zonesim.explore"]  # the module (zonesim.explore: the function)
+
+    short = api.explore(UNDO_FREE, "dfs+feedback", policy="v6.0", executions=4,
+                        artifacts=None)
+    assert short.reduction == "dpor"
+    monkeypatch.setattr(explore_mod, "DPOR_MAX_STEPS", 10)
+    for name in ("dfs", "dfs+feedback"):
+        long = api.explore(UNDO_FREE, name, policy="v6.0", executions=4, artifacts=None)
+        assert long.reduction == "none", name
+    asked = api.explore(UNDO_FREE, "dfs", policy="v6.0", executions=4, artifacts=None,
+                        reduction="dpor")
+    assert asked.reduction == "dpor"
