@@ -323,8 +323,10 @@ def explore(
         if reduction == "sleep" and name != "dfs":
             raise BadInput(f"--reduction sleep: expected --strategy dfs, got --strategy {name} "
                            f"(its DFS half reduces by dpor or none)")
-        red = reduction if reduction is not None else (
-            reduction_for(engine) if searches else "none")
+        try:
+            red = reduction_for(engine, reduction) if searches else "none"
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
         if deepen and name != "dfs":
             raise BadInput(f"--deepen: expected --strategy dfs (it orders the exhaustive "
                            f"search), got --strategy {name}")

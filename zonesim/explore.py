@@ -342,11 +342,22 @@ def _deepening(run: Run, spec: EngineSpec, cfg: StrategyConfig, keep_going: bool
     return out, proved
 
 
-def reduction_for(engine: Engine) -> str:
-    """The reduction a DFS gets when none is asked for: ``DEFAULT_REDUCTION`` unless the
-    preemption-free execution is longer than ``DPOR_MAX_STEPS``."""
+def reduction_for(engine: Engine, asked: str | None = None) -> str:
+    """The reduction of a DFS: ``asked``, else ``DEFAULT_REDUCTION`` unless the
+    preemption-free execution is longer than ``DPOR_MAX_STEPS`` (then the plain search).
+    DPOR asked for on such a scenario is refused (ValueError): its memory grows with the
+    steps of every execution."""
+    if asked not in (None, "dpor"):
+        return asked
     steps = engine.run(ReplayStrategy(())).steps
-    return DEFAULT_REDUCTION if steps <= DPOR_MAX_STEPS else "none"
+    if steps <= DPOR_MAX_STEPS:
+        return asked or DEFAULT_REDUCTION
+    if asked == "dpor":
+        raise ValueError(
+            f"--reduction dpor: expected a scenario whose preemption-free execution has at "
+            f"most {DPOR_MAX_STEPS:,} scheduler steps (DPOR keeps the footprint of every "
+            f"step of an execution), got {steps:,}; use --reduction none")
+    return "none"
 
 
 def workers_used(workers: int, executions: int, cluster: str | None = None) -> int:

@@ -72,7 +72,8 @@ def test_long_executions_get_the_plain_search_unless_dpor_is_asked_for(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """DPOR keeps every transition's footprint: beyond ``DPOR_MAX_STEPS`` steps of the
     preemption-free execution a DFS that was not told which reduction to use runs the plain
-    search (a 100,000-iteration loop held ~1.9 GB under DPOR)."""
+    search (a 100,000-iteration loop held ~1.9 GB under DPOR), and one told to use DPOR is
+    refused."""
     import sys
 
     from zonesim import api
@@ -86,6 +87,11 @@ def test_long_executions_get_the_plain_search_unless_dpor_is_asked_for(
     for name in ("dfs", "dfs+feedback"):
         long = api.explore(UNDO_FREE, name, policy="v6.0", executions=4, artifacts=None)
         assert long.reduction == "none", name
-    asked = api.explore(UNDO_FREE, "dfs", policy="v6.0", executions=4, artifacts=None,
-                        reduction="dpor")
-    assert asked.reduction == "dpor"
+    # asked for: refused in one line before anything runs (issue 12's resource limits)
+    with pytest.raises(api.BadInput, match=r"--reduction dpor: expected a scenario whose "
+                       r"preemption-free execution has at most 10 scheduler steps"):
+        api.explore(UNDO_FREE, "dfs", policy="v6.0", executions=4, artifacts=None,
+                    reduction="dpor")
+    plain = api.explore(UNDO_FREE, "dfs", policy="v6.0", executions=4, artifacts=None,
+                        reduction="none")
+    assert plain.reduction == "none"
