@@ -51,7 +51,8 @@ from zonesim.explore import DEFAULT_REDUCTION, DEFAULT_STRATEGY  # noqa: E402
 from zonesim.matrix import short_invariant  # noqa: E402
 
 DIRS = ("scenarios/seed", "scenarios/findings", "tests/switches/data")
-SAMPLERS = ("random", "pct", "pos", "feedback")
+# every strategy but the exhaustive ones: dfs+feedback, explore's default, included
+SAMPLERS = ("random", "pct", "pos", "feedback", "dfs+feedback")
 MEDIAN_GOAL = 20
 
 

@@ -318,8 +318,8 @@ def explore(
             raise BadInput(f"--reduction: expected one of {', '.join(REDUCTIONS)}, got "
                            f"{reduction!r}")
         if reduction not in (None, "none") and not searches:
-            raise BadInput(f"--reduction {reduction}: expected --strategy dfs (it prunes the "
-                           f"exhaustive search), got --strategy {name}")
+            raise BadInput(f"--reduction {reduction}: expected --strategy dfs or dfs+feedback "
+                           f"(it prunes the exhaustive search), got --strategy {name}")
         if reduction == "sleep" and name != "dfs":
             raise BadInput(f"--reduction sleep: expected --strategy dfs, got --strategy {name} "
                            f"(its DFS half reduces by dpor or none)")
@@ -328,8 +328,8 @@ def explore(
         except ValueError as exc:
             raise BadInput(str(exc)) from None
         if deepen and name != "dfs":
-            raise BadInput(f"--deepen: expected --strategy dfs (it orders the exhaustive "
-                           f"search), got --strategy {name}")
+            raise BadInput(f"deepen=True: expected strategy dfs (it orders the exhaustive "
+                           f"search), got {name}")
         cfg = StrategyConfig(name, seed, depth, bound, red,
                              deepen=name == "dfs" if deepen is None else deepen)
     budget = executions if executions is not None else hints.executions or 1000

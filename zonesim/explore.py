@@ -345,18 +345,18 @@ def _deepening(run: Run, spec: EngineSpec, cfg: StrategyConfig, keep_going: bool
 def reduction_for(engine: Engine, asked: str | None = None) -> str:
     """The reduction of a DFS: ``asked``, else ``DEFAULT_REDUCTION`` unless the
     preemption-free execution is longer than ``DPOR_MAX_STEPS`` (then the plain search).
-    DPOR asked for on such a scenario is refused (ValueError): its memory grows with the
-    steps of every execution."""
-    if asked not in (None, "dpor"):
+    A reduction asked for on such a scenario is refused (ValueError): DPOR and sleep sets
+    both record the footprint of every step of an execution."""
+    if asked == "none":
         return asked
     steps = engine.run(ReplayStrategy(())).steps
     if steps <= DPOR_MAX_STEPS:
         return asked or DEFAULT_REDUCTION
-    if asked == "dpor":
+    if asked is not None:
         raise ValueError(
-            f"--reduction dpor: expected a scenario whose preemption-free execution has at "
-            f"most {DPOR_MAX_STEPS:,} scheduler steps (DPOR keeps the footprint of every "
-            f"step of an execution), got {steps:,}; use --reduction none")
+            f"--reduction {asked}: expected a scenario whose preemption-free execution has "
+            f"at most {DPOR_MAX_STEPS:,} scheduler steps (the reduction keeps the footprint "
+            f"of every step of an execution), got {steps:,}; use --reduction none")
     return "none"
 
 

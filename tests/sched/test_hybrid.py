@@ -92,6 +92,13 @@ def test_long_executions_get_the_plain_search_unless_dpor_is_asked_for(
                        r"preemption-free execution has at most 10 scheduler steps"):
         api.explore(UNDO_FREE, "dfs", policy="v6.0", executions=4, artifacts=None,
                     reduction="dpor")
+    with pytest.raises(api.BadInput, match=r"--reduction sleep: expected a scenario whose"):
+        api.explore(UNDO_FREE, "dfs", policy="v6.0", executions=4, artifacts=None,
+                    reduction="sleep")
+    with pytest.raises(api.BadInput, match=r"--reduction sleep: expected --strategy dfs, got "
+                       r"--strategy dfs\+feedback"):
+        api.explore(UNDO_FREE, "dfs+feedback", policy="v6.0", executions=4, artifacts=None,
+                    reduction="sleep")
     plain = api.explore(UNDO_FREE, "dfs", policy="v6.0", executions=4, artifacts=None,
                         reduction="none")
     assert plain.reduction == "none"

@@ -213,8 +213,8 @@ def test_reduction_with_a_sampler_is_refused_in_one_line(
                  str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["--reduction sleep: expected --strategy dfs (it prunes the exhaustive "
-                   "search), got --strategy pct"]
+    assert err == ["--reduction sleep: expected --strategy dfs or dfs+feedback (it prunes "
+                   "the exhaustive search), got --strategy pct"]
 
 
 def test_dpor_prunes_more_than_sleep_sets() -> None:
