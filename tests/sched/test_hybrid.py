@@ -102,3 +102,18 @@ def test_long_executions_get_the_plain_search_unless_dpor_is_asked_for(
     plain = api.explore(UNDO_FREE, "dfs", policy="v6.0", executions=4, artifacts=None,
                         reduction="none")
     assert plain.reduction == "none"
+
+
+def test_coverage_does_not_change_what_dpor_explores() -> None:
+    """The coverage tracker reads the zone at every handoff; those reads are not the
+    running step's. When they leaked into the step footprints, DPOR needed 563 executions
+    for cma-b's bound 1 instead of 51 (and the hybrid, which runs with coverage on for its
+    sampler, searched that much slower)."""
+    e = engine(ROOT / "scenarios" / "seed" / "cma-b-partial-isolation.toml", "v5.15")
+    cfg = StrategyConfig("dfs", preemption_bound=1, reduction="dpor", deepen=True)
+    plain = explore(e, cfg, executions=600, artifacts=None, shrink_attempts=0)
+    covered = explore(e, cfg, executions=600, artifacts=None, shrink_attempts=0,
+                      coverage=True)
+    assert plain.exhausted is True and plain.executions == 51
+    assert covered.exhausted is True and covered.executions == plain.executions
+    assert covered.trace_hash == plain.trace_hash
