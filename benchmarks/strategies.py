@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from zonesim import Engine, StrategyConfig, explore, load_scenario, parse_policy  # noqa: E402
 from zonesim.engine import NotApplicable  # noqa: E402
-from zonesim.explore import DEFAULT_REDUCTION, DEFAULT_STRATEGY  # noqa: E402
+from zonesim.explore import DEFAULT_REDUCTION, DEFAULT_STRATEGY, reduction_for  # noqa: E402
 from zonesim.matrix import short_invariant  # noqa: E402
 
 DIRS = ("scenarios/seed", "scenarios/findings", "tests/switches/data")
@@ -101,9 +101,13 @@ def sample(case: Case, strategy: str, seeds: int, budget: int) -> dict[str, Any]
     found: list[int] = []
     cpu: list[float] = []
     other: list[str] = []
+    # as `zonesim explore` configures it: the hybrid's DFS half reduces by DPOR (up to
+    # DPOR_MAX_STEPS; a bare StrategyConfig would run the plain search)
+    red = reduction_for(e) if strategy == "dfs+feedback" else "none"
     for seed in range(seeds):
+        cfg = StrategyConfig(strategy, seed, reduction=red)
         t = time.process_time()
-        rep = explore(e, StrategyConfig(strategy, seed), executions=budget, artifacts=None,
+        rep = explore(e, cfg, executions=budget, artifacts=None,
                       shrink_attempts=0)
         spent = time.process_time() - t
         v = rep.violations[0] if rep.violations else None
@@ -111,11 +115,11 @@ def sample(case: Case, strategy: str, seeds: int, budget: int) -> dict[str, Any]
             # Another invariant first: find the expected one (one finding per invariant),
             # then time the run up to it (keep_going runs to the end of its budget).
             other.append(v.invariant)
-            rep = explore(e, StrategyConfig(strategy, seed), executions=budget,
+            rep = explore(e, cfg, executions=budget,
                           artifacts=None, shrink_attempts=0, keep_going=True)
             v = next((f for f in rep.violations if matches(case, f.invariant)), None)
             t = time.process_time()
-            explore(e, StrategyConfig(strategy, seed), shrink_attempts=0, keep_going=True,
+            explore(e, cfg, shrink_attempts=0, keep_going=True,
                     executions=v.execution if v is not None else budget, artifacts=None)
             spent = time.process_time() - t
         cpu.append(spent)
